@@ -1,0 +1,62 @@
+# iapt-idb — the two commands that matter:
+#   make demo   set everything up, then synthetic warehouse -> dbt build -> validate -> IDB (.accdb) -> docs site
+#   make test   set everything up, then run every test
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+CLI     := $(BIN)/iapt-idb
+PERIOD  ?= 2026-10
+PATIENTS ?= 2000
+SEED    ?= 42
+DEFECT_RATE ?= 0.01
+OUT     := output/$(PERIOD)
+export IAPT_IDB_PROJECT_DIR := $(CURDIR)
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: help setup system-deps jars demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+system-deps: .make/system-deps ## Debian packages: Java 17, Maven, mdbtools, Chromium (apt-packages.txt)
+.make/system-deps: apt-packages.txt
+	@mkdir -p .make
+	@missing=$$(grep -v '^#' apt-packages.txt | xargs -n1 | while read p; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	fi
+	@touch $@
+
+setup: $(BIN)/.installed ## Python virtualenv with the pinned tool chain and the iapt-idb CLI
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade "pip==25.3"
+	@$(BIN)/pip install -q -c requirements.lock -e .
+	@$(BIN)/pip check
+	@touch $@
+
+jars: .jars/.verified ## Jackcess (writer) and the national reader replica (UCanAccess 4.0.4) from Maven Central, checksummed
+.jars/.verified: java/writer/pom.xml java/replica/pom.xml java/jars.sha256 java/fetch-jars.sh | .make/system-deps
+	@bash java/fetch-jars.sh
+	@touch $@
+
+demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs site, for PERIOD
+	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --out $(OUT)
+
+test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit tests, round trips, browser), sqlfluff
+	$(BIN)/pytest -q
+
+lint: setup ## sqlfluff lint of the dbt models
+	$(BIN)/sqlfluff lint models tests/dbt analyses
+
+bench: setup jars ## national-scale benchmark (prints a table, writes bench/results.json)
+	$(BIN)/python -m iapt_idb.bench
+
+clean: ## remove build outputs (keeps the virtualenv and jars)
+	rm -rf target logs data output bench gx

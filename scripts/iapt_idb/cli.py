@@ -1,0 +1,83 @@
+"""The iapt-idb command line: one entry point, one sub-command per job.
+
+Each sub-command lives in ``iapt_idb.commands.<name>`` and provides
+``add_parser(subparsers)`` (which registers it) and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+# (module, one-line help) in the order a user meets them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("generate", "write a synthetic local clinical-system warehouse (DuckDB)"),
+    ("build", "build the 21 IDB marts for one reporting period with dbt"),
+    ("validate", "predict the national platform's verdict: TOS rules, rule codes, cascade"),
+    ("export", "write the marts into an IAPT v2.1 IDB (.accdb)"),
+    ("structure", "print an .accdb's structure, fingerprint and differences from the spec"),
+    ("measures", "print the month's headline NHS Talking Therapies measures"),
+    ("docs", "build the offline data-quality docs site"),
+    ("demo", "the whole job on the synthetic warehouse: generate, build, validate, export, docs"),
+)
+
+DESCRIPTION = """\
+Build, check and export the NHS Talking Therapies (IAPT v2.1) Intermediate Database.
+
+Typical month:
+  iapt-idb build --period 2026-10                 # dbt: local warehouse -> 21 IDB marts
+  iapt-idb validate --period 2026-10 --report output/2026-10/validation
+  iapt-idb export --period 2026-10 --out output/2026-10/IDB_2026-10.accdb
+  iapt-idb docs --period 2026-10 --out output/2026-10/site
+
+Run 'iapt-idb COMMAND --help' for the options of one command.
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback. exit_code defaults to 2."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iapt-idb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"iapt-idb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS:
+        try:
+            module = importlib.import_module(f"iapt_idb.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"iapt_idb.commands.{name}":
+                raise
+            continue
+        p = module.add_parser(sub, help_text)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"iapt-idb {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"iapt-idb {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

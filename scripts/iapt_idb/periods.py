@@ -1,0 +1,29 @@
+"""Reporting periods: one calendar month, first to last day."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """'2026-10' -> (2026-10-01, 2026-10-31). Raises ValueError with a clear message."""
+    m = _PERIOD.match(text or "")
+    if not m:
+        raise ValueError(f"reporting period must be YYYY-MM (for example 2026-10), got {text!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_arg(text: str) -> str:
+    """argparse type for --period."""
+    import argparse
+
+    try:
+        parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
