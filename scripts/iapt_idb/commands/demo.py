@@ -1,0 +1,134 @@
+"""iapt-idb demo: the whole monthly job on the synthetic warehouse, end to end.
+
+generate (synthetic Lumen CMS warehouse) -> build (dbt: 21 IDB marts) -> validate (predicted
+platform verdict, rule codes) -> export (.accdb IDB) -> measures (headline figures) -> docs site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE, OUTPUT_DIR
+from ..periods import parse_period, period_arg
+
+
+def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "demo",
+        help=help_text,
+        description=(
+            "Run the whole monthly job on the embedded synthetic warehouse: generate a Lumen CMS "
+            "warehouse, build the 21 IDB marts for the period, predict the national platform's "
+            "verdict, write the .accdb IDB, print the headline measures and build the docs site. "
+            "Re-uses an existing warehouse generated with the same settings."
+        ),
+    )
+    p.add_argument("--period", type=period_arg, default="2026-10", help="reporting month YYYY-MM (default 2026-10)")
+    p.add_argument("--patients", type=int, default=2000, help="patients in the synthetic warehouse (default 2000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed of the generator (default 42)")
+    p.add_argument("--defect-rate", type=float, default=0.01, help="share of rows given data-quality defects (default 0.01)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default output/<period>)")
+    p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="synthetic warehouse file (default data/local_warehouse.duckdb)")
+    p.add_argument("--target-db", type=Path, default=DEFAULT_TARGET_DB, help="dbt target DuckDB file (default data/iapt_idb.duckdb)")
+    p.add_argument(
+        "--created-at",
+        default=None,
+        help="fix IDS000 DateTimeDatSetCreate (YYYY-MM-DDTHH:MM:SS) for byte-identical output; default: now",
+    )
+    p.add_argument("--no-docs", action="store_true", help="skip the docs site")
+    return p
+
+
+def _step(n: int, total: int, text: str) -> None:
+    print(f"\n==> [{n}/{total}] {text}", file=sys.stderr, flush=True)
+
+
+def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, period: str) -> bool:
+    """Generate the warehouse unless one made with the same settings is already there."""
+    from ..warehouse.generate import generate_warehouse
+
+    stamp = path.with_suffix(".settings.json")
+    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period}
+    if path.exists() and stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == settings:
+                print(f"re-using {path} (same settings)", file=sys.stderr)
+                return False
+        except json.JSONDecodeError:
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, stamp):
+        stale.unlink(missing_ok=True)
+    generate_warehouse(out=path, patients=patients, seed=seed, defect_rate=defect_rate, period=period)
+    stamp.write_text(json.dumps(settings, sort_keys=True))
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UserError
+
+    parse_period(args.period)
+    out: Path = args.out or OUTPUT_DIR / args.period
+    out.mkdir(parents=True, exist_ok=True)
+    report_dir = out / "validation"
+    idb_path = out / f"IAPT_IDB_{args.period}.accdb"
+    site_dir = out / "site"
+    total = 5 if args.no_docs else 6
+    t0 = time.monotonic()
+
+    _step(1, total, f"synthetic warehouse: {args.patients} patients, seed {args.seed}, defect rate {args.defect_rate}")
+    _ensure_warehouse(args.warehouse, args.patients, args.seed, args.defect_rate, args.period)
+
+    _step(2, total, f"dbt build: 21 IDB marts for {args.period}")
+    from .build import build_marts
+
+    build_marts(args.period, args.warehouse, args.target_db, created_at=args.created_at)
+
+    _step(3, total, "validate: the national platform's predicted verdict")
+    from ..validation.api import run_validation
+
+    result = run_validation(None, args.period, report_dir, target_db=args.target_db)
+
+    _step(4, total, "export: write the IDB (.accdb)")
+    from ..accdb.writer import export_idb
+    from ..validation.api import export_verdict
+
+    verdict = export_verdict(args.target_db, args.period)
+    if verdict.file_rejected:
+        print(
+            "The platform would reject this whole file (see the reasons above). `iapt-idb export` "
+            "refuses such a file unless --force; the demo writes it anyway so you can inspect it.",
+            file=sys.stderr,
+        )
+    manifest = export_idb(args.target_db, idb_path, args.period)
+
+    _step(5, total, "headline NHS Talking Therapies measures (preview)")
+    from .measures import format_headline, headline_measures
+
+    print(format_headline(headline_measures(args.target_db)))
+
+    index = None
+    if not args.no_docs:
+        _step(6, total, "docs site")
+        from ..docs_site import build_site
+
+        index = build_site(args.period, site_dir, report_dir, args.target_db, history_dir=OUTPUT_DIR)
+
+    rows = sum(manifest.get("row_counts", {}).values()) if isinstance(manifest.get("row_counts"), dict) else None
+    print("\nDone in %.0f s. What was produced:" % (time.monotonic() - t0))
+    print(f"  local warehouse     {args.warehouse}")
+    print(f"  IDB marts (DuckDB)  {args.target_db}")
+    print(f"  validation report   {report_dir}/validation_report.csv, summary.json")
+    outcome = "REJECTED (whole file)" if result.file_rejected else "accepted"
+    print(f"  predicted outcome   file {outcome}")
+    print(f"  IDB for upload      {idb_path}" + (f"  ({rows} rows)" if rows is not None else ""))
+    if index is not None:
+        print(f"  docs site           {index}")
+        print(f"                      open it with: python3 -m http.server -d {site_dir} 8000  (then http://localhost:8000)")
+    if not idb_path.exists():
+        raise UserError(f"the IDB was not written: {idb_path}")
+    return 0
