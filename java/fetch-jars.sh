@@ -39,7 +39,7 @@ staging="$(mktemp -d "${jars%/}.staging.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
 for cp in writer replica; do
   echo "fetch-jars: resolving the $cp classpath with Maven (java/$cp/pom.xml)"
-  mvn -q -C -f "$here/$cp/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -C -Dstyle.color=never -f "$here/$cp/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$staging/$cp" -DexcludeTransitive=true
 done
 

@@ -1,0 +1,76 @@
+{#- The reporting period: var('period') = 'YYYY-MM', one calendar month. Dates are computed in
+    Jinja and emitted as portable date literals (cast('YYYY-MM-DD' as date)). -#}
+
+{% macro period_bounds() -%}
+    {#- [first day, last day] of var('period') as ISO strings; plain Jinja (no Python modules), so
+        sqlfluff's templater renders it too. -#}
+    {%- set text = var('period') | string -%}
+    {%- set valid = text | length == 7 and text[4] == '-' and text[0:4].isdigit() and text[5:7].isdigit()
+        and 1 <= text[5:7] | int <= 12 -%}
+    {%- if not valid and exceptions is defined -%}
+        {{ exceptions.raise_compiler_error("var 'period' must be YYYY-MM (for example 2026-10), got '" ~ text ~ "'") }}
+    {%- elif not valid -%}
+        {#- outside dbt (sqlfluff's templater renders var() as a placeholder) -#}
+        {%- set text = '2000-01' -%}
+    {%- endif -%}
+    {%- set year = text[0:4] | int -%}
+    {%- set month = text[5:7] | int -%}
+    {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
+    {%- set days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] -%}
+    {{ return([text ~ '-01', text ~ '-' ~ days]) }}
+{%- endmacro %}
+
+{% macro period_start() -%}
+    cast('{{ period_bounds()[0] }}' as date)
+{%- endmacro %}
+
+{% macro period_end() -%}
+    cast('{{ period_bounds()[1] }}' as date)
+{%- endmacro %}
+
+{% macro as_at_period_end(date_column) -%}
+    {#- A date that had not happened yet at the period end is submitted empty. -#}
+    case when {{ date_column }} <= {{ period_end() }} then {{ date_column }} end
+{%- endmacro %}
+
+{% macro dated_in_period(date_column) -%}
+    {{ date_column }} between {{ period_start() }} and {{ period_end() }}
+{%- endmacro %}
+
+{% macro overlaps_period(start_column, end_column) -%}
+    {#- An empty start counts as open-ended (the row is kept so validation sees the gap). -#}
+    (
+        ({{ start_column }} is null or {{ start_column }} <= {{ period_end() }})
+        and ({{ end_column }} is null or {{ end_column }} >= {{ period_start() }})
+    )
+{%- endmacro %}
+
+{% macro in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter='1 = 1') -%}
+    {#- Keep a child row when its parent is in scope, or when its parent is missing from the
+        warehouse altogether (an orphan: kept so validation reports it, never hidden). -#}
+    ({{ fk_column }} in (select scoped.{{ key }} from {{ scoped_model }} as scoped where {{ scoped_filter }})
+        or {{ fk_column }} not in (
+            select parent.{{ key }} from {{ parent_model }} as parent where parent.{{ key }} is not null
+        ))
+{%- endmacro %}
+
+{% macro follow_up_appointment_types() -%}
+    {#- National APPOINTMENT TYPE (IAPT) codes that are follow-up appointments after discharge
+        (ref_appointment_type_iapt: 06). Used for rule IDS10129. -#}
+    ('06')
+{%- endmacro %}
+
+{% macro order_by_columns(count) -%}
+    {#- Deterministic row order: every column, in IDB order (the key columns lead). -#}
+    order by {% for i in range(1, count + 1) %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}
+{%- endmacro %}
+
+{% macro patient_in_scope_or_orphan(column) -%}
+    {{ in_scope_or_orphan(column, ref('int_patients__scoped'), ref('stg_local_cms__patient'), 'patient_id') }}
+{%- endmacro %}
+
+{% macro referral_in_scope_or_orphan(column) -%}
+    {{ in_scope_or_orphan(
+        column, ref('int_referrals__scoped'), ref('stg_local_cms__referral'), 'referral_id', 'scoped.is_in_scope'
+    ) }}
+{%- endmacro %}

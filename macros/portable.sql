@@ -1,0 +1,91 @@
+{#- Engine-specific expressions, dispatched so providers on SQL Server or PostgreSQL can build. -#}
+
+{% macro bool_to_yn(column) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('bool_to_yn')(column)) }}
+    {%- else -%}
+        {{ return(default__bool_to_yn(column)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__bool_to_yn(column) -%}
+    case when {{ column }} then 'Y' when not {{ column }} then 'N' end
+{%- endmacro %}
+
+{% macro sqlserver__bool_to_yn(column) -%}
+    case when {{ column }} = 1 then 'Y' when {{ column }} = 0 then 'N' end
+{%- endmacro %}
+
+{% macro normalise_postcode(column) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('normalise_postcode')(column)) }}
+    {%- else -%}
+        {{ return(default__normalise_postcode(column)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__normalise_postcode(column) -%}
+    {#- Upper case, inner spaces removed, one space before the 3-character inward code. -#}
+    {%- set squeezed = "upper(replace(" ~ column ~ ", ' ', ''))" -%}
+    case
+        when length({{ squeezed }}) > 3
+            then substr({{ squeezed }}, 1, length({{ squeezed }}) - 3) || ' ' || right({{ squeezed }}, 3)
+        else {{ squeezed }}
+    end
+{%- endmacro %}
+
+{% macro sqlserver__normalise_postcode(column) -%}
+    {%- set squeezed = "upper(replace(" ~ column ~ ", ' ', ''))" -%}
+    case
+        when len({{ squeezed }}) > 3
+            then left({{ squeezed }}, len({{ squeezed }}) - 3) + ' ' + right({{ squeezed }}, 3)
+        else {{ squeezed }}
+    end
+{%- endmacro %}
+
+{% macro idb_type(logical_type) -%}
+    {#- The SQL type of an IDB logical type (idb_schema.csv data_type). -#}
+    {%- if logical_type == 'string' -%}{{ dbt.type_string() }}
+    {%- elif logical_type == 'date' -%}date
+    {%- elif logical_type == 'time' -%}time
+    {%- elif logical_type == 'datetime' -%}{{ dbt.type_timestamp() }}
+    {%- elif logical_type == 'integer' -%}{{ dbt.type_int() }}
+    {%- else -%}{{ exceptions.raise_compiler_error("unknown IDB type " ~ logical_type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro dataset_created_at() -%}
+    {#- DATE AND TIME DATA SET CREATED: var('dataset_created_at') (YYYY-MM-DDTHH:MM:SS) for
+        reproducible output, else the build time truncated to whole seconds. -#}
+    {%- set given = var('dataset_created_at', '') | string -%}
+    {%- if given -%}
+        {%- set digits = given | replace('-', '') | replace(':', '') | replace('T', '') | replace(' ', '') -%}
+        {%- if not (given | length == 19 and given[10] in 'T ' and digits.isdigit() and digits | length == 14)
+            and exceptions is defined -%}
+            {{ exceptions.raise_compiler_error("var 'dataset_created_at' must be YYYY-MM-DDTHH:MM:SS, got '" ~ given ~ "'") }}
+        {%- endif -%}
+        {%- set text = given | replace('T', ' ') -%}
+    {%- elif modules is defined -%}
+        {%- set text = modules.datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- else -%}
+        {#- outside dbt (sqlfluff's templater): any well-formed value -#}
+        {%- set text = '2000-01-01 00:00:00' -%}
+    {%- endif -%}
+    cast('{{ text }}' as {{ sql_type('timestamp') }})
+{%- endmacro %}
+
+{% macro sql_type(name) -%}
+    {#- A portable SQL type for a staging/mart cast: string, date, time, timestamp, bigint, integer,
+        boolean. Resolved through dbt's cross-database type macros; outside dbt (sqlfluff's jinja
+        templater) it falls back to the DuckDB spelling. -#}
+    {%- if adapter is defined and dbt is defined -%}
+        {%- if name == 'string' -%}{{ return(dbt.type_string()) }}
+        {%- elif name == 'timestamp' -%}{{ return(dbt.type_timestamp()) }}
+        {%- elif name == 'bigint' -%}{{ return(dbt.type_bigint()) }}
+        {%- elif name == 'integer' -%}{{ return(dbt.type_int()) }}
+        {%- elif name == 'boolean' -%}{{ return(dbt.type_boolean()) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return({'string': 'varchar', 'timestamp': 'timestamp', 'bigint': 'bigint', 'integer': 'integer',
+               'boolean': 'boolean', 'date': 'date', 'time': 'time'}[name]) }}
+{%- endmacro %}

@@ -1,0 +1,63 @@
+{% macro tos_load_rules(checks) %}
+    {#- The implemented rules of the catalogue (seed tos_rules) whose check is one of `checks`, read at
+        execution time, params decoded. Returns [] at parse time. -#}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set sql -%}
+        select rule_code, severity, table_name, columns, check_name, params
+        from {{ ref('tos_rules') }}
+        where status in ('implemented', 'not_checkable_before_upload')
+            and check_name in ({% for c in checks %}'{{ c }}'{{ ', ' if not loop.last }}{% endfor %})
+        order by rule_code
+    {%- endset -%}
+    {%- set rows = run_query(sql) -%}
+    {%- set rules = [] -%}
+    {%- for r in rows -%}
+        {%- do rules.append({
+            'rule_code': r['rule_code'], 'severity': r['severity'], 'table_name': r['table_name'] or '',
+            'columns': r['columns'] or '', 'check': r['check_name'], 'params': fromjson(r['params'] or '{}'),
+        }) -%}
+    {%- endfor -%}
+    {{ return(rules) }}
+{% endmacro %}
+
+
+{% macro tos_code_list_refs() %}
+    {#- The code-list seeds the checks read, rendered so dbt records the dependencies at parse time. -#}
+    {%- for seed in tos_code_list_seeds() %}
+    -- depends_on: {{ ref(seed) }}
+    {%- endfor %}
+{% endmacro %}
+
+
+{% macro tos_empty_failures() %}
+    {#- The failure columns with no rows (parse time, or no rule of a kind). -#}
+    select
+        cast(null as {{ dbt.type_string() }}) as rule_code,
+        cast(null as {{ dbt.type_string() }}) as severity,
+        cast(null as {{ dbt.type_string() }}) as table_name,
+        cast(null as {{ dbt.type_string() }}) as record_key,
+        cast(null as {{ dbt.type_bigint() }}) as row_id,
+        cast(null as {{ dbt.type_string() }}) as columns,
+        cast(null as {{ dbt.type_string() }}) as message
+    where 1 = 0
+{% endmacro %}
+
+
+{% macro tos_row_check_sql() %}
+    {#- Every row-level rule of the catalogue as one UNION ALL: each rule's failing rows, from the macro
+        tos_check_<check> named in the catalogue. -#}
+    {%- set checks = ['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
+        'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
+        'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',
+        'child_exists'] -%}
+    {%- set rules = tos_load_rules(checks) -%}
+    {{ tos_empty_failures() }}
+    {%- for rule in rules %}
+    union all
+    select * from (
+        {{ context['tos_check_' ~ rule['check']](rule) }}
+    ) as {{ 'f_' ~ loop.index }}
+    {%- endfor %}
+{% endmacro %}

@@ -1,0 +1,88 @@
+{% macro tos_path_to(table_name, target_table) %}
+    {#- The chain of (table, join key) from a table up the IDB tree to an ancestor table. -#}
+    {%- set tables = tos_tables() -%}
+    {%- set path = [] -%}
+    {%- set ns = namespace(cur=table_name) -%}
+    {%- for _ in range(6) -%}
+        {%- if ns.cur != target_table -%}
+            {%- set parent = tables[ns.cur]['parent_table'] -%}
+            {%- if not parent -%}
+                {{ exceptions.raise_compiler_error(target_table ~ ' is not an ancestor of ' ~ table_name) }}
+            {%- endif -%}
+            {%- do path.append([parent, tables[ns.cur]['parent_key']]) -%}
+            {%- set ns.cur = parent -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(path) }}
+{% endmacro %}
+
+
+{% macro tos_date_condition(a, b, p) -%}
+    {#- a <op> b for two text dates (nulls and invalid dates pass), with optional offset and month precision. -#}
+    {%- set op = p['op'] -%}
+    {%- if p.get('precision') == 'month' -%}
+        ({{ tos_regex_match(a, '^[0-9]{4}[-/](0[1-9]|1[0-2])$') }} and {{ tos_is_date(b) }}
+            and replace({{ a }}, '/', '-') {{ op }} substr({{ b }}, 1, 7))
+    {%- elif p.get('offset') -%}
+        ({{ tos_is_date(a) }} and {{ tos_is_date(b) }}
+            and {{ tos_try_cast(a, 'date') }} {{ op }}
+            {{ dbt.dateadd(p['offset']['unit'], p['offset']['n'], tos_try_cast(b, 'date')) }})
+    {%- else -%}
+        ({{ tos_is_date(a) }} and {{ tos_is_date(b) }} and {{ a }} {{ op }} {{ b }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro tos_check_date_compare(rule) %}
+    {#- Date order: FAIL if column <op> other (+ offset), where other is a column of the same row, of the
+        header, of an ancestor record (joined up the table tree) or a literal date. With invalid_fails, an
+        invalid date fails too. -#}
+    {%- set p = rule['params'] -%}
+    {%- set other = p['other'] -%}
+    {%- set a = tos_col(p['column']) -%}
+    {%- set word = {'<': 'before', '>': 'after'}[p['op']] -%}
+    {%- set off = (' + ' ~ p['offset']['n'] ~ ' ' ~ p['offset']['unit'] ~ '(s)') if p.get('offset') else '' -%}
+    {%- set otable = other.get('table', '') -%}
+    {%- if 'literal' in other -%}
+        {%- set desc = other['literal'] -%}
+    {%- elif otable == 'IDS000Header' -%}
+        {%- set desc = "the header's " ~ other['column'] -%}
+    {%- elif otable -%}
+        {%- set desc = other['column'] ~ ' of the ' ~ tos_tables()[otable]['table_id'] ~ ' record' -%}
+    {%- else -%}
+        {%- set desc = other['column'] -%}
+    {%- endif -%}
+    {%- set msg = tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' is ' ~ word ~ ' ' ~ desc ~ off) -%}
+    {%- if otable == 'IDS000Header' -%}
+    with {{ tos_header_cte() }}
+    {%- endif %}
+    {{ tos_failure(rule, msg) }}
+    from {{ tos_norm_ref(rule['table_name']) }} as t
+    {%- if otable == 'IDS000Header' %}
+    cross join tos_hdr as h
+    {%- endif %}
+    where
+    {%- if p.get('invalid_fails') %}
+        ({{ a }} is not null and not {{ tos_is_date(a) }}) or
+    {%- endif %}
+    {%- if 'literal' in other %}
+        {{ tos_date_condition(a, tos_lit(other['literal']), p) }}
+    {%- elif otable == 'IDS000Header' %}
+        {{ tos_date_condition(a, tos_col(other['column'], 'h'), p) }}
+    {%- elif otable and otable != rule['table_name'] %}
+        {%- set path = tos_path_to(rule['table_name'], otable) %}
+        exists (
+            select 1
+            {%- for step in path %}
+            {{ 'from' if loop.first else 'join' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+            {%- if not loop.first %}
+                on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 'a' ~ loop.index0) }}
+            {%- endif %}
+            {%- endfor %}
+            where {{ tos_col(path[0][1], 'a1') }} = {{ tos_col(path[0][1]) }}
+                and {{ tos_date_condition(a, tos_col(other['column'], 'a' ~ (path | length)), p) }}
+        )
+    {%- else %}
+        {{ tos_date_condition(a, tos_col(other['column']), p) }}
+    {%- endif %}
+{% endmacro %}

@@ -1,0 +1,33 @@
+{% macro tos_submission_expected(name) %}
+    {#- The values the upload will declare, as configured for this validation run. -#}
+    {%- set bounds = tos_period_bounds() -%}
+    {%- set values = {
+        'period_start': bounds[0],
+        'period_end': bounds[1],
+        'provider_ods': var('provider_ods_code', ''),
+        'submitter_ods': var('submitter_ods_code', ''),
+        'upload_timestamp': run_started_at.strftime('%Y-%m-%dT%H:%M:%S'),
+    } -%}
+    {{ return(values[name]) }}
+{% endmacro %}
+
+
+{% macro tos_check_submission_metadata(rule) %}
+    {#- Header item vs the submission's metadata: op ne (must equal) or gt (must not be later). -#}
+    {%- set p = rule['params'] -%}
+    {%- set c = tos_col(p['column']) -%}
+    {%- set expected = tos_submission_expected(p['expected']) -%}
+    {%- if p['op'] == 'gt' -%}
+        {%- set msg = tos_lit(p['column'] ~ ' is later than the time of upload (validation)') -%}
+    {%- else -%}
+        {%- set msg = tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' differs from the value the upload declares (' ~ expected ~ ')') -%}
+    {%- endif %}
+    {{ tos_failure(rule, msg) }}
+    from {{ tos_norm_ref(rule['table_name']) }} as t
+    where {{ c }} is not null
+    {%- if p['op'] == 'gt' %}
+        and {{ tos_is_datetime(c) }} and {{ c }} > {{ tos_lit(expected) }}
+    {%- else %}
+        and {{ c }} <> {{ tos_lit(expected) }}
+    {%- endif %}
+{% endmacro %}

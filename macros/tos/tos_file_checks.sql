@@ -1,0 +1,70 @@
+{#- File-level rules (IDSREJ...): each returns at most one failure row, named 'File'. -#}
+
+{% macro tos_file_failure(rule, message_sql) -%}
+    select
+        {{ tos_lit(rule['rule_code']) }} as rule_code,
+        {{ tos_lit(rule['severity']) }} as severity,
+        {{ tos_lit(rule['table_name']) }} as table_name,
+        'File' as record_key,
+        cast(null as {{ dbt.type_bigint() }}) as row_id,
+        {{ tos_lit(rule['columns']) }} as columns,
+        {{ message_sql }} as message
+{%- endmacro %}
+
+
+{% macro tos_file_table_not_empty(rule) %}
+    {#- The table must hold at least one row. -#}
+    {%- set t = rule['params']['table'] -%}
+    {{ tos_file_failure(rule, tos_lit(t ~ ' has no rows')) }}
+    where not exists (select 1 from {{ tos_norm_ref(t) }})
+{% endmacro %}
+
+
+{% macro tos_file_header_single(rule) %}
+    {#- Exactly one header row, and it passes every record-level header rule. -#}
+    {{ tos_file_failure(rule, "'IDS000Header has ' || cast((select count(*) from " ~ tos_norm_ref('IDS000Header') ~ ") as "
+        ~ dbt.type_string() ~ ") || ' row(s); exactly one valid header row is required'") }}
+    where (select count(*) from {{ tos_norm_ref('IDS000Header') }}) <> 1
+        or exists (
+            select 1 from {{ ref('tos_check_failures') }} as f
+            where f.table_name = 'IDS000Header' and f.severity <> 'warning'
+        )
+{% endmacro %}
+
+
+{% macro tos_file_period_activity(rule) %}
+    {#- Something in the file must belong to the reporting period chosen at upload: a referral open in it, or a
+        care contact, an internet-therapy log or a referral-level assessment dated in it. -#}
+    {%- set b = tos_period_bounds() -%}
+    {%- set s = tos_lit(b[0]) -%}
+    {%- set e = tos_lit(b[1]) -%}
+    {{ tos_file_failure(rule, tos_lit('nothing in the file belongs to the reporting period ' ~ b[0] ~ '..' ~ b[1])) }}
+    where not exists (
+        select 1 from {{ tos_norm_ref('IDS101Referral') }} as r
+        where {{ tos_is_date('r."ReferralRequestReceivedDate"') }} and r."ReferralRequestReceivedDate" <= {{ e }}
+            and (r."ServDischDate" is null or r."ServDischDate" >= {{ s }})
+    )
+    and not exists (
+        select 1 from {{ tos_norm_ref('IDS201CareContact') }} as c
+        where c."CareContDate" between {{ s }} and {{ e }}
+    )
+    and not exists (
+        select 1 from {{ tos_norm_ref('IDS205InternetTherLog') }} as l
+        where l."StartDateIntEnabledTherLog" <= {{ e }} and l."EndDateIntEnabledTherLog" >= {{ s }}
+    )
+    and not exists (
+        select 1 from {{ tos_norm_ref('IDS606CodedScoreAssessmentRefer') }} as a
+        where a."AssToolCompDate" between {{ s }} and {{ e }}
+    )
+{% endmacro %}
+
+
+{% macro tos_file_nothing_valid(rule) %}
+    {#- After record/group rejections and the cascade, at least one row of the table must be kept. -#}
+    {%- set t = rule['params']['table'] -%}
+    {{ tos_file_failure(rule, tos_lit('no valid ' ~ t ~ ' row is left after validation')) }}
+    where not exists (
+        select 1 from {{ ref('tos_row_status') }} as s
+        where s.table_name = {{ tos_lit(t) }} and s.kept
+    )
+{% endmacro %}

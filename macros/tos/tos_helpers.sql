@@ -1,0 +1,116 @@
+{#- Small SQL building blocks shared by the TOS checks. Engine-specific pieces are dispatched. -#}
+
+{% macro tos_regex_match(expr, pattern) %}
+    {{- adapter.dispatch('tos_regex_match', 'iapt_idb')(expr, pattern) -}}
+{% endmacro %}
+
+{% macro default__tos_regex_match(expr, pattern) -%}
+    regexp_matches({{ expr }}, {{ tos_lit(pattern) }})
+{%- endmacro %}
+
+{% macro postgres__tos_regex_match(expr, pattern) -%}
+    ({{ expr }} ~ {{ tos_lit(pattern) }})
+{%- endmacro %}
+
+
+{% macro tos_try_cast(expr, type_name) %}
+    {{- adapter.dispatch('tos_try_cast', 'iapt_idb')(expr, type_name) -}}
+{% endmacro %}
+
+{% macro default__tos_try_cast(expr, type_name) -%}
+    try_cast({{ expr }} as {{ type_name }})
+{%- endmacro %}
+
+
+{% macro tos_lit(text) -%}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+
+{% macro tos_col(column, alias='t') -%}
+    {{ alias }}.{{ adapter.quote(column) }}
+{%- endmacro %}
+
+
+{% macro tos_is_date(expr) -%}
+    {#- A valid date in the data set's format, on or after 1890-01-01 (DSP rule). -#}
+    ({{ tos_regex_match(expr, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') }}
+        and {{ tos_try_cast(expr, 'date') }} is not null and {{ expr }} >= '1890-01-01')
+{%- endmacro %}
+
+
+{% macro tos_is_datetime(expr) -%}
+    ({{ tos_regex_match(expr, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
+        and {{ tos_try_cast("replace(" ~ expr ~ ", 'T', ' ')", 'timestamp') }} is not null
+        and {{ expr }} >= '1890-01-01')
+{%- endmacro %}
+
+
+{% macro tos_is_time(expr) -%}
+    ({{ tos_regex_match(expr, '^[0-9]{2}:[0-9]{2}:[0-9]{2}$') }} and {{ tos_try_cast(expr, 'time') }} is not null)
+{%- endmacro %}
+
+
+{% macro tos_in_list(expr, values) -%}
+    {{ expr }} in ({% for v in values %}{{ tos_lit(v) }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+
+{% macro tos_sensitive_columns() %}
+    {#- Values of these columns never appear in a message. -#}
+    {{ return(['NHSNumber', 'PersonBirthDate', 'Postcode']) }}
+{% endmacro %}
+
+
+{% macro tos_value_text(column, alias='t') -%}
+    {#- The offending value for a message, or a neutral word for personal identifiers. -#}
+    {%- if column in tos_sensitive_columns() -%}
+        'the value'
+    {%- else -%}
+        coalesce('''' || substr({{ tos_col(column, alias) }}, 1, 40) || '''', 'blank')
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro tos_header_cte() -%}
+    {#- The header the platform compares against: the first IDS000 row (the platform reads one). -#}
+    tos_hdr as (
+        select * from {{ tos_norm_ref('IDS000Header') }}
+        order by tos_row_id
+        limit 1
+    )
+{%- endmacro %}
+
+
+{% macro tos_failure(rule, message_sql, alias='t') -%}
+    {#- The common columns of a failure row. -#}
+    select
+        {{ tos_lit(rule['rule_code']) }} as rule_code,
+        {{ tos_lit(rule['severity']) }} as severity,
+        {{ tos_lit(rule['table_name']) }} as table_name,
+        {{ alias }}.tos_record_key as record_key,
+        {{ alias }}.tos_row_id as row_id,
+        {{ tos_lit(rule['columns']) }} as columns,
+        {{ message_sql }} as message
+{%- endmacro %}
+
+
+{% macro tos_period_bounds() %}
+    {#- (start, end) of the reporting period chosen at upload (var period, YYYY-MM) as YYYY-MM-DD text. -#}
+    {%- set p = var('period') | string -%}
+    {%- set y = p[0:4] | int -%}
+    {%- set m = p[5:7] | int -%}
+    {%- set start = modules.datetime.date(y, m, 1) -%}
+    {%- set nxt = modules.datetime.date(y + (1 if m == 12 else 0), 1 if m == 12 else m + 1, 1) -%}
+    {%- set end = nxt - modules.datetime.timedelta(days=1) -%}
+    {{ return([start.isoformat(), end.isoformat()]) }}
+{% endmacro %}
+
+
+{% macro tos_code_list_sql(stem, value_column='code') -%}
+    {#- The codes of a national list that are valid for the reporting period (valid_from/valid_to). -#}
+    {%- set start = tos_period_bounds()[0] -%}
+    select {{ value_column }} from {{ ref('ref_' ~ stem) }}
+    where (coalesce(valid_from, '') = '' or valid_from <= '{{ start }}')
+        and (coalesce(valid_to, '') = '' or valid_to >= '{{ start }}')
+{%- endmacro %}

@@ -1,0 +1,88 @@
+{#- Where the validation reads the IDB from, and how it normalises it to text. -#}
+
+{% macro tos_idb_relation(table_name) %}
+    {#- The IDB table to validate: the mart (ref) by default, or a table of the same name in the schema
+        named by var tos_input_schema (a CSV directory or an .accdb loaded by `iapt-idb validate`). -#}
+    {%- set input_schema = var('tos_input_schema', '') -%}
+    {%- if input_schema -%}
+        {{ return(api.Relation.create(database=target.database, schema=input_schema, identifier=table_name)) }}
+    {%- else -%}
+        {{ return(ref(table_name)) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro tos_norm_ref(table_name) %}
+    {#- The normalised (all-text) view of one IDB table: model tos_norm_<table id>. -#}
+    {{ return(ref('tos_norm_' ~ tos_tables()[table_name]['table_id'] | lower)) }}
+{% endmacro %}
+
+
+{% macro tos_norm_refs() %}
+    {#- Every normalised view, rendered so dbt records the dependencies at parse time. -#}
+    {%- for name in tos_tables() | sort %}
+    -- depends_on: {{ tos_norm_ref(name) }}
+    {%- endfor %}
+{% endmacro %}
+
+
+{% macro tos_row_id() %}
+    {{ return(adapter.dispatch('tos_row_id', 'iapt_idb')()) }}
+{% endmacro %}
+
+{% macro default__tos_row_id() %}row_number() over ()
+{%- endmacro %}
+
+{% macro duckdb__tos_row_id() %}rowid
+{%- endmacro %}
+
+
+{% macro tos_text(column, spec_type) %}
+    {#- One column as text in the data set's own format, whatever its physical type:
+        date YYYY-MM-DD, time HH:MM:SS, datetime YYYY-MM-DDTHH:MM:SS, integer digits, string unchanged.
+        A date held as a midnight timestamp becomes a date; a time held as an Access time
+        (1899-12-30 hh:mm:ss) becomes the time. Anything else is kept as written, so that the format
+        rules can report it. -#}
+    {%- set v = 'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- if spec_type == 'date' -%}
+        case when {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} 00:00:00$') }} then substr({{ v }}, 1, 10)
+            else {{ v }} end
+    {%- elif spec_type == 'time' -%}
+        case when {{ tos_regex_match(v, '^1899-12-30 [0-9]{2}:[0-9]{2}:[0-9]{2}$') }} then substr({{ v }}, 12, 8)
+            else {{ v }} end
+    {%- elif spec_type == 'datetime' -%}
+        case when {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
+            then replace({{ v }}, ' ', 'T') else {{ v }} end
+    {%- else -%}
+        {{ v }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro tos_record_key_sql(table_name) %}
+    {#- The record's local key as text, e.g. 'CareContactId=CC1;ServiceRequestId=SR1'. Never an NHS number
+        or a birth date. The header (no key) is named by its row number. -#}
+    {%- set meta = tos_tables()[table_name] -%}
+    {%- if not meta['record_key'] -%}
+        'HeaderRow=' || cast(row_number() over (order by {{ tos_row_id() }}) as {{ dbt.type_string() }})
+    {%- else -%}
+        {%- set parts = [] -%}
+        {%- for c in meta['record_key'] -%}
+            {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ tos_text(c, meta['types'][meta['columns'].index(c)]) ~ ", '')") -%}
+        {%- endfor -%}
+        {{ parts | join(" || ';' || ") }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro tos_normalised(table_name) %}
+    {#- Body of model tos_norm_<id>: the IDB table as text, plus its row id and record key. -#}
+    {%- set meta = tos_tables()[table_name] -%}
+    select
+        {{ tos_row_id() }} as tos_row_id,
+        {{ tos_record_key_sql(table_name) }} as tos_record_key,
+        {%- for c in meta['columns'] %}
+        {{ tos_text(c, meta['types'][loop.index0]) }} as {{ adapter.quote(c) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ tos_idb_relation(table_name) }}
+{% endmacro %}

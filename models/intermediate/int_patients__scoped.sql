@@ -1,0 +1,7 @@
+-- Patients in the month's submission: those with at least one in-scope referral.
+select
+    patient_id,
+    count(*) as in_scope_referrals
+from {{ ref('int_referrals__scoped') }}
+where is_in_scope and patient_id is not null
+group by patient_id

@@ -1,0 +1,10 @@
+-- IDS105OnwardReferral: onward referrals made in the reporting period.
+select
+    cast(referral_id as {{ sql_type('string') }}) as ServiceRequestId,
+    cast(referred_at as {{ sql_type('date') }}) as OnwardReferDate,
+    cast(referred_at as {{ sql_type('time') }}) as OnwardReferTime,
+    cast({{ national_or_local('reason') }} as {{ sql_type('string') }}) as OnwardReferReason,
+    cast(receiving_org as {{ sql_type('string') }}) as OrgIDReceiving
+from {{ ref('stg_local_cms__onward_referral') }}
+where {{ dated_in_period('cast(referred_at as date)') }}
+{{ order_by_columns(5) }}

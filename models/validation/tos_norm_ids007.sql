@@ -1,0 +1,4 @@
+{{ config(materialized='view', schema='validation') }}
+
+-- IDS007DisabilityType as text in the data set's formats, with its row id and local record key.
+{{ tos_normalised('IDS007DisabilityType') }}

@@ -1,0 +1,39 @@
+"""Start a JVM in the current (child) process with exactly one pinned classpath.
+
+Only ever called inside the child processes of ``iapt_idb.accdb.child``: a JVM cannot be restarted
+in a process, and the writer's Jackcess 4 must never meet the replica's Jackcess 2.2 in one JVM.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import AccdbError
+from .jars import classpath
+
+DEFAULT_XMX = {"writer": "2g", "replica": "4g"}
+_started: list[str] = []
+
+
+def start(classpath_name: str, convert_strings: bool = False) -> None:
+    import jpype
+
+    if _started == [classpath_name]:
+        return
+    if jpype.isJVMStarted():
+        raise AccdbError(f"internal: a JVM with another classpath ({_started}) already runs in this process")
+    xmx = os.environ.get("IAPT_IDB_JAVA_XMX", DEFAULT_XMX[classpath_name])
+    try:
+        jvm_path = jpype.getDefaultJVMPath()
+    except jpype.JVMNotFoundException as exc:  # pragma: no cover - depends on the machine
+        raise AccdbError(f"no Java runtime found ({exc}); run 'make system-deps' (openjdk-17-jre-headless)") from None
+    jpype.startJVM(
+        jvm_path,
+        f"-Xmx{xmx}",
+        "-Duser.timezone=UTC",  # date-times are naive local values; never shifted by a DST rule
+        "-Dfile.encoding=UTF-8",
+        "-Djava.awt.headless=true",
+        classpath=list(classpath(classpath_name)),
+        convertStrings=convert_strings,
+    )
+    _started.append(classpath_name)

@@ -1,0 +1,141 @@
+"""The physical structure of an IDB file: Access column types and text sizes, and how they compare.
+
+The spec (reference/spec/idb_schema.csv) gives logical types; this module maps them to the Access
+types the writer creates when there is no official template, and compares any file's structure
+(from Jackcess, or from UCanAccess's information_schema) with the spec. One place to change the
+mapping if the official IDB's physical types turn out different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import namedtuple
+from dataclasses import asdict, dataclass
+
+from ..spec import load_tables
+
+# Logical type (spec) -> Jackcess DataType created when there is no template.
+SPEC_TO_ACCESS = {"string": "TEXT", "date": "SHORT_DATE_TIME", "time": "SHORT_DATE_TIME",
+                  "datetime": "SHORT_DATE_TIME", "integer": "LONG"}
+
+# Jackcess DataType -> what Microsoft Access calls it (for people reading `iapt-idb structure`).
+ACCESS_LABEL = {
+    "TEXT": "Short Text", "MEMO": "Long Text", "LONG": "Number (Long Integer)", "INT": "Number (Integer)",
+    "BYTE": "Number (Byte)", "DOUBLE": "Number (Double)", "FLOAT": "Number (Single)",
+    "NUMERIC": "Number (Decimal)", "MONEY": "Currency", "SHORT_DATE_TIME": "Date/Time",
+    "EXT_DATE_TIME": "Date/Time Extended", "BOOLEAN": "Yes/No", "GUID": "Replication ID",
+    "BIG_INT": "Large Number", "OLE": "OLE Object", "COMPLEX_TYPE": "Attachment/Multi-value",
+}
+
+# Integer ranges of the Access Number sub-types (Jackcess narrows silently, so we check first).
+INT_RANGE = {"BYTE": (0, 255), "INT": (-32768, 32767), "LONG": (-2147483648, 2147483647)}
+
+# Physical types the writer can fill for each logical type (template mode may use any of these).
+WRITABLE = {
+    "string": {"TEXT", "MEMO"},
+    "integer": {"LONG", "INT", "BYTE", "DOUBLE", "TEXT", "MEMO"},
+    "date": {"SHORT_DATE_TIME", "TEXT"},
+    "time": {"SHORT_DATE_TIME", "TEXT"},
+    "datetime": {"SHORT_DATE_TIME", "TEXT"},
+}
+
+# UCanAccess 4.0.4 (HSQLDB) information_schema DATA_TYPE of the spec's physical types.
+SPEC_UCANACCESS_TYPE = {"TEXT": "CHARACTER VARYING", "SHORT_DATE_TIME": "TIMESTAMP", "LONG": "INTEGER"}
+
+ACE_VERSIONS = {0: "JET3", 1: "JET4", 2: "ACE12", 3: "ACE14", 4: "ACE16", 5: "ACE17"}
+
+# Field names as the national platform's structure check names them: the MD5 is taken of the
+# text form of the sorted list of these rows, so the names and order matter.
+SchemaRow = namedtuple("SchemaRow", ["table_name", "column_name", "data_type", "character_maximum_length"])
+
+
+@dataclass(frozen=True)
+class PhysColumn:
+    name: str  # as spelt in the file
+    access_type: str  # Jackcess DataType name
+    length: int | None = None  # text length in characters; None for non-text
+
+    def label(self) -> str:
+        base = ACCESS_LABEL.get(self.access_type, self.access_type)
+        return f"{base}({self.length})" if self.access_type == "TEXT" else base
+
+
+@dataclass(frozen=True)
+class PhysTable:
+    name: str
+    columns: tuple[PhysColumn, ...]
+    rows: int = 0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "rows": self.rows, "columns": [asdict(c) for c in self.columns]}
+
+    @staticmethod
+    def from_json(d: dict) -> "PhysTable":
+        return PhysTable(d["name"], tuple(PhysColumn(**c) for c in d["columns"]), d.get("rows", 0))
+
+
+def spec_structure() -> list[PhysTable]:
+    """The structure the writer creates without a template: one PhysTable per spec table, spec order."""
+    out = []
+    for t in load_tables():
+        cols = tuple(
+            PhysColumn(c.name, SPEC_TO_ACCESS[c.data_type], c.max_length if c.data_type == "string" else None)
+            for c in t.columns
+        )
+        out.append(PhysTable(t.name, cols))
+    return out
+
+
+def spec_schema_rows() -> list[SchemaRow]:
+    """The information_schema rows UCanAccess 4.0.4 reports for a file built exactly to the spec."""
+    rows = []
+    for t in spec_structure():
+        for c in t.columns:
+            rows.append(SchemaRow(t.name.upper(), c.name.upper(), SPEC_UCANACCESS_TYPE[c.access_type], c.length))
+    return sorted(rows)
+
+
+def fingerprint(rows: list[SchemaRow]) -> str:
+    """MD5 of the sorted structure rows' text form: how the platform fingerprints an IDB (IDSREJ001)."""
+    return hashlib.md5(str(sorted(rows)).encode()).hexdigest()
+
+
+def structure_differences(actual: list[PhysTable], expected: list[PhysTable] | None = None) -> list[str]:
+    """Human-readable differences of a file's structure from the spec. Names compare case-insensitively."""
+    expected = expected if expected is not None else spec_structure()
+    diffs: list[str] = []
+    act = {t.name.lower(): t for t in actual}
+    exp = {t.name.lower(): t for t in expected}
+    for key, et in exp.items():
+        at = act.get(key)
+        if at is None:
+            diffs.append(f"missing table {et.name}")
+            continue
+        if at.name != et.name:
+            diffs.append(f"table {at.name}: spelt {at.name!r}, the spec spells it {et.name!r}")
+        acols = {c.name.lower(): c for c in at.columns}
+        ecols = {c.name.lower(): c for c in et.columns}
+        for ck, ec in ecols.items():
+            ac = acols.get(ck)
+            if ac is None:
+                diffs.append(f"{et.name}: missing column {ec.name}")
+            elif ac.access_type != ec.access_type:
+                diffs.append(f"{et.name}.{ec.name}: type {ac.label()}, the spec structure has {ec.label()}")
+            elif ac.access_type == "TEXT" and ac.length != ec.length:
+                diffs.append(f"{et.name}.{ec.name}: text size {ac.length}, the spec structure has {ec.length}")
+        for ck, ac in acols.items():
+            if ck not in ecols:
+                diffs.append(f"{et.name}: extra column {ac.name} (not in the IDB v2.1 spec)")
+    for key, at in act.items():
+        if key not in exp:
+            diffs.append(f"extra table {at.name} (not in the IDB v2.1 spec)")
+    return diffs
+
+
+def ace_version(path) -> str:
+    """The Access engine version from the file header, as mdb-ver prints it (JET4, ACE12, ACE14 ...)."""
+    with open(path, "rb") as f:
+        head = f.read(0x20)
+    if len(head) < 0x15 or head[4:19] not in (b"Standard Jet DB", b"Standard ACE DB"):
+        raise ValueError(f"{path} is not a Microsoft Access database (no Jet/ACE header)")
+    return ACE_VERSIONS.get(head[0x14], f"unknown version byte {head[0x14]}")

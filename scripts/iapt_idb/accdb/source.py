@@ -1,0 +1,255 @@
+"""Reading the marts out of DuckDB for the writer: column matching, conversion SQL and pre-flight checks.
+
+Conversion is driven by each column's type in the target file (the spec's structure, or the
+official template's), never by the value. Every value that cannot be stored exactly (text longer
+than the column, an integer outside the Access Number sub-type, a date Access cannot hold, a date
+item carrying a time of day) is found here, on ALL rows, before any output file is created.
+Rows stream as Arrow record batches, so memory stays bounded however large the marts are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..spec import IdbTable
+from .errors import AccdbError
+from .physical import INT_RANGE, PhysColumn, PhysTable
+
+BATCH_ROWS = 10_000
+MAX_REPORTED = 5  # offending rows listed per table and column; the rest are counted
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT"}
+_TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_ACCEPTED = {
+    "string": "VARCHAR",
+    "integer": "an integer type (INTEGER, BIGINT ...)",
+    "date": "DATE (or TIMESTAMP at midnight)",
+    "time": "TIME",
+    "datetime": "TIMESTAMP (without time zone) or DATE",
+}
+_KEY_PREFERENCE = ("CareContactId", "CareActId", "PauseID", "CarePersLocalId", "ServiceRequestId", "LocalPatientId")
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def default_rows_sql(table: str) -> str:
+    """All rows of the mart main.<table>, in the order they are stored."""
+    return f"SELECT * FROM main.{q(table)}"
+
+
+def local_key(table: IdbTable) -> str | None:
+    """The column that identifies a record to the provider, quoted in error messages."""
+    for c in table.columns:
+        if c.parent_key.startswith("PK"):
+            return c.name
+    names = table.column_names
+    for k in _KEY_PREFERENCE:
+        if k in names:
+            return k
+    return None
+
+
+def connect(target_db: Path) -> duckdb.DuckDBPyConnection:
+    if not Path(target_db).is_file():
+        raise AccdbError(
+            f"the target DB {target_db} does not exist. Build the marts first: iapt-idb build --period YYYY-MM "
+            "(or pass --target-db)."
+        )
+    try:
+        return duckdb.connect(str(target_db), read_only=True)
+    except duckdb.Error as exc:
+        raise AccdbError(f"cannot open the target DB {target_db} read-only: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    column: PhysColumn  # the file's column (name, Access type, size)
+    logical: str  # the spec's logical type
+    value_sql: str  # DuckDB expression giving the value to write
+    check_sql: str | None  # DuckDB expression: NULL when fine, else why the value cannot be stored
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: str  # IDB table name (spec spelling)
+    file_table: str  # the table's name in the file
+    source_sql: str
+    key: str | None
+    columns: tuple[ColumnPlan, ...]
+
+    def write_sql(self) -> str:
+        cols = ", ".join(f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns)
+        return f"SELECT {cols} FROM ({self.source_sql}) AS src"
+
+    def check_sql(self) -> str:
+        key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
+        checks = [f"{c.check_sql} AS {q('chk_' + c.column.name)}" for c in self.columns if c.check_sql]
+        return f"SELECT {', '.join([key + ' AS __key'] + checks)} FROM ({self.source_sql}) AS src"
+
+
+def _text_check(expr: str, n: int) -> str:
+    # Access counts UTF-16 units: characters outside the Basic Multilingual Plane take two.
+    # strlen (UTF-8 bytes) >= UTF-16 units, so the exact count is only computed for long values.
+    units = f"(length({expr}) + length(regexp_replace({expr}, '[^\\x{{10000}}-\\x{{10FFFF}}]', '', 'g')))"
+    return (f"CASE WHEN strlen({expr}) > {n} AND {units} > {n} "
+            f"THEN 'text is ' || {units} || ' characters long; the column holds at most {n}' END")
+
+
+def _year_check(expr: str) -> str:
+    return f"CASE WHEN year({expr}) NOT BETWEEN 100 AND 9999 THEN 'year outside 100-9999, which Access cannot store' END"
+
+
+def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_type: str) -> ColumnPlan:
+    """Value and check expressions for one column, from the file's type and the source column's type."""
+    s = q(src_name)
+    t = src_type.upper()
+    where = f"{table}.{col.name}"
+    if t == '"NULL"' or t == "NULL":
+        return ColumnPlan(col, logical, "NULL", None)
+
+    def bad_type() -> AccdbError:
+        return AccdbError(
+            f"{where}: the source column has DuckDB type {src_type}, but the IDB item is {logical} and the file's "
+            f"column is {col.label()}. Give the mart column the type {_ACCEPTED[logical]}."
+        )
+
+    is_int = t in _INTEGER_TYPES or bool(re.fullmatch(r"DECIMAL\(\d+,0\)", t))
+    ok = {
+        "string": t == "VARCHAR",
+        "integer": is_int,
+        "date": t == "DATE" or t in _TIMESTAMP_TYPES,
+        "time": t == "TIME",
+        "datetime": t == "DATE" or t in _TIMESTAMP_TYPES,
+    }[logical]
+    if not ok:
+        raise bad_type()
+
+    checks: list[str] = []
+    if logical in ("date", "datetime"):
+        checks.append(_year_check(s))
+    if logical == "date" and t in _TIMESTAMP_TYPES:
+        checks.append(f"CASE WHEN CAST({s} AS TIME) <> TIME '00:00:00' THEN 'a date item holds a time of day' END")
+
+    at = col.access_type
+    if at in ("TEXT", "MEMO"):
+        value = {
+            "string": s,
+            "integer": f"CAST({s} AS VARCHAR)",
+            "date": f"strftime(CAST({s} AS DATE), '%Y-%m-%d')",
+            "time": f"strftime(DATE '2000-01-01' + {s}, '%H:%M:%S')",
+            "datetime": f"strftime(CAST({s} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S')",
+        }[logical]
+        if at == "TEXT":
+            checks.append(_text_check(value, int(col.length or 255)))
+    elif at in INT_RANGE and logical == "integer":
+        lo, hi = INT_RANGE[at]
+        value = f"CAST({s} AS BIGINT)"
+        checks.append(
+            f"CASE WHEN {s} < {lo} OR {s} > {hi} THEN 'integer ' || CAST({s} AS VARCHAR) || "
+            f"' is outside the range of {col.label()} ({lo} to {hi})' END"
+        )
+    elif at == "DOUBLE" and logical == "integer":
+        value = f"CAST({s} AS DOUBLE)"
+        checks.append(f"CASE WHEN abs({s}) > 9007199254740992 THEN 'integer too large to store exactly as a Double' END")
+    elif at == "SHORT_DATE_TIME" and logical in ("date", "time", "datetime"):
+        # Epoch milliseconds; the writer pins the database's time zone to UTC, so Jackcess stores the
+        # naive local date-time unchanged. Time-only items sit on 1899-12-30 (Access's convention).
+        value = {
+            "date": f"epoch_ms(CAST(CAST({s} AS DATE) AS TIMESTAMP))",
+            "time": f"epoch_ms(date_trunc('second', DATE '1899-12-30' + {s}))",
+            "datetime": f"epoch_ms(date_trunc('second', CAST({s} AS TIMESTAMP)))",
+        }[logical]
+    else:
+        raise AccdbError(
+            f"{where}: the file's column is {col.label()}, which cannot hold the IDB's {logical} item "
+            "exactly. Check that the template is the official IAPT v2.1 IDB."
+        )
+    check = None
+    if checks:
+        check = checks[0] if len(checks) == 1 else "coalesce(" + ", ".join(checks) + ")"
+    return ColumnPlan(col, logical, value, check)
+
+
+def plan_table(con: duckdb.DuckDBPyConnection, spec: IdbTable, phys: PhysTable, source_sql: str) -> TablePlan:
+    """Match the source SELECT's columns with the spec and the file's columns; build the conversion."""
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM ({source_sql}) AS src").fetchall()
+    except duckdb.CatalogException as exc:
+        raise AccdbError(
+            f"{spec.name}: the target DB has no such mart ({str(exc).splitlines()[0]}). All 21 IDB tables must "
+            "exist, even when empty: run iapt-idb build for the period."
+        ) from None
+    except duckdb.Error as exc:
+        raise AccdbError(f"{spec.name}: the SELECT for this table fails in DuckDB: {exc}") from None
+    src_types: dict[str, tuple[str, str]] = {}
+    for row in described:
+        name, typ = row[0], row[1]
+        if name.lower() in src_types:
+            raise AccdbError(f"{spec.name}: the source has column {name} twice")
+        src_types[name.lower()] = (name, typ)
+    spec_cols = {c.name.lower(): c for c in spec.columns}
+    unknown = [orig for key, (orig, _) in src_types.items() if key not in spec_cols]
+    if unknown:
+        raise AccdbError(
+            f"{spec.name}: column(s) {', '.join(unknown)} are not IDB v2.1 columns of this table "
+            "(reference/spec/idb_schema.csv). Remove them from the mart; the IDB must not be altered."
+        )
+    missing = [c.name for c in spec.columns if c.name.lower() not in src_types]
+    if missing:
+        raise AccdbError(f"{spec.name}: the source lacks IDB column(s) {', '.join(missing)}. Add them to the mart.")
+    plans = []
+    for fc in phys.columns:
+        sc = spec_cols[fc.name.lower()]
+        src_name, src_type = src_types[fc.name.lower()]
+        plans.append(plan_column(spec.name, fc, sc.data_type, src_name, src_type))
+    return TablePlan(spec.name, phys.name, source_sql, local_key(spec), tuple(plans))
+
+
+def batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pa.RecordBatch]:
+    reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+    for batch in reader:
+        if batch.num_rows:
+            yield batch
+
+
+def preflight(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> tuple[int, list[str]]:
+    """Scan every row once; return (row count, problems). Problems name table, column, row and key."""
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+    offset = 0
+    has_checks = any(c.check_sql for c in plan.columns)
+    if not has_checks:
+        n = con.execute(f"SELECT count(*) FROM ({plan.source_sql}) AS src").fetchone()[0]
+        return int(n), problems
+    for batch in batches(con, plan.check_sql()):
+        keys = batch.column(0)
+        for i in range(1, batch.num_columns):
+            col = batch.column(i)
+            if col.null_count == len(col):
+                continue
+            name = batch.schema.field(i).name.removeprefix("chk_")
+            idx = pc.indices_nonzero(pc.is_valid(col)).to_pylist()
+            seen = counts.get(name, 0)
+            for j in idx:
+                if seen < MAX_REPORTED:
+                    key = f"{plan.key}={keys[j].as_py()!r}" if plan.key else "no local key in this table"
+                    problems.append(
+                        f"{plan.table}.{name}, row {offset + j} (0-based; {key}): {col[j].as_py()}"
+                    )
+                seen += 1
+            counts[name] = seen
+        offset += batch.num_rows
+    for name, n in counts.items():
+        if n > MAX_REPORTED:
+            problems.append(f"{plan.table}.{name}: {n - MAX_REPORTED} more row(s) with the same problem")
+    return offset, problems

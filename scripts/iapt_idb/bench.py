@@ -1,0 +1,442 @@
+"""Benchmark a national-scale month end to end (``make bench``).
+
+    python -m iapt_idb.bench [--patients 100000] [--seed 1] [--period 2026-10] [--out bench/]
+                             [--skip-generate] [--phases build,validate,...]
+
+Generates (or re-uses, when one made with the same settings is there) a synthetic warehouse,
+then runs each phase of the monthly job in its own child process, timing it and recording its
+peak memory: dbt build of the marts, validation (dbt validation models + Great Expectations),
+export to .accdb, and a read-back check through the national reader replica. In the same run,
+on the same marts, it times two physical baselines: DuckDB copying the 21 marts to Parquet and
+raw Jackcess ``addRows`` of the same rows. It prints a table and PASS/FAIL per target and writes
+``<out>/results.json``.
+
+Targets (the benchmark checks them; no timed test does):
+  * build + validate + export < 10 minutes (child wall-clock time);
+  * peak memory of every month-end phase (build, validate, export) < 4 GB;
+  * validation time <= 3 x the Parquet copy time;
+  * export throughput >= 1/2 raw Jackcess throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .bench_proc import ChildRun, run_child
+from .paths import ROOT
+from .periods import parse_period, period_arg
+
+PHASE_MODULE = "iapt_idb.bench_phases"
+MONTH_END = ("build", "validate", "export")
+ALL_PHASES = ("generate", "build", "validate_dbt", "validate_gx", "export", "readback", "parquet", "raw_jackcess")
+VALIDATION_PARTS = ("validate_dbt", "validate_gx")  # summed into the derived "validate" record
+BASELINE_OF = {"validate": "parquet", "export": "raw_jackcess"}
+LABELS = {
+    "generate": "generate warehouse",
+    "build": "dbt build (marts)",
+    "validate_dbt": "validation: dbt rules",
+    "validate_gx": "validation: GX",
+    "validate": "validation total",
+    "export": "export .accdb",
+    "readback": "read-back check",
+    "parquet": "baseline: Parquet copy",
+    "raw_jackcess": "baseline: raw Jackcess",
+}
+DEPENDS = {
+    "validate_dbt": "build",
+    "validate_gx": "validate_dbt",
+    "export": "build",
+    "readback": "export",
+    "parquet": "build",
+    "raw_jackcess": "build",
+}
+TIME_LIMIT_S = 600.0
+MEMORY_LIMIT_MB = 4096.0
+VALIDATION_MAX_RATIO = 3.0
+EXPORT_MIN_RATIO = 0.5
+KEY_TABLES = (
+    ("referrals", ("IDS101Referral",)),
+    ("care contacts", ("IDS201CareContact",)),
+    ("care activities", ("IDS202CareActivity",)),
+    ("coded assessments", ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")),
+)
+
+
+@dataclass
+class PhaseRecord:
+    phase: str
+    status: str  # ok | failed | skipped | reused
+    rows: int | None = None
+    seconds: float | None = None  # time of the API call alone
+    wall_seconds: float | None = None  # the whole child process
+    maxrss_mb: float | None = None
+    tree_mb: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def peak_mb(self) -> float | None:
+        vals = [v for v in (self.maxrss_mb, self.tree_mb) if v is not None]
+        return max(vals) if vals else None
+
+    @property
+    def rate(self) -> float | None:
+        if self.rows is None or not self.seconds:
+            return None
+        return self.rows / self.seconds
+
+
+@dataclass
+class Paths:
+    out: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.out / "local_warehouse.duckdb"
+
+    @property
+    def stamp(self) -> Path:
+        return self.out / "local_warehouse.settings.json"
+
+    @property
+    def target_db(self) -> Path:
+        return self.out / "iapt_idb.duckdb"
+
+    def accdb(self, period: str) -> Path:
+        return self.out / f"IAPT_IDB_{period}.accdb"
+
+    @property
+    def raw_accdb(self) -> Path:
+        return self.out / "raw_jackcess.accdb"
+
+    @property
+    def readback_db(self) -> Path:
+        return self.out / "readback.duckdb"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.out / "parquet"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.out / "validation"
+
+    @property
+    def logs(self) -> Path:
+        return self.out / "logs"
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m iapt_idb.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--patients", type=int, default=100_000, help="patients in the warehouse (default 100000)")
+    p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    p.add_argument("--period", type=period_arg, default="2026-10", help="reporting month (default 2026-10)")
+    p.add_argument("--defect-rate", type=float, default=0.0, help="share of rows given defects (default 0: a clean month, which the export writes whole)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench", help="work and results folder (default bench/)")
+    p.add_argument("--skip-generate", action="store_true", help="use the warehouse already in --out, whatever its settings")
+    p.add_argument(
+        "--phases",
+        default=",".join(ALL_PHASES),
+        help=f"comma-separated subset of {','.join(ALL_PHASES)}; 'validate' means both halves (default all)",
+    )
+    return p
+
+
+def selected_phases(text: str) -> list[str]:
+    wanted = [p.strip() for p in text.split(",") if p.strip()]
+    if "validate" in wanted:
+        wanted += list(VALIDATION_PARTS)
+        wanted.remove("validate")
+    unknown = sorted(set(wanted) - set(ALL_PHASES))
+    if unknown:
+        raise SystemExit(f"unknown phase(s): {', '.join(unknown)}; choose from {', '.join(ALL_PHASES)}")
+    return [p for p in ALL_PHASES if p in wanted]
+
+
+def fixed_created_at(period: str) -> str:
+    """A fixed IDS000 creation time (5 days after the period ends) so runs are reproducible."""
+    end = parse_period(period)[1]
+    return (dt.datetime.combine(end, dt.time(9, 0)) + dt.timedelta(days=5)).isoformat(timespec="seconds")
+
+
+def child_environment(paths: Paths) -> None:
+    """Isolate dbt's and the project's outputs under --out (inherited by every phase child)."""
+    os.environ.setdefault("DBT_TARGET_PATH", str(paths.out / "dbt_target"))
+    os.environ.setdefault("DBT_LOG_PATH", str(paths.out / "dbt_logs"))
+    os.environ.setdefault("DBT_PROFILES_DIR", str(ROOT))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("IAPT_IDB_PROJECT_DIR", str(ROOT))
+    os.environ["IAPT_WAREHOUSE_PATH"] = str(paths.warehouse.resolve())
+    os.environ["IAPT_TARGET_DB"] = str(paths.target_db.resolve())
+
+
+# --------------------------------------------------------------------------- running phases
+
+
+def run_phase(phase: str, params: dict[str, Any], paths: Paths) -> PhaseRecord:
+    print(f"==> {LABELS[phase]} ...", file=sys.stderr, flush=True)
+    log = paths.logs / f"{phase}.log"
+    log.unlink(missing_ok=True)
+    run: ChildRun = run_child(PHASE_MODULE, phase, params, log=log)
+    rec = PhaseRecord(
+        phase=phase,
+        status="ok" if run.returncode == 0 and run.result else "failed",
+        rows=run.result.get("rows"),
+        seconds=run.result.get("seconds"),
+        wall_seconds=run.wall_seconds,
+        maxrss_mb=run.maxrss_mb,
+        tree_mb=run.tree_mb,
+        detail={k: v for k, v in run.result.items() if k not in ("rows", "seconds")},
+    )
+    if rec.status == "failed":
+        rec.note = f"exit {run.returncode}; see {log}"
+        print(_tail(log), file=sys.stderr)
+    print(f"    {rec.status}: {_fmt(rec.seconds, '.1f')} s, peak {_fmt(rec.peak_mb, '.0f')} MB", file=sys.stderr)
+    return rec
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def generation_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {"patients": args.patients, "seed": args.seed, "defect_rate": args.defect_rate, "period": args.period}
+
+
+def ensure_warehouse(args: argparse.Namespace, paths: Paths) -> PhaseRecord:
+    """Generate the warehouse, or re-use it when the settings stamp matches (or --skip-generate)."""
+    settings = generation_settings(args)
+    stamp = _read_stamp(paths.stamp)
+    if paths.warehouse.exists() and (args.skip_generate or stamp.get("settings") == settings):
+        rec = PhaseRecord(**stamp["record"]) if "record" in stamp else PhaseRecord("generate", "reused")
+        rec.status, rec.note = "reused", f"re-used {paths.warehouse.name} (settings {stamp.get('settings')})"
+        return rec
+    if args.skip_generate:
+        raise SystemExit(f"--skip-generate: no warehouse at {paths.warehouse}")
+    for stale in (paths.warehouse, paths.stamp, Path(str(paths.warehouse) + ".wal")):
+        stale.unlink(missing_ok=True)
+    rec = run_phase("generate", {**settings, "warehouse": str(paths.warehouse)}, paths)
+    if rec.status == "ok":
+        paths.stamp.write_text(json.dumps({"settings": settings, "record": asdict(rec)}, indent=2, sort_keys=True))
+    return rec
+
+
+def _read_stamp(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: int | None) -> dict[str, Any]:
+    common = {"period": args.period, "target_db": str(paths.target_db), "rows": mart_rows}
+    extra: dict[str, dict[str, Any]] = {
+        "build": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period)},
+        "validate_dbt": {"report_dir": str(paths.report_dir)},
+        "validate_gx": {"report_dir": str(paths.report_dir)},
+        "export": {"accdb": str(paths.accdb(args.period))},
+        "readback": {"accdb": str(paths.accdb(args.period)), "readback_db": str(paths.readback_db)},
+        "parquet": {"parquet_dir": str(paths.parquet_dir)},
+        "raw_jackcess": {"raw_accdb": str(paths.raw_accdb)},
+    }
+    return {**common, **extra[phase]}
+
+
+def existing_mart_counts(paths: Paths) -> dict[str, int] | None:
+    """Mart row counts from a target DB built by an earlier run (when build is not selected)."""
+    if not paths.target_db.exists():
+        return None
+    from .bench_phases import mart_counts
+
+    try:
+        return mart_counts(str(paths.target_db))
+    except Exception:  # noqa: BLE001 - an unreadable or half-built DB just means "unknown"
+        return None
+
+
+def run_all(args: argparse.Namespace, paths: Paths) -> tuple[dict[str, PhaseRecord], dict[str, int] | None]:
+    phases = selected_phases(args.phases)
+    records: dict[str, PhaseRecord] = {}
+    if "generate" in phases:
+        records["generate"] = ensure_warehouse(args, paths)
+    counts = None if "build" in phases else existing_mart_counts(paths)
+    for phase in phases:
+        if phase == "generate":
+            continue
+        dep = DEPENDS.get(phase)
+        if dep in records and records[dep].status not in ("ok", "reused"):
+            records[phase] = PhaseRecord(phase, "skipped", note=f"{dep} failed")
+            continue
+        rows = sum(counts.values()) if counts else None
+        records[phase] = run_phase(phase, phase_params(phase, args, paths, rows), paths)
+        if phase == "build" and records[phase].status == "ok":
+            counts = records[phase].detail.get("counts")
+    if "readback" in records and records["readback"].status == "ok" and counts:
+        records["readback"].note = readback_note(counts, records["readback"].detail.get("counts", {}))
+    return with_validation_total(records), counts
+
+
+def with_validation_total(records: dict[str, PhaseRecord]) -> dict[str, PhaseRecord]:
+    """Insert the derived "validate" record (dbt rules + GX: times summed, peak the larger) after its parts."""
+    parts = [records[p] for p in VALIDATION_PARTS if p in records]
+    if len(parts) != len(VALIDATION_PARTS):
+        return records
+    ok = all(r.status == "ok" for r in parts)
+    total = PhaseRecord(
+        "validate",
+        "ok" if ok else "failed",
+        rows=parts[0].rows,
+        seconds=sum(r.seconds or 0 for r in parts) if ok else None,
+        wall_seconds=sum(r.wall_seconds or 0 for r in parts) if ok else None,
+        maxrss_mb=max(r.maxrss_mb or 0 for r in parts),
+        tree_mb=max(r.tree_mb or 0 for r in parts),
+        note="" if ok else "a validation half failed",
+    )
+    out: dict[str, PhaseRecord] = {}
+    for name, rec in records.items():
+        out[name] = rec
+        if name == VALIDATION_PARTS[-1]:
+            out["validate"] = total
+    return out
+
+
+def readback_note(marts: dict[str, int], read: dict[str, int]) -> str:
+    diffs = [f"{t}: marts {n} vs accdb {read.get(t)}" for t, n in marts.items() if read.get(t) != n]
+    return "row counts match in all 21 tables" if not diffs else "MISMATCH " + "; ".join(diffs)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def baseline_ratio(phase: str, records: dict[str, PhaseRecord]) -> tuple[str, float | None]:
+    """validate: its time / Parquet copy time; export: its rows/s / raw Jackcess rows/s."""
+    base = records.get(BASELINE_OF.get(phase, ""))
+    rec = records[phase]
+    if base is None or rec.status != "ok" or base.status != "ok":
+        return "", None
+    if phase == "validate" and rec.seconds and base.seconds:
+        return "time x", rec.seconds / base.seconds
+    if phase == "export" and rec.rate and base.rate:
+        return "rate x", rec.rate / base.rate
+    return "", None
+
+
+def format_table(records: dict[str, PhaseRecord]) -> str:
+    head = f"{'phase':<24}{'rows':>11}{'seconds':>9}{'wall s':>8}{'rows/s':>10}{'peak MB':>9}  {'vs baseline':<15}status"
+    lines = [head, "-" * len(head)]
+    for phase, rec in records.items():
+        kind, ratio = baseline_ratio(phase, records)
+        ratio_text = f"{kind} {ratio:.2f}" if ratio is not None else ""
+        lines.append(
+            f"{LABELS[phase]:<24}{_fmt(rec.rows, ',d'):>11}{_fmt(rec.seconds, '.1f'):>9}"
+            f"{_fmt(rec.wall_seconds, '.1f'):>8}{_fmt(rec.rate, ',.0f'):>10}{_fmt(rec.peak_mb, ',.0f'):>9}"
+            f"  {ratio_text:<15}{rec.status}{(' - ' + rec.note) if rec.note else ''}"
+        )
+    return "\n".join(lines)
+
+
+def check_targets(records: dict[str, PhaseRecord]) -> list[dict[str, Any]]:
+    """PASS/FAIL (or N/A when a phase did not run) for each of the four targets."""
+    ok = {p: r for p, r in records.items() if r.status == "ok"}
+    checks: list[dict[str, Any]] = []
+
+    month = [ok[p].wall_seconds for p in MONTH_END if p in ok]
+    total = sum(month) if len(month) == len(MONTH_END) else None
+    checks.append(_check("build+validate+export wall time", total, TIME_LIMIT_S, "<", "s"))
+
+    peaks = [ok[p].peak_mb for p in MONTH_END if p in ok]
+    peak = max(peaks) if len(peaks) == len(MONTH_END) else None
+    checks.append(_check("peak memory of build/validate/export", peak, MEMORY_LIMIT_MB, "<", "MB"))
+
+    checks.append(_check("validation time / Parquet copy time", baseline_ratio("validate", records)[1] if "validate" in records else None, VALIDATION_MAX_RATIO, "<=", "x"))
+    checks.append(_check("export rows/s / raw Jackcess rows/s", baseline_ratio("export", records)[1] if "export" in records else None, EXPORT_MIN_RATIO, ">=", "x"))
+    return checks
+
+
+def _check(name: str, value: float | None, limit: float, op: str, unit: str) -> dict[str, Any]:
+    if value is None:
+        verdict = "N/A"
+    else:
+        passed = {"<": value < limit, "<=": value <= limit, ">=": value >= limit}[op]
+        verdict = "PASS" if passed else "FAIL"
+    return {"target": name, "value": value, "op": op, "limit": limit, "unit": unit, "verdict": verdict}
+
+
+def format_checks(checks: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"  {c['verdict']:<5} {c['target']}: {_fmt(c['value'], ',.2f')} {c['unit']} (target {c['op']} {c['limit']:g} {c['unit']})"
+        for c in checks
+    )
+
+
+def format_counts(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return "mart row counts: unknown (build did not run)"
+    parts = [f"{label} {sum(counts.get(t, 0) for t in tables):,}" for label, tables in KEY_TABLES]
+    return f"marts: {sum(counts.values()):,} rows in 21 tables; " + ", ".join(parts)
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "load_avg_at_end": os.getloadavg(),
+    }
+
+
+def write_results(path: Path, args: argparse.Namespace, records: dict[str, PhaseRecord], counts: dict[str, int] | None, checks: list[dict[str, Any]]) -> None:
+    doc = {
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "settings": generation_settings(args),
+        "machine": machine_info(),
+        "mart_counts": counts,
+        "phases": [
+            {**asdict(r), "peak_mb": r.peak_mb, "rows_per_s": r.rate, "baseline_ratio": baseline_ratio(p, records)[1]}
+            for p, r in records.items()
+        ],
+        "targets": checks,
+    }
+    path.write_text(json.dumps(doc, indent=2, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths = Paths(args.out.resolve())
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    child_environment(paths)
+    records, counts = run_all(args, paths)
+    checks = check_targets(records)
+    print()
+    print(f"IAPT IDB benchmark: {args.patients:,} patients, seed {args.seed}, period {args.period}")
+    print(format_counts(counts))
+    print(format_table(records))
+    print("targets:")
+    print(format_checks(checks))
+    results = paths.out / "results.json"
+    write_results(results, args, records, counts, checks)
+    print(f"results: {results}")
+    failed = any(r.status == "failed" for r in records.values()) or any(c["verdict"] == "FAIL" for c in checks)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

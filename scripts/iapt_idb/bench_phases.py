@@ -1,0 +1,204 @@
+"""One benchmark phase, run in its own child process by ``iapt_idb.bench``.
+
+    python -m iapt_idb.bench_phases PHASE PARAMS.json RESULT.json
+
+Each phase calls the project's real Python API once, times only that call (``seconds``; the
+parent also times the whole child, interpreter start and imports included) and writes a JSON
+result: ``seconds``, ``rows`` (rows processed) and ``detail`` (what the API returned, made
+JSON-safe). Keeping each phase in its own process gives each one its own peak memory figure
+and keeps the DuckDB file locks and the JVM out of the benchmark's own process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+Result = dict[str, Any]
+
+
+def jsonable(value: Any) -> Any:
+    """Make an API's return value JSON-safe (dataclasses, paths, dates, sets...)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "__dict__") and not callable(value):
+        return {k: jsonable(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return str(value)
+
+
+def call_supported(fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, list[str]]:
+    """Call fn with the keyword arguments its signature accepts; say which were dropped."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(**kwargs), []
+    dropped = [k for k in kwargs if k not in params]
+    return fn(**{k: v for k, v in kwargs.items() if k in params}), dropped
+
+
+def timed(fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, float, list[str]]:
+    start = time.perf_counter()
+    value, dropped = call_supported(fn, **kwargs)
+    return value, time.perf_counter() - start, dropped
+
+
+def mart_counts(target_db: str) -> dict[str, int]:
+    """Rows per IDB mart (main.IDS...) in the dbt target database."""
+    import duckdb
+
+    from .spec import table_names
+
+    with duckdb.connect(target_db, read_only=True) as con:
+        return {t: con.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0] for t in table_names()}
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def phase_generate(p: dict[str, Any]) -> Result:
+    from .warehouse.generate import generate_warehouse
+
+    summary, seconds, dropped = timed(
+        generate_warehouse,
+        out=Path(p["warehouse"]),
+        patients=p["patients"],
+        seed=p["seed"],
+        defect_rate=p["defect_rate"],
+        period=p["period"],
+    )
+    detail = jsonable(summary)
+    rows = sum(detail.get("rows", {}).values()) if isinstance(detail, dict) else None
+    return {"seconds": seconds, "rows": rows, "detail": detail, "dropped_args": dropped}
+
+
+def phase_build(p: dict[str, Any]) -> Result:
+    from .commands.build import build_marts
+
+    detail, seconds, dropped = timed(
+        build_marts,
+        period=p["period"],
+        warehouse=Path(p["warehouse"]),
+        target_db=Path(p["target_db"]),
+        created_at=p.get("created_at"),
+    )
+    counts = mart_counts(p["target_db"])
+    return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail), "dropped_args": dropped}
+
+
+def phase_validate_dbt(p: dict[str, Any]) -> Result:
+    """The TOS rules as dbt validation models (+ reports): run_validation without GX."""
+    from .validation.api import run_validation
+
+    result, seconds, dropped = timed(
+        run_validation,
+        source=None,
+        period=p["period"],
+        report_dir=Path(p["report_dir"]),
+        target_db=Path(p["target_db"]),
+        gx=False,
+    )
+    detail = jsonable(result)
+    detail.pop("failures", None)  # one entry per failing record: large, and in the report already
+    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dropped_args": dropped}
+
+
+def phase_validate_gx(p: dict[str, Any]) -> Result:
+    """The Great Expectations half of run_validation(gx=True), on the models validate_dbt built."""
+    from .validation.gx import run_gx
+
+    result, seconds, dropped = timed(
+        run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"]
+    )
+    return {"seconds": seconds, "rows": p["rows"], "detail": jsonable(result), "dropped_args": dropped}
+
+
+def phase_export(p: dict[str, Any]) -> Result:
+    from .accdb.writer import export_idb
+
+    out = Path(p["accdb"])
+    out.unlink(missing_ok=True)
+    manifest, seconds, dropped = timed(
+        export_idb, target_db=Path(p["target_db"]), out=out, period=p["period"], progress=False
+    )
+    detail = jsonable(manifest)
+    rows = _manifest_rows(detail)
+    return {"seconds": seconds, "rows": rows if rows is not None else p["rows"], "detail": detail, "dropped_args": dropped}
+
+
+def _manifest_rows(manifest: Any) -> int | None:
+    if isinstance(manifest, dict) and manifest.get("total_rows") is not None:
+        return int(manifest["total_rows"])
+    return None
+
+
+def phase_readback(p: dict[str, Any]) -> Result:
+    from .accdb.reader import load_accdb_to_duckdb
+
+    out = Path(p["readback_db"])
+    out.unlink(missing_ok=True)
+    counts, seconds, dropped = timed(load_accdb_to_duckdb, accdb=Path(p["accdb"]), duckdb_path=out)
+    counts = {str(k): int(v) for k, v in dict(counts).items()}
+    return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "dropped_args": dropped}
+
+
+def phase_parquet(p: dict[str, Any]) -> Result:
+    """Physical baseline: DuckDB copies every mart to Parquet, one scan each."""
+    import duckdb
+
+    from .spec import table_names
+
+    out = Path(p["parquet_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(p["target_db"], read_only=True) as con:
+        start = time.perf_counter()
+        for t in table_names():
+            con.execute(f"COPY main.\"{t}\" TO '{out / (t + '.parquet')}' (FORMAT parquet)")
+        seconds = time.perf_counter() - start
+        rows = sum(con.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0] for t in table_names())
+    size = sum(f.stat().st_size for f in out.glob("*.parquet"))
+    return {"seconds": seconds, "rows": rows, "detail": {"bytes": size}}
+
+
+def phase_raw_jackcess(p: dict[str, Any]) -> Result:
+    """Physical baseline: Jackcess addRows of the same rows, no conversion or checks."""
+    from .bench_raw import raw_baseline
+
+    out = Path(p["raw_accdb"])
+    out.unlink(missing_ok=True)
+    value = raw_baseline(target_db=Path(p["target_db"]), out=out, period=p["period"])
+    detail = {k: v for k, v in value.items() if k not in ("rows", "seconds")}
+    return {"seconds": value["seconds"], "rows": value["rows"], "detail": detail}
+
+
+PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
+    "generate": phase_generate,
+    "build": phase_build,
+    "validate_dbt": phase_validate_dbt,
+    "validate_gx": phase_validate_gx,
+    "export": phase_export,
+    "readback": phase_readback,
+    "parquet": phase_parquet,
+    "raw_jackcess": phase_raw_jackcess,
+}
+
+
+def main(argv: list[str]) -> int:
+    phase, params_path, result_path = argv
+    params = json.loads(Path(params_path).read_text())
+    result = PHASES[phase](params)
+    Path(result_path).write_text(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

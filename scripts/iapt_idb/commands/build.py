@@ -1,0 +1,184 @@
+"""iapt-idb build: local warehouse -> staging -> intermediate -> the 21 IDB marts, with dbt."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..dbt_runner import run_dbt
+from ..dbtgen.lineage import MART_INCLUSION
+from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
+from ..periods import parse_period, period_arg
+from ..spec import table_names
+
+_CREATED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "build",
+        help=help_text,
+        description=(
+            "Run dbt for one reporting period: load the seeds (national code lists and local->national "
+            "mappings), then build and test staging, intermediate and the 21 IDB marts. Data-quality findings "
+            "are warnings (reported by 'iapt-idb validate'), so a warehouse with defects still builds. Prints, "
+            "per IDB table, the staged source rows feeding it and the rows in the month's mart, and how many "
+            "referrals are in or out of scope and why."
+        ),
+    )
+    p.add_argument("--period", required=True, type=period_arg, help="reporting period, YYYY-MM (one calendar month)")
+    p.add_argument(
+        "--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+        help=f"local warehouse DuckDB file, attached read-only (default: {DEFAULT_WAREHOUSE})",
+    )
+    p.add_argument(
+        "--target-db", type=Path, default=DEFAULT_TARGET_DB,
+        help=f"DuckDB file dbt builds into (default: {DEFAULT_TARGET_DB})",
+    )
+    p.add_argument(
+        "--created-at", metavar="YYYY-MM-DDTHH:MM:SS",
+        help="IDS000 DateTimeDatSetCreate; fix it for byte-identical rebuilds (default: the build time)",
+    )
+    p.add_argument(
+        "--select", nargs="+", metavar="SELECTOR",
+        help="dbt node selection for 'dbt build' (default: the whole project)",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = build_marts(args.period, args.warehouse, args.target_db, args.created_at, select=args.select)
+    print(format_summary(summary))
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """dbt's progress goes to stderr: our stdout carries only the summary."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _check_inputs(period: str, warehouse: Path, created_at: str | None) -> None:
+    from ..cli import UserError
+
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not Path(warehouse).is_file():
+        raise UserError(
+            f"local warehouse {warehouse} does not exist: point --warehouse at the provider warehouse file, "
+            "or create a synthetic one with 'iapt-idb generate --out <file>'"
+        )
+    if created_at and not _CREATED_AT.match(created_at):
+        raise UserError(f"--created-at must be YYYY-MM-DDTHH:MM:SS (for example 2026-11-05T09:00:00), got {created_at!r}")
+
+
+def build_marts(
+    period: str,
+    warehouse: Path,
+    target_db: Path,
+    created_at: str | None = None,
+    select: list[str] | None = None,
+) -> dict[str, Any]:
+    """Seed and build the project for ``period``; return per-table row counts and the scope summary."""
+    from ..cli import UserError
+
+    _check_inputs(period, Path(warehouse), created_at)
+    Path(target_db).parent.mkdir(parents=True, exist_ok=True)
+    dbt_vars = {"period": period, "dataset_created_at": created_at or ""}
+    began = time.perf_counter()
+    steps = [["seed"], ["build", *(["--select", *select] if select else [])]]
+    with _stdout_to_stderr():
+        for step in steps:
+            print(f"build: dbt {' '.join(step)} for {period}", file=sys.stderr, flush=True)
+            proc = run_dbt(step, vars=dbt_vars, warehouse=warehouse, target_db=target_db, check=False)
+            if proc.returncode != 0:
+                raise UserError(
+                    f"dbt {step[0]} failed for period {period} (exit {proc.returncode}); the failing model or "
+                    "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run.",
+                    exit_code=1,
+                )
+    summary = summarise(period, Path(warehouse), Path(target_db))
+    summary["seconds"] = round(time.perf_counter() - began, 1)
+    return summary
+
+
+def _count(con: Any, relation: str, where: str = "") -> int | None:
+    try:
+        return int(con.sql(f'select count(*) from {relation}{" where " + where if where else ""}').fetchone()[0])
+    except Exception:  # noqa: BLE001 - a model left out by --select has no relation
+        return None
+
+
+def summarise(period: str, warehouse: Path, target_db: Path) -> dict[str, Any]:
+    """Rows staged (source rows feeding each IDB table) and rows in each mart, read from target_db."""
+    import duckdb
+
+    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        con.execute(f"attach '{Path(warehouse).resolve()}' as local_warehouse (read_only)")
+        tables: dict[str, dict[str, int | None]] = {}
+        for name in table_names():
+            inc = MART_INCLUSION[name]
+            staged = None
+            if inc.staging:
+                counts = [_count(con, f"main.stg_local_cms__{s}", inc.staging_filter) for s in inc.staging]
+                staged = None if None in counts else sum(c for c in counts if c is not None)
+            tables[name] = {"staged": staged, "mart": _count(con, f'main."{name}"')}
+        try:
+            scope = dict(
+                con.sql(
+                    "select scope_reason, count(*) from main.int_referrals__scoped group by 1 order by 1"
+                ).fetchall()
+            )
+        except duckdb.Error:
+            scope = {}
+        unmapped = _count(con, "main.int_unmapped_local_codes")
+    finally:
+        con.close()
+    return {
+        "period": period,
+        "warehouse": str(warehouse),
+        "target_db": str(target_db),
+        "tables": tables,
+        "scope": scope,
+        "unmapped_local_codes": unmapped,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    def n(v: int | None) -> str:
+        return "-" if v is None else f"{v:,}"
+
+    lines = [f"IDB marts for {summary['period']} in {summary['target_db']}", ""]
+    lines.append(f"{'IDB table':34} {'rows staged':>12} {'rows in mart':>13}")
+    for name, c in summary["tables"].items():
+        lines.append(f"{name:34} {n(c['staged']):>12} {n(c['mart']):>13}")
+    lines += ["", "Referral scope (int_referrals__scoped):"]
+    for reason, count in summary["scope"].items():
+        lines.append(f"  {reason:44} {count:>8,}")
+    if summary.get("unmapped_local_codes"):
+        lines += [
+            "",
+            f"{summary['unmapped_local_codes']} unmapped local code(s) are submitted unchanged: see "
+            "int_unmapped_local_codes and add them to seeds/mappings/map_<code_set>.csv.",
+        ]
+    if "seconds" in summary:
+        lines += ["", f"dbt seed + build took {summary['seconds']}s"]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""iapt-idb docs: build the month's offline data-quality docs site."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..paths import DEFAULT_TARGET_DB, OUTPUT_DIR
+from ..periods import period_arg
+
+
+def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "docs",
+        help=help_text,
+        description=(
+            "Build a static website (a plain folder of HTML files that works offline, opened from disk or "
+            "served by any web server) for the people who fix the data: the month's predicted outcome "
+            "and the failing rules ranked by records affected, one page per rule listing the records by local "
+            "key, charts, a checklist of all 140 IDB items with their source and completeness/validity "
+            "(valid / other / default / invalid / missing), every validation rule with its status, and "
+            "copies of the dbt docs and the Great Expectations Data Docs. The site never contains an NHS "
+            "Number or a date of birth."
+        ),
+    )
+    p.add_argument("--period", type=period_arg, required=True, help="reporting month YYYY-MM")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the site into (created; replaced if it holds an earlier site)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="validation report folder written by 'iapt-idb validate --report' (default output/<period>/validation)",
+    )
+    p.add_argument(
+        "--target-db",
+        type=Path,
+        default=DEFAULT_TARGET_DB,
+        help=f"DuckDB file holding the built IDB marts (default {DEFAULT_TARGET_DB.relative_to(DEFAULT_TARGET_DB.parents[1])})",
+    )
+    p.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="folder of earlier months (e.g. output/) searched for */validation/summary.json to draw the trend chart",
+    )
+    p.add_argument(
+        "--no-dbt-docs",
+        action="store_true",
+        help="do not run 'dbt docs generate'; include an existing target/static_index.html if there is one",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UserError
+    from ..docs_site import build_site
+
+    report = args.report or OUTPUT_DIR / args.period / "validation"
+    if not report.is_dir():
+        raise UserError(f"validation report folder {report} not found: run 'iapt-idb validate --period {args.period} --report {report}' first")
+    if args.history is not None and not args.history.is_dir():
+        raise UserError(f"--history {args.history} is not a folder")
+    index = build_site(
+        args.period, args.out, report, args.target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs
+    )
+    print(f"docs site written: {index}")
+    print(f"open it in a browser, or serve it: python3 -m http.server -d {args.out} 8000")
+    return 0

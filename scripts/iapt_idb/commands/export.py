@@ -1,0 +1,70 @@
+"""iapt-idb export: write the period's 21 IDB marts into an IAPT v2.1 IDB (.accdb).
+
+Asks the validation layer for the predicted national verdict first and refuses a file the platform
+would reject outright, unless --force. --drop-rejected leaves out the rows the platform would reject.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..cli import UserError
+from ..paths import DEFAULT_TARGET_DB
+from ..periods import period_arg
+
+
+def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "export",
+        help=help_text,
+        description=(
+            "Write the 21 IDB marts of the target DB into an IAPT v2.1 Intermediate Database (.accdb, "
+            "Access 2010 format), ready to submit. Before writing, the predicted national verdict is "
+            "checked: a file the platform would reject outright is refused unless --force. Every row is "
+            "checked (text sizes, integer ranges, dates) before the file is created; the file appears "
+            "atomically, with <name>.manifest.json beside it (row counts, SHA-256, template, versions). "
+            "With --template the official empty IDB from TRUD is copied and filled, keeping its column "
+            "types and sizes; without it the structure is built from reference/spec/idb_schema.csv."
+        ),
+    )
+    p.add_argument("--period", type=period_arg, required=True,
+                   help="reporting month YYYY-MM; must equal IDS000Header.ReportingPeriodStartDate's month")
+    p.add_argument("--out", type=Path, required=True, help="the .accdb file to write (replaced if it exists)")
+    p.add_argument("--template", type=Path, default=None,
+                   help="the official empty IAPT v2.1 IDB (.accdb) to copy and fill; its types and sizes rule")
+    p.add_argument("--target-db", type=Path, default=DEFAULT_TARGET_DB,
+                   help=f"DuckDB file holding the marts as main.<IDB table> (default {DEFAULT_TARGET_DB})")
+    p.add_argument("--force", action="store_true",
+                   help="write the file even when the platform is predicted to reject it as a whole")
+    p.add_argument("--drop-rejected", action="store_true",
+                   help="leave out the records (and their children) the platform is predicted to reject")
+    p.add_argument("--quiet", action="store_true", help="no per-table progress on stderr")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from ..validation.api import export_verdict
+    except ModuleNotFoundError as exc:
+        raise UserError(f"the validation layer is not available ({exc}); cannot predict the national verdict") from None
+    from ..accdb.writer import check_header_period, export_idb
+
+    check_header_period(args.target_db, args.period)
+    verdict = export_verdict(args.target_db, args.period)
+    if verdict.file_rejected:
+        reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
+        if not args.force:
+            raise UserError(
+                f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
+                "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
+                exit_code=1,
+            )
+        print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
+              file=sys.stderr, flush=True)
+    rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
+    manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
+                          progress=not args.quiet)
+    print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
+    return 0

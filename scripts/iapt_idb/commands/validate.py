@@ -1,0 +1,70 @@
+"""iapt-idb validate: predict the national landing platform's verdict on one month's IDB."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..periods import period_arg
+
+DESCRIPTION = """\
+Run every TOS validation rule of the national platform (382 published rule codes plus 29 inferred
+checks for v2.1 items, shown as UNPUBLISHED(...)) on an IAPT v2.1 IDB, apply the platform's cascade
+(record rejection, group rejection down the table tree, file rejection) and predict its verdict.
+
+SOURCE is the built marts in the target DB (default), a directory with one <IDB table>.csv per table
+(header = IDB column names, values as text in the data set's formats, empty = null), or an .accdb.
+A missing table or column is what the platform rejects the file for (IDSREJ001): it is reported, not
+treated as unusable input.
+
+Writes DIR/validation_report.csv and .json (rule_code, severity, table, record_key, columns, message;
+records are named by their local keys, never by NHS number or birth date), DIR/summary.json, and the
+Great Expectations data docs in DIR/gx_data_docs/.
+
+Exit status: 0 the platform would accept the file, 1 it would reject the whole file, 2 unusable input.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "validate", help=help_text, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("source", nargs="?", type=Path, metavar="SOURCE",
+                   help="a directory of IDB CSV files or an .accdb; default: the built marts in the target DB")
+    p.add_argument("--period", required=True, type=period_arg, metavar="YYYY-MM",
+                   help="reporting period the file will be uploaded for (one calendar month)")
+    p.add_argument("--report", required=True, type=Path, metavar="DIR",
+                   help="folder for validation_report.csv/.json, summary.json and the GX data docs")
+    p.add_argument("--target-db", type=Path, metavar="PATH",
+                   help="DuckDB file holding the built marts (default: the project's target DB)")
+    p.add_argument("--provider-ods", metavar="CODE",
+                   help="ODS code of the uploading provider, compared with the header (IDS00030/IDS00033); "
+                        "default: the project's provider_ods_code")
+    p.add_argument("--no-gx", action="store_true",
+                   help="skip the Great Expectations suites and data docs (faster)")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="how many failing rules to print (default 10)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..validation.api import run_validation
+
+    result = run_validation(
+        args.source, args.period, args.report, target_db=args.target_db, gx=not args.no_gx,
+        provider_ods=args.provider_ods,
+    )
+    s = result.summary
+    if result.file_rejected:
+        reasons = ", ".join(f"{r['rule_code']} ({r['failures']})" for r in s["file_reasons"])
+        print(f"Predicted outcome: FILE REJECTED - {reasons}")
+    else:
+        kept = sum(t["rows_kept"] for t in s["tables"])
+        sent = sum(t["rows_submitted"] for t in s["tables"])
+        print(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
+    if s["rules"]:
+        print(f"Top failing rules (of {len(s['rules'])}):")
+        for r in s["rules"][: args.top]:
+            code = r["rule_code"] + ("" if r["published"] else " [inferred]")
+            print(f"  {code:32} {r['severity']:14} {r['failures']:>8}  {r['description'][:70]}")
+    print(f"Reports: {result.report_dir}")
+    return 1 if result.file_rejected else 0

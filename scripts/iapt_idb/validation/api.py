@@ -1,0 +1,191 @@
+"""Python API of the validation (stable; used by the CLI, ``iapt-idb export --drop-rejected`` and docs).
+
+    run_validation(source, period, report_dir, target_db=None, gx=True) -> ValidationResult
+    export_verdict(target_db, period) -> ExportVerdict
+
+``source`` None validates the built marts in ``target_db`` (default: the project's target DB); a directory is
+read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with the project's reader. Inputs
+other than the marts are loaded into schema ``tos_input`` of a scratch DuckDB and validated there (dbt var
+``tos_input_schema``), so the project's target DB is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .. import paths
+from ..cli import UserError
+from ..dbt_runner import run_dbt
+from ..periods import parse_period
+from . import report
+from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
+
+VALIDATION_SELECT = ["path:seeds/reference", "path:seeds/tos", "path:models/validation"]
+# Tests on the national code-list seeds are the seed owner's; the validation run only needs the data.
+EXCLUDE_SEED_TESTS = ["resource_type:test,path:seeds"]
+VALIDATION_SCHEMA = "main_validation"
+
+
+@dataclass
+class ValidationResult:
+    file_rejected: bool
+    summary: dict[str, Any]
+    report_dir: Path
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ExportVerdict:
+    file_rejected: bool
+    reasons: list[str]
+    target_db: Path
+    schema: str = VALIDATION_SCHEMA
+    marts_schema: str = "main"
+
+    def kept_rows_sql(self, table_name: str) -> str:
+        """SELECT over the target DB: the mart's rows the platform would keep (after the cascade), IDB order."""
+        from .tables import meta
+
+        m = meta(table_name)
+        cols = ", ".join(f'm."{c}"' for c in m.columns)
+        return (
+            f'select {cols} from "{self.marts_schema}"."{m.name}" as m '
+            f"where m.rowid not in (select s.row_id from \"{self.schema}\".tos_row_status as s "
+            f"where s.table_name = '{m.name}' and not s.kept) order by m.rowid"
+        )
+
+
+def _log(msg: str) -> None:
+    print(f"validate: {msg}", file=sys.stderr)
+
+
+def _dbt_vars(period: str, provider_ods: str | None, input_schema: str | None) -> dict[str, Any]:
+    v: dict[str, Any] = {"period": period}
+    if provider_ods:
+        v["provider_ods_code"] = provider_ods
+        v["submitter_ods_code"] = provider_ods
+    if input_schema:
+        v["tos_input_schema"] = input_schema
+    return v
+
+
+def _empty_warehouse(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists cms")
+    con.close()
+    return path
+
+
+def build_validation_models(
+    target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
+    provider_ods: str | None = None, seed: bool = True,
+) -> None:
+    """dbt: seeds (reference + tos) and the validation models (with their dbt tests) into target_db."""
+    select = VALIDATION_SELECT if seed else VALIDATION_SELECT[2:]
+    args = ["build", "--select", *select, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
+    proc = run_dbt(args, vars=_dbt_vars(period, provider_ods, input_schema), warehouse=warehouse,
+                   target_db=target_db, quiet=True, check=False)
+    if proc.returncode != 0:
+        out = proc.stdout or ""
+        raise RuntimeError(f"dbt validation build failed (exit {proc.returncode}):\n{out[-6000:]}")
+
+
+def _warehouse_for(scratch: Path) -> Path:
+    env = os.environ.get("IAPT_WAREHOUSE_PATH")
+    if env and Path(env).exists():
+        return Path(env)
+    if paths.DEFAULT_WAREHOUSE.exists():
+        return paths.DEFAULT_WAREHOUSE
+    return _empty_warehouse(scratch / "empty_warehouse.duckdb")
+
+
+def run_validation(
+    source: Path | None, period: str, report_dir: Path, target_db: Path | None = None, gx: bool = True,
+    provider_ods: str | None = None,
+) -> ValidationResult:
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    # A fixed scratch folder (env IAPT_VALIDATE_SCRATCH) keeps dbt's partial parsing warm between runs.
+    fixed = os.environ.get("IAPT_VALIDATE_SCRATCH")
+    scratch = Path(fixed) if fixed else Path(tempfile.mkdtemp(prefix="iapt_validate_"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    problems: list[StructureProblem] = []
+    try:
+        if source is None:
+            db = Path(target_db or paths.DEFAULT_TARGET_DB)
+            if not db.exists():
+                raise UserError(f"{db}: no target DB with built marts (run 'iapt-idb build' or give a SOURCE)")
+            source_text = "marts"
+            input_schema = None
+            warehouse = Path(os.environ["IAPT_WAREHOUSE_PATH"]) if os.environ.get("IAPT_WAREHOUSE_PATH") else None
+            _log(f"validating the marts in {db}")
+        else:
+            source = Path(source)
+            db = scratch / "validate.duckdb"
+            db.unlink(missing_ok=True)
+            Path(str(db) + ".wal").unlink(missing_ok=True)
+            if source.is_dir():
+                _log(f"loading CSV directory {source}")
+                problems = load_csv_dir(source, db)
+            elif source.suffix.lower() in (".accdb", ".mdb"):
+                _log(f"loading {source}")
+                problems = load_accdb(source, db)
+            elif not source.exists():
+                raise UserError(f"{source}: no such file or directory")
+            else:
+                raise UserError(f"{source}: SOURCE must be a directory of IDB CSV files or an .accdb file")
+            source_text = source.name
+            input_schema = INPUT_SCHEMA
+            warehouse = _warehouse_for(scratch)
+        _log("running the TOS rules with dbt")
+        build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema, provider_ods=provider_ods)
+        data = report.read_results(db)
+        result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
+        if gx:
+            from .gx import run_gx
+
+            _log("running Great Expectations")
+            result["summary"]["great_expectations"] = run_gx(db, report_dir, period)
+            report.write_summary(report_dir, result["summary"])
+        return ValidationResult(
+            file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
+            summary=result["summary"],
+            report_dir=report_dir,
+            failures=result["failures"],
+        )
+    finally:
+        if not fixed:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def export_verdict(target_db: Path, period: str) -> ExportVerdict:
+    """Validate the marts in target_db for period (dbt) and say what the platform would keep."""
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    target_db = Path(target_db)
+    warehouse = Path(os.environ["IAPT_WAREHOUSE_PATH"]) if os.environ.get("IAPT_WAREHOUSE_PATH") else None
+    build_validation_models(target_db, period, warehouse=warehouse)
+    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        rows = con.execute(
+            f"select rule_code, min(message), count(*) from {VALIDATION_SCHEMA}.tos_failures "
+            "where severity = 'file_reject' group by rule_code order by rule_code"
+        ).fetchall()
+    finally:
+        con.close()
+    reasons = [f"{code}: {msg} ({n} record(s))" for code, msg, n in rows]
+    return ExportVerdict(file_rejected=bool(rows), reasons=reasons, target_db=target_db)

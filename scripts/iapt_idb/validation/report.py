@@ -1,0 +1,141 @@
+"""The validation reports: failure list (CSV + JSON) and summary.json, deterministic for the same input.
+
+Failures name records by their local key only (never an NHS number or a birth date); every failure carries
+its rule code. Rows are sorted by table (IDB order), rule code, record key and message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .catalogue import load_rules
+from .sources import StructureProblem
+from .tables import table_meta
+
+SCHEMA = "main_validation"
+REPORT_COLUMNS = ("rule_code", "severity", "table", "record_key", "columns", "message")
+_TABLE_ORDER = {m.name: i for i, m in enumerate(table_meta())}
+
+
+def read_results(db: Path) -> dict[str, list[dict[str, Any]]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        def rows(sql: str) -> list[dict[str, Any]]:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+        return {
+            "failures": rows(
+                f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
+            ),
+            "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
+            "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
+            "summary": rows(f"select * from {SCHEMA}.tos_summary"),
+        }
+    finally:
+        con.close()
+
+
+def _sort_key(f: dict[str, Any]) -> tuple:
+    return (_TABLE_ORDER.get(f["table"] or "", -1), f["rule_code"], f["record_key"] or "", f["message"] or "",
+            f["columns"] or "", f["severity"])
+
+
+def _structure_failures(problems: list[StructureProblem]) -> list[dict[str, Any]]:
+    rule = next(r for r in load_rules() if r["rule_code"] == "IDSREJ001")
+    return [
+        {"rule_code": "IDSREJ001", "severity": rule["severity"], "table": p.table, "record_key": "File",
+         "columns": p.column, "message": p.message}
+        for p in problems
+    ]
+
+
+def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
+    (report_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_reports(
+    report_dir: Path, data: dict[str, list[dict[str, Any]]], problems: list[StructureProblem], period: str,
+    source: str,
+) -> dict[str, Any]:
+    failures = [
+        {"rule_code": f["rule_code"], "severity": f["severity"], "table": f["table_name"] or "",
+         "record_key": f["record_key"] or "", "columns": f["columns"] or "", "message": f["message"] or ""}
+        for f in data["failures"]
+    ] + _structure_failures(problems)
+    failures.sort(key=_sort_key)
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(REPORT_COLUMNS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(failures)
+    (report_dir / "validation_report.csv").write_text(buf.getvalue(), encoding="utf-8")
+    (report_dir / "validation_report.json").write_text(
+        json.dumps(failures, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+
+    catalogue = {r["rule_code"]: r for r in load_rules()}
+    counts: dict[str, int] = {}
+    records: dict[str, set[str]] = {}
+    for f in failures:
+        counts[f["rule_code"]] = counts.get(f["rule_code"], 0) + 1
+        records.setdefault(f["rule_code"], set()).add(f["table"] + "|" + f["record_key"])
+    rules = []
+    for code in sorted(counts, key=lambda c: (-counts[c], c)):
+        r = catalogue[code]
+        rules.append({
+            "rule_code": code,
+            "published": r["published"] == "true",
+            "severity": r["severity"],
+            "table": r["table_name"],
+            "description": r["description"],
+            "fix_hint": r["fix_hint"],
+            "status": r["status"],
+            "failures": counts[code],
+            "records": len(records[code]),
+        })
+    by_severity = {s: 0 for s in ("file_reject", "group_reject", "record_reject", "warning")}
+    for f in failures:
+        by_severity[f["severity"]] += 1
+    file_reasons = [
+        {"rule_code": r["rule_code"], "description": r["description"], "failures": r["failures"],
+         "published": r["published"]}
+        for r in sorted(rules, key=lambda r: r["rule_code"]) if r["severity"] == "file_reject"
+    ]
+    tables = sorted(
+        ({k: v for k, v in t.items()} for t in data["tables"]), key=lambda t: _TABLE_ORDER[t["table_name"]]
+    )
+    statuses: dict[str, int] = {}
+    for r in catalogue.values():
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    summary = {
+        "period": period,
+        "source": source,
+        "predicted_outcome": "file_rejected" if file_reasons else "accepted",
+        "file_reasons": file_reasons,
+        "failures_by_severity": by_severity,
+        "warnings": by_severity["warning"],
+        "rules": rules,
+        "tables": [
+            {"table": t["table_name"], "rows_submitted": int(t["rows_submitted"]), "rows_kept": int(t["rows_kept"]),
+             "rows_record_rejected": int(t["rows_record_rejected"]),
+             "rows_group_rejected": int(t["rows_group_rejected"]),
+             "rows_with_warnings": int(t["rows_with_warnings"])}
+            for t in tables
+        ],
+        "catalogue": {
+            "rules": len(catalogue),
+            "published": sum(r["published"] == "true" for r in catalogue.values()),
+            "unpublished_inferred": sum(r["published"] != "true" for r in catalogue.values()),
+            "by_status": dict(sorted(statuses.items())),
+        },
+    }
+    write_summary(report_dir, summary)
+    return {"summary": summary, "failures": failures}

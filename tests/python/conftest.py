@@ -1,0 +1,87 @@
+"""Shared session fixtures: a small synthetic warehouse and the 21 IDB marts built from it.
+
+Every dbt run is isolated: its own target DB, dbt target path and log path under pytest's tmp dir,
+passed to the child process through its environment (never /work/main/target, data or output).
+
+    small_warehouse  -> Path of a 300-patient warehouse (seed 7, 2% defects, period 2026-10)
+    built_marts      -> BuiltMarts(warehouse, target_db, target_path, period, created_at, summary)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from iapt_idb.paths import ROOT
+
+PERIOD = "2026-10"
+CREATED_AT = "2026-11-05T09:00:00"
+CLI = str(Path(sys.executable).with_name("iapt-idb"))
+
+
+def isolated_env(work: Path, warehouse: Path | None = None, target_db: Path | None = None) -> dict[str, str]:
+    """Environment for a child dbt/iapt-idb process that writes only under ``work``."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DBT_PROFILES_DIR": str(ROOT),
+            "DBT_TARGET_PATH": str(work / "target"),
+            "DBT_LOG_PATH": str(work / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "IAPT_TARGET_DB": str(target_db or work / "iapt.duckdb"),
+        }
+    )
+    if warehouse is not None:
+        env["IAPT_WAREHOUSE_PATH"] = str(warehouse)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], cwd=ROOT, env=env, text=True, capture_output=True, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class BuiltMarts:
+    warehouse: Path
+    target_db: Path
+    target_path: Path
+    period: str
+    created_at: str
+    summary: str  # what `iapt-idb build` printed on stdout
+
+
+def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: str = CREATED_AT,
+               select: list[str] | None = None) -> BuiltMarts:
+    work.mkdir(parents=True, exist_ok=True)
+    target_db = work / "iapt.duckdb"
+    env = isolated_env(work, warehouse, target_db)
+    args = ["build", "--period", period, "--warehouse", str(warehouse), "--target-db", str(target_db),
+            "--created-at", created_at]
+    if select:
+        args += ["--select", *select]
+    proc = run_cli(args, env)
+    assert proc.returncode == 0, f"iapt-idb build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return BuiltMarts(warehouse, target_db, work / "target", period, created_at, proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("small_warehouse")
+    out = work / "wh.duckdb"
+    proc = run_cli(
+        ["generate", "--out", str(out), "--patients", "300", "--seed", "7", "--defect-rate", "0.02",
+         "--period", PERIOD, "--quiet"],
+        isolated_env(work),
+    )
+    assert proc.returncode == 0, f"iapt-idb generate failed:\n{proc.stderr[-3000:]}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_marts(tmp_path_factory: pytest.TempPathFactory, small_warehouse: Path) -> BuiltMarts:
+    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse)

@@ -1,0 +1,96 @@
+"""Smoke tests of the benchmark harness (`make bench`), at a tiny scale.
+
+They check the machinery (per-phase child process, peak-memory measurement, the Parquet
+baseline, the table, the targets and the JSON), never a speed: speed goals are checked by the
+benchmark itself, which prints PASS/FAIL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from iapt_idb import bench
+from iapt_idb.bench_proc import descendants, rss_bytes, run_child
+from iapt_idb.spec import table_names
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def tiny_marts(tmp_path: Path) -> Path:
+    """A target DB holding the 21 mart names with 100 rows each (structure is irrelevant here)."""
+    db = tmp_path / "iapt_idb.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for t in table_names():
+            con.execute(f'CREATE TABLE main."{t}" AS SELECT range AS id, range::VARCHAR AS s FROM range(100)')
+    return db
+
+
+def test_this_process_tree_and_rss_are_visible() -> None:
+    assert os.getpid() in descendants(os.getpid())
+    assert rss_bytes(os.getpid()) > 10 * 2**20
+    assert rss_bytes(-1) == 0
+
+
+def test_parquet_phase_runs_in_a_measured_child(tiny_marts: Path, tmp_path: Path) -> None:
+    params = {"target_db": str(tiny_marts), "parquet_dir": str(tmp_path / "pq"), "period": "2026-10"}
+    run = run_child(bench.PHASE_MODULE, "parquet", params, log=tmp_path / "parquet.log")
+    assert run.returncode == 0, (tmp_path / "parquet.log").read_text()
+    assert run.result["rows"] == 21 * 100
+    assert len(list((tmp_path / "pq").glob("*.parquet"))) == 21
+    assert run.maxrss_mb > 20  # a Python + DuckDB process, measured by wait4
+    assert run.peak_mb >= run.maxrss_mb and run.wall_seconds >= run.result["seconds"]
+
+
+def test_bench_cli_writes_table_targets_and_json(tiny_marts: Path) -> None:
+    out = tiny_marts.parent
+    env = {**os.environ, "DBT_TARGET_PATH": str(out / "target"), "DBT_LOG_PATH": str(out / "logs")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "iapt_idb.bench", "--out", str(out), "--phases", "parquet"],
+        cwd=ROOT, env=env, text=True, capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "baseline: Parquet copy" in proc.stdout and "N/A" in proc.stdout
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["mart_counts"] == {t: 100 for t in table_names()}
+    assert [p["phase"] for p in doc["phases"]] == ["parquet"]
+    assert {c["verdict"] for c in doc["targets"]} == {"N/A"}
+
+
+def test_targets_pass_and_fail_on_measured_figures() -> None:
+    rec = bench.PhaseRecord
+    records = {
+        "build": rec("build", "ok", rows=1000, seconds=100, wall_seconds=110, maxrss_mb=900),
+        "validate": rec("validate", "ok", rows=1000, seconds=30, wall_seconds=35, maxrss_mb=5000),
+        "export": rec("export", "ok", rows=1000, seconds=10, wall_seconds=12, maxrss_mb=800),
+        "parquet": rec("parquet", "ok", rows=1000, seconds=5, wall_seconds=6, maxrss_mb=100),
+        "raw_jackcess": rec("raw_jackcess", "ok", rows=1000, seconds=4, wall_seconds=6, maxrss_mb=100),
+    }
+    verdicts = {c["target"]: c["verdict"] for c in bench.check_targets(records)}
+    # 157 s in all; 5000 MB; validation 30 s vs 6 s = 6x; export 100 rows/s vs 250 rows/s = 0.4x
+    assert verdicts == {
+        "build+validate+export wall time": "PASS",
+        "peak memory of build/validate/export": "FAIL",
+        "validation time / Parquet copy time": "FAIL",
+        "export rows/s / raw Jackcess rows/s": "FAIL",
+    }
+    table = bench.format_table(records)
+    assert "time x 6.00" in table and "rate x 0.40" in table
+
+
+def test_generation_is_reused_only_with_the_same_settings(tmp_path: Path) -> None:
+    paths = bench.Paths(tmp_path)
+    args = bench.build_parser().parse_args(["--out", str(tmp_path), "--patients", "50", "--seed", "3"])
+    paths.warehouse.write_bytes(b"")
+    record = bench.PhaseRecord("generate", "ok", rows=10, seconds=1.0)
+    stamp = {"settings": bench.generation_settings(args), "record": bench.asdict(record)}
+    paths.stamp.write_text(json.dumps(stamp))
+    reused = bench.ensure_warehouse(args, paths)
+    assert reused.status == "reused" and reused.seconds == 1.0

@@ -1,0 +1,114 @@
+"""Inclusion rules on the built small warehouse: what reaches the month's marts and what does not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+START, END = "2026-10-01", "2026-10-31"
+
+
+@pytest.fixture(scope="module")
+def con(built_marts) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect(str(built_marts.target_db), read_only=True)
+    c.execute(f"attach '{built_marts.warehouse}' as local_warehouse (read_only)")
+    yield c
+    c.close()
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str):
+    return con.sql(sql).fetchone()[0]
+
+
+def test_every_staged_referral_left_out_of_ids101_has_an_out_of_scope_reason(con) -> None:
+    left_out = con.sql(
+        'select scope_reason, count(*) from int_referrals__scoped '
+        'where referral_id not in (select ServiceRequestId from "IDS101Referral") group by 1'
+    ).fetchall()
+    assert left_out, "the small warehouse has referrals outside the month"
+    assert all(reason.startswith("out_") for reason, _ in left_out), left_out
+    assert _one(con, "select count(*) from int_referrals__scoped where is_in_scope") == _one(
+        con, 'select count(*) from "IDS101Referral"'
+    )
+    assert _one(con, "select count(*) from int_referrals__scoped") == _one(con, "select count(*) from local_warehouse.cms.referral")
+
+
+def test_in_scope_referrals_were_open_in_the_month_or_have_activity_in_it(con) -> None:
+    bad = con.sql(
+        f"""select referral_id, scope_reason from int_referrals__scoped where is_in_scope and (
+                received_on > '{END}'
+                or (discharged_on < '{START}' and activity_rows_in_period = 0))"""
+    ).fetchall()
+    assert bad == []
+
+
+def test_dates_after_the_period_end_are_never_submitted(con) -> None:
+    checks = {
+        "IDS002GP": "EndDateGMPRegistration",
+        "IDS101Referral": "ServDischDate",
+        "IDS108WaitingTimePauses": "PauseEndDate",
+        "IDS803CareCluster": "EndDateCareClust",
+        "IDS004EmpStatus": "EmpSupportReferral",
+        "IDS003AccommStatus": "AccommodationTypeEndDate",
+    }
+    for table, column in checks.items():
+        assert _one(con, f'select count(*) from "{table}" where {column} > \'{END}\'') == 0, table
+    # a referral discharged after the period end is submitted as still open, without an end code
+    assert _one(con, 'select count(*) from "IDS101Referral" where ServDischDate is null and EndCode is not null') == 0
+
+
+def test_activity_tables_hold_only_the_months_activity(con) -> None:
+    for table, column in {
+        "IDS201CareContact": "CareContDate",
+        "IDS105OnwardReferral": "OnwardReferDate",
+        "IDS606CodedScoreAssessmentRefer": "AssToolCompDate",
+    }.items():
+        assert _one(con, f"select count(*) from \"{table}\" where {column} not between '{START}' and '{END}'") == 0
+    in_month = _one(
+        con,
+        "select count(*) from local_warehouse.cms.appointment "
+        f"where cast(starts_at as date) between '{START}' and '{END}'",
+    )
+    assert _one(con, 'select count(*) from "IDS201CareContact"') == in_month > 0
+
+
+def test_orphan_defects_flow_through_to_the_marts(con) -> None:
+    orphans = con.sql(
+        "select record_key from local_warehouse.cms.generator_defects "
+        "where table_name = 'appointment' and defect_kind = 'orphan_row'"
+    ).fetchall()
+    in_month = [
+        k for (k,) in orphans
+        if _one(con, f"select count(*) from local_warehouse.cms.appointment where appointment_id = '{k}' "
+                     f"and cast(starts_at as date) between '{START}' and '{END}'")
+    ]
+    for key in in_month:
+        assert _one(con, f"select count(*) from \"IDS201CareContact\" where CareContactId = '{key}'") == 1
+        assert _one(con, "select count(*) from \"IDS101Referral\" r join \"IDS201CareContact\" c "
+                         f"on r.ServiceRequestId = c.ServiceRequestId where c.CareContactId = '{key}'") == 0
+
+
+def test_unmapped_local_codes_stay_visible_and_are_listed(con) -> None:
+    listed = con.sql("select code_set, local_code, table_name, column_name, row_count from int_unmapped_local_codes").fetchall()
+    assert listed, "the 2% defect warehouse has unmapped codes"
+    outcome_codes = {code for cs, code, table, col, _ in listed if (table, col) == ("appointment", "outcome")}
+    submitted = {c for (c,) in con.sql('select distinct AttendOrDNACode from "IDS201CareContact"').fetchall()}
+    national = {c for (c,) in con.sql("select code from main_reference.ref_attended_or_did_not_attend").fetchall()}
+    month_outcomes = {
+        c for (c,) in con.sql(
+            "select distinct outcome_local from int_care_contacts__in_period where not is_outcome_mapped"
+        ).fetchall()
+    }
+    assert month_outcomes <= outcome_codes
+    # unmapped codes of the month are submitted unchanged; every other value is a national code
+    assert month_outcomes <= submitted
+    assert submitted - month_outcomes - {None} <= national
+
+
+def test_gp_registration_rows_overlap_the_period(con) -> None:
+    assert _one(
+        con, f"""select count(*) from "IDS002GP" where StartDateGMPRegistration > '{END}'
+                 or EndDateGMPRegistration < '{START}'"""
+    ) == 0
