@@ -5,8 +5,8 @@
         seed joined as mapping_alias, false for an unmapped local code. -#}
     case
         when {{ local_code }} is null then null
-        when {{ mapping_alias }}.local_code is not null then true
-        else false
+        when {{ mapping_alias }}.local_code is not null then {{ sql_true() }}
+        else {{ sql_false() }}
     end
 {%- endmacro %}
 

@@ -62,7 +62,16 @@
 
 {% macro order_by_columns(count) -%}
     {#- Deterministic row order: every column, in IDB order (the key columns lead). -#}
+    {%- if adapter is defined -%}{{ return(adapter.dispatch('order_by_columns')(count)) }}{%- endif -%}
+    {{ return(default__order_by_columns(count)) }}
+{%- endmacro %}
+
+{% macro default__order_by_columns(count) -%}
     order by {% for i in range(1, count + 1) %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}
+{%- endmacro %}
+
+{% macro sqlserver__order_by_columns(count) -%}
+    {#- SQL Server refuses ORDER BY inside the table-creating subquery: readers order on export. -#}
 {%- endmacro %}
 
 {% macro patient_in_scope_or_orphan(column) -%}
@@ -71,6 +80,6 @@
 
 {% macro referral_in_scope_or_orphan(column) -%}
     {{ in_scope_or_orphan(
-        column, ref('int_referrals__scoped'), ref('stg_local_cms__referral'), 'referral_id', 'scoped.is_in_scope'
+        column, ref('int_referrals__scoped'), ref('stg_local_cms__referral'), 'referral_id', 'scoped.is_in_scope = ' ~ sql_true()
     ) }}
 {%- endmacro %}

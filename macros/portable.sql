@@ -43,17 +43,6 @@
     end
 {%- endmacro %}
 
-{% macro idb_type(logical_type) -%}
-    {#- The SQL type of an IDB logical type (idb_schema.csv data_type). -#}
-    {%- if logical_type == 'string' -%}{{ dbt.type_string() }}
-    {%- elif logical_type == 'date' -%}date
-    {%- elif logical_type == 'time' -%}time
-    {%- elif logical_type == 'datetime' -%}{{ dbt.type_timestamp() }}
-    {%- elif logical_type == 'integer' -%}{{ dbt.type_int() }}
-    {%- else -%}{{ exceptions.raise_compiler_error("unknown IDB type " ~ logical_type) }}
-    {%- endif -%}
-{%- endmacro %}
-
 {% macro dataset_created_at() -%}
     {#- DATE AND TIME DATA SET CREATED: var('dataset_created_at') (YYYY-MM-DDTHH:MM:SS) for
         reproducible output, else the build time truncated to whole seconds. -#}
@@ -89,3 +78,21 @@
     {{ return({'string': 'varchar', 'timestamp': 'timestamp', 'bigint': 'bigint', 'integer': 'integer',
                'boolean': 'boolean', 'date': 'date', 'time': 'time'}[name]) }}
 {%- endmacro %}
+
+{% macro sql_true() -%}
+    {%- if adapter is defined -%}{{ return(adapter.dispatch('sql_true')()) }}{%- endif -%}
+    {{ return(default__sql_true()) }}
+{%- endmacro %}
+
+{% macro default__sql_true() -%}true{%- endmacro %}
+
+{% macro sqlserver__sql_true() -%}1{%- endmacro %}
+
+{% macro sql_false() -%}
+    {%- if adapter is defined -%}{{ return(adapter.dispatch('sql_false')()) }}{%- endif -%}
+    {{ return(default__sql_false()) }}
+{%- endmacro %}
+
+{% macro default__sql_false() -%}false{%- endmacro %}
+
+{% macro sqlserver__sql_false() -%}0{%- endmacro %}

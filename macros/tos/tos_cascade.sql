@@ -9,7 +9,7 @@
     {%- set tables = tos_tables() -%}
     {%- set ri = {} -%}
     {%- set child_rules = [] -%}
-    {%- for rule in tos_load_rules(['parent_valid', 'has_valid_child']) -%}
+    {%- for rule in (tos_load_rules(['parent_valid', 'has_valid_child']) if execute else []) -%}
         {%- if rule['check'] == 'parent_valid' -%}
             {%- do ri.update({rule['table_name']: rule}) -%}
         {%- else -%}

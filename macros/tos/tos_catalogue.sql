@@ -52,7 +52,7 @@
         'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
         'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',
         'child_exists'] -%}
-    {%- set rules = tos_load_rules(checks) -%}
+    {%- set rules = tos_load_rules(checks) if execute else [] -%}
     {{ tos_empty_failures() }}
     {%- for rule in rules %}
     union all

@@ -5,16 +5,16 @@
         named by var tos_input_schema (a CSV directory or an .accdb loaded by `iapt-idb validate`). -#}
     {%- set input_schema = var('tos_input_schema', '') -%}
     {%- if input_schema -%}
-        {{ return(api.Relation.create(database=target.database, schema=input_schema, identifier=table_name)) }}
+        {{ api.Relation.create(database=target.database, schema=input_schema, identifier=table_name) }}
     {%- else -%}
-        {{ return(ref(table_name)) }}
+        {{ ref(table_name) }}
     {%- endif -%}
 {% endmacro %}
 
 
 {% macro tos_norm_ref(table_name) %}
     {#- The normalised (all-text) view of one IDB table: model tos_norm_<table id>. -#}
-    {{ return(ref('tos_norm_' ~ tos_tables()[table_name]['table_id'] | lower)) }}
+    {{- ref('tos_norm_' ~ tos_tables()[table_name]['table_id'] | lower) -}}
 {% endmacro %}
 
 
@@ -27,7 +27,7 @@
 
 
 {% macro tos_row_id() %}
-    {{ return(adapter.dispatch('tos_row_id', 'iapt_idb')()) }}
+    {{- adapter.dispatch('tos_row_id', 'iapt_idb')() -}}
 {% endmacro %}
 
 {% macro default__tos_row_id() %}row_number() over ()

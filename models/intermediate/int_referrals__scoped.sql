@@ -83,7 +83,10 @@ scoped as (
         referrals.is_discharge_reason_mapped,
         referrals.discharged_on,
         coalesce(activity.activity_rows_in_period, 0) as activity_rows_in_period,
-        coalesce(activity.has_follow_up, 0) = 1 as has_follow_up_activity_in_period,
+        -- a CASE, not a boolean expression: SQL Server has no boolean type (sql_true/sql_false)
+        case
+            when activity.has_follow_up = 1 then {{ sql_true() }} else {{ sql_false() }}  -- noqa: ST02
+        end as has_follow_up_activity_in_period,
         case
             when referrals.received_on > {{ period_end() }} then 'out_received_after_period'
             when referrals.discharged_on is null or referrals.discharged_on >= {{ period_start() }}
@@ -103,5 +106,7 @@ scoped as (
 
 select
     scoped.*,
-    scoped.scope_reason like 'in_scope%' as is_in_scope
+    case
+        when scoped.scope_reason like 'in_scope%' then {{ sql_true() }} else {{ sql_false() }}  -- noqa: ST02
+    end as is_in_scope
 from scoped

@@ -10,7 +10,7 @@ unmapped as (
         'patient' as table_name,
         'nhs_no_status' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_nhs_number_status_mapped
+    where is_nhs_number_status_mapped = {{ sql_false() }}
 
     union all
 
@@ -20,7 +20,7 @@ unmapped as (
         'patient' as table_name,
         'sex' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_sex_mapped
+    where is_sex_mapped = {{ sql_false() }}
 
     union all
 
@@ -30,7 +30,7 @@ unmapped as (
         'patient' as table_name,
         'gender_identity' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_gender_identity_mapped
+    where is_gender_identity_mapped = {{ sql_false() }}
 
     union all
 
@@ -40,7 +40,7 @@ unmapped as (
         'patient' as table_name,
         'gender_same_as_birth' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_gender_same_as_birth_mapped
+    where is_gender_same_as_birth_mapped = {{ sql_false() }}
 
     union all
 
@@ -50,7 +50,7 @@ unmapped as (
         'patient' as table_name,
         'ethnicity' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_ethnicity_mapped
+    where is_ethnicity_mapped = {{ sql_false() }}
 
     union all
 
@@ -60,7 +60,7 @@ unmapped as (
         'patient' as table_name,
         'preferred_language' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_preferred_language_mapped
+    where is_preferred_language_mapped = {{ sql_false() }}
 
     union all
 
@@ -70,7 +70,7 @@ unmapped as (
         'patient' as table_name,
         'ex_forces' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_ex_forces_mapped
+    where is_ex_forces_mapped = {{ sql_false() }}
 
     union all
 
@@ -80,7 +80,7 @@ unmapped as (
         'patient' as table_name,
         'education_setting' as column_name
     from {{ ref('stg_local_cms__patient') }}
-    where not is_education_setting_mapped
+    where is_education_setting_mapped = {{ sql_false() }}
 
     union all
 
@@ -90,7 +90,7 @@ unmapped as (
         'accommodation_history' as table_name,
         'accommodation' as column_name
     from {{ ref('stg_local_cms__accommodation_history') }}
-    where not is_accommodation_mapped
+    where is_accommodation_mapped = {{ sql_false() }}
 
     union all
 
@@ -100,7 +100,7 @@ unmapped as (
         'accommodation_history' as table_name,
         'settled' as column_name
     from {{ ref('stg_local_cms__accommodation_history') }}
-    where not is_settled_mapped
+    where is_settled_mapped = {{ sql_false() }}
 
     union all
 
@@ -110,7 +110,7 @@ unmapped as (
         'employment_history' as table_name,
         'status' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_status_mapped
+    where is_status_mapped = {{ sql_false() }}
 
     union all
 
@@ -120,7 +120,7 @@ unmapped as (
         'employment_history' as table_name,
         'hours_band' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_hours_band_mapped
+    where is_hours_band_mapped = {{ sql_false() }}
 
     union all
 
@@ -130,7 +130,7 @@ unmapped as (
         'employment_history' as table_name,
         'self_employed' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_self_employed_mapped
+    where is_self_employed_mapped = {{ sql_false() }}
 
     union all
 
@@ -140,7 +140,7 @@ unmapped as (
         'employment_history' as table_name,
         'sick_leave' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_sick_leave_mapped
+    where is_sick_leave_mapped = {{ sql_false() }}
 
     union all
 
@@ -150,7 +150,7 @@ unmapped as (
         'employment_history' as table_name,
         'statutory_sick_pay' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_statutory_sick_pay_mapped
+    where is_statutory_sick_pay_mapped = {{ sql_false() }}
 
     union all
 
@@ -160,7 +160,7 @@ unmapped as (
         'employment_history' as table_name,
         'any_benefit' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_any_benefit_mapped
+    where is_any_benefit_mapped = {{ sql_false() }}
 
     union all
 
@@ -170,7 +170,7 @@ unmapped as (
         'employment_history' as table_name,
         'esa' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_esa_mapped
+    where is_esa_mapped = {{ sql_false() }}
 
     union all
 
@@ -180,7 +180,7 @@ unmapped as (
         'employment_history' as table_name,
         'universal_credit' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_universal_credit_mapped
+    where is_universal_credit_mapped = {{ sql_false() }}
 
     union all
 
@@ -190,7 +190,7 @@ unmapped as (
         'employment_history' as table_name,
         'pip' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_pip_mapped
+    where is_pip_mapped = {{ sql_false() }}
 
     union all
 
@@ -200,7 +200,7 @@ unmapped as (
         'employment_history' as table_name,
         'employment_support_suitable' as column_name
     from {{ ref('stg_local_cms__employment_history') }}
-    where not is_employment_support_suitable_mapped
+    where is_employment_support_suitable_mapped = {{ sql_false() }}
 
     union all
 
@@ -210,7 +210,7 @@ unmapped as (
         'patient_disability' as table_name,
         'disability' as column_name
     from {{ ref('stg_local_cms__patient_disability') }}
-    where not is_disability_mapped
+    where is_disability_mapped = {{ sql_false() }}
 
     union all
 
@@ -220,7 +220,7 @@ unmapped as (
         'overseas_visitor_status' as table_name,
         'charging_category' as column_name
     from {{ ref('stg_local_cms__overseas_visitor_status') }}
-    where not is_charging_category_mapped
+    where is_charging_category_mapped = {{ sql_false() }}
 
     union all
 
@@ -230,7 +230,7 @@ unmapped as (
         'past_diagnosis' as table_name,
         'coding_scheme' as column_name
     from {{ ref('stg_local_cms__past_diagnosis') }}
-    where not is_coding_scheme_mapped
+    where is_coding_scheme_mapped = {{ sql_false() }}
 
     union all
 
@@ -240,7 +240,7 @@ unmapped as (
         'referral' as table_name,
         'referral_source' as column_name
     from {{ ref('stg_local_cms__referral') }}
-    where not is_referral_source_mapped
+    where is_referral_source_mapped = {{ sql_false() }}
 
     union all
 
@@ -250,7 +250,7 @@ unmapped as (
         'referral' as table_name,
         'previously_diagnosed' as column_name
     from {{ ref('stg_local_cms__referral') }}
-    where not is_previously_diagnosed_mapped
+    where is_previously_diagnosed_mapped = {{ sql_false() }}
 
     union all
 
@@ -260,7 +260,7 @@ unmapped as (
         'referral' as table_name,
         'discharge_reason' as column_name
     from {{ ref('stg_local_cms__referral') }}
-    where not is_discharge_reason_mapped
+    where is_discharge_reason_mapped = {{ sql_false() }}
 
     union all
 
@@ -270,7 +270,7 @@ unmapped as (
         'waiting_pause' as table_name,
         'pause_reason' as column_name
     from {{ ref('stg_local_cms__waiting_pause') }}
-    where not is_pause_reason_mapped
+    where is_pause_reason_mapped = {{ sql_false() }}
 
     union all
 
@@ -280,7 +280,7 @@ unmapped as (
         'onward_referral' as table_name,
         'reason' as column_name
     from {{ ref('stg_local_cms__onward_referral') }}
-    where not is_reason_mapped
+    where is_reason_mapped = {{ sql_false() }}
 
     union all
 
@@ -290,7 +290,7 @@ unmapped as (
         'appointment' as table_name,
         'outcome' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_outcome_mapped
+    where is_outcome_mapped = {{ sql_false() }}
 
     union all
 
@@ -300,7 +300,7 @@ unmapped as (
         'appointment' as table_name,
         'appointment_type' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_appointment_type_mapped
+    where is_appointment_type_mapped = {{ sql_false() }}
 
     union all
 
@@ -310,7 +310,7 @@ unmapped as (
         'appointment' as table_name,
         'contact_method' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_contact_method_mapped
+    where is_contact_method_mapped = {{ sql_false() }}
 
     union all
 
@@ -320,7 +320,7 @@ unmapped as (
         'appointment' as table_name,
         'therapy_mode' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_therapy_mode_mapped
+    where is_therapy_mode_mapped = {{ sql_false() }}
 
     union all
 
@@ -330,7 +330,7 @@ unmapped as (
         'appointment' as table_name,
         'psychotropic_medication' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_psychotropic_medication_mapped
+    where is_psychotropic_medication_mapped = {{ sql_false() }}
 
     union all
 
@@ -340,7 +340,7 @@ unmapped as (
         'appointment' as table_name,
         'location_type' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_location_type_mapped
+    where is_location_type_mapped = {{ sql_false() }}
 
     union all
 
@@ -350,7 +350,7 @@ unmapped as (
         'appointment' as table_name,
         'treatment_language' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_treatment_language_mapped
+    where is_treatment_language_mapped = {{ sql_false() }}
 
     union all
 
@@ -360,7 +360,7 @@ unmapped as (
         'appointment' as table_name,
         'interpreter' as column_name
     from {{ ref('stg_local_cms__appointment') }}
-    where not is_interpreter_mapped
+    where is_interpreter_mapped = {{ sql_false() }}
 
     union all
 
@@ -370,7 +370,7 @@ unmapped as (
         'appointment_intervention' as table_name,
         'finding_scheme' as column_name
     from {{ ref('stg_local_cms__appointment_intervention') }}
-    where not is_finding_scheme_mapped
+    where is_finding_scheme_mapped = {{ sql_false() }}
 
     union all
 
@@ -380,7 +380,7 @@ unmapped as (
         'presenting_problem' as table_name,
         'coding_scheme' as column_name
     from {{ ref('stg_local_cms__presenting_problem') }}
-    where not is_coding_scheme_mapped
+    where is_coding_scheme_mapped = {{ sql_false() }}
 
     union all
 
@@ -390,7 +390,7 @@ unmapped as (
         'presenting_problem' as table_name,
         'significance' as column_name
     from {{ ref('stg_local_cms__presenting_problem') }}
-    where not is_significance_mapped
+    where is_significance_mapped = {{ sql_false() }}
 
     union all
 
@@ -400,7 +400,7 @@ unmapped as (
         'long_term_condition' as table_name,
         'coding_scheme' as column_name
     from {{ ref('stg_local_cms__long_term_condition') }}
-    where not is_coding_scheme_mapped
+    where is_coding_scheme_mapped = {{ sql_false() }}
 
     union all
 
@@ -410,7 +410,7 @@ unmapped as (
         'care_cluster_assignment' as table_name,
         'cluster' as column_name
     from {{ ref('stg_local_cms__care_cluster_assignment') }}
-    where not is_care_cluster_mapped
+    where is_care_cluster_mapped = {{ sql_false() }}
 
     union all
 
@@ -420,7 +420,7 @@ unmapped as (
         'staff_qualification' as table_name,
         'qualification' as column_name
     from {{ ref('stg_local_cms__staff_qualification') }}
-    where not is_qualification_mapped
+    where is_qualification_mapped = {{ sql_false() }}
 
 )
 
@@ -432,4 +432,3 @@ select
     count(*) as row_count
 from unmapped
 group by code_set, local_code, table_name, column_name
-order by code_set, local_code, table_name, column_name

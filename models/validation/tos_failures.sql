@@ -7,8 +7,9 @@
 -- depends_on: {{ ref('tos_row_status') }}
 {{ tos_norm_refs() }}
 
-{%- set cascade_rules = tos_load_rules(['parent_valid', 'has_valid_child']) %}
-{%- set file_rules = tos_load_rules(['table_not_empty', 'header_single', 'period_activity', 'nothing_valid']) %}
+{%- set cascade_rules = tos_load_rules(['parent_valid', 'has_valid_child']) if execute else [] %}
+{%- set file_checks = ['table_not_empty', 'header_single', 'period_activity', 'nothing_valid'] %}
+{%- set file_rules = tos_load_rules(file_checks) if execute else [] %}
 
 select
     rule_code,

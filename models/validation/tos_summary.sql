@@ -8,8 +8,22 @@ with failures as (
     from {{ ref('tos_failures') }}
 ),
 
+severity_counts as (
+    select
+        sum(case when severity = 'file_reject' then 1 else 0 end) as file_reject_failures,
+        sum(case when severity = 'group_reject' then 1 else 0 end) as group_reject_failures,
+        sum(case when severity = 'record_reject' then 1 else 0 end) as record_reject_failures,
+        sum(case when severity = 'warning' then 1 else 0 end) as warnings
+    from failures
+),
+
 file_rules as (
-    select distinct rule_code from failures where severity = 'file_reject'
+    select {{ dbt.listagg('rule_code', "';'", "order by rule_code") }} as file_reject_rules
+    from (
+        select distinct rule_code
+        from failures
+        where severity = 'file_reject'
+    ) as distinct_rules
 ),
 
 rows_total as (
@@ -21,12 +35,14 @@ rows_total as (
 
 select
     {{ tos_lit(var('period')) }} as reporting_period,
-    (select count(*) from file_rules) > 0 as file_rejected,
-    (select {{ dbt.listagg('rule_code', "';'", "order by rule_code") }} from file_rules) as file_reject_rules,
-    (select count(*) from failures where severity = 'file_reject') as file_reject_failures,
-    (select count(*) from failures where severity = 'group_reject') as group_reject_failures,
-    (select count(*) from failures where severity = 'record_reject') as record_reject_failures,
-    (select count(*) from failures where severity = 'warning') as warnings,
+    fr.file_reject_rules,
     rt.rows_submitted,
-    rt.rows_kept
+    rt.rows_kept,
+    coalesce(sc.file_reject_failures, 0) > 0 as file_rejected,
+    coalesce(sc.file_reject_failures, 0) as file_reject_failures,
+    coalesce(sc.group_reject_failures, 0) as group_reject_failures,
+    coalesce(sc.record_reject_failures, 0) as record_reject_failures,
+    coalesce(sc.warnings, 0) as warnings
 from rows_total as rt
+cross join severity_counts as sc
+cross join file_rules as fr

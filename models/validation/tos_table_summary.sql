@@ -23,7 +23,7 @@ warnings as (
 
 tables as (
     {%- for name in tos_tables() | sort %}
-    select {{ tos_lit(name) }} as table_name{{ ' union all' if not loop.last }}
+        select {{ tos_lit(name) }} as table_name{{ ' union all' if not loop.last }}
     {%- endfor %}
 )
 

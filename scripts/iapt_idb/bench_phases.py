@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -62,19 +64,43 @@ def mart_counts(target_db: str) -> dict[str, int]:
         return {t: con.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0] for t in table_names()}
 
 
+def dbt_profile(keep_as: Path | None, top: int = 8) -> dict[str, Any]:
+    """The last dbt invocation's run_results.json: copied to keep_as, summed by node type, slowest nodes."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    results = target / "run_results.json"
+    if not results.exists():
+        return {}
+    if keep_as is not None:
+        keep_as.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results, keep_as)
+    doc = json.loads(results.read_text())
+    nodes = doc.get("results", [])
+    by_type: dict[str, float] = {}
+    for n in nodes:
+        kind = n["unique_id"].split(".")[0]
+        by_type[kind] = round(by_type.get(kind, 0.0) + n.get("execution_time", 0.0), 2)
+    slowest = sorted(nodes, key=lambda n: -n.get("execution_time", 0.0))[:top]
+    return {
+        "elapsed_s": round(doc.get("elapsed_time", 0.0), 2),
+        "node_seconds_by_type": by_type,
+        "slowest": [[n["unique_id"], round(n.get("execution_time", 0.0), 2)] for n in slowest],
+    }
+
+
 # --------------------------------------------------------------------------- phases
 
 
 def phase_generate(p: dict[str, Any]) -> Result:
-    from .warehouse.generate import generate_warehouse
+    from .warehouse import generate
 
     summary, seconds, dropped = timed(
-        generate_warehouse,
+        generate.generate_warehouse,
         out=Path(p["warehouse"]),
         patients=p["patients"],
         seed=p["seed"],
         defect_rate=p["defect_rate"],
         period=p["period"],
+        progress=getattr(generate, "stderr_progress", None),  # to the phase log
     )
     detail = jsonable(summary)
     rows = sum(detail.get("rows", {}).values()) if isinstance(detail, dict) else None
@@ -92,7 +118,9 @@ def phase_build(p: dict[str, Any]) -> Result:
         created_at=p.get("created_at"),
     )
     counts = mart_counts(p["target_db"])
-    return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail), "dropped_args": dropped}
+    dbt = dbt_profile(Path(p["logs"]) / "build.run_results.json" if p.get("logs") else None)
+    return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail),
+            "dbt": dbt, "dropped_args": dropped}
 
 
 def phase_validate_dbt(p: dict[str, Any]) -> Result:
@@ -109,7 +137,8 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
     )
     detail = jsonable(result)
     detail.pop("failures", None)  # one entry per failing record: large, and in the report already
-    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dropped_args": dropped}
+    dbt = dbt_profile(Path(p["logs"]) / "validate_dbt.run_results.json" if p.get("logs") else None)
+    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 
 def phase_validate_gx(p: dict[str, Any]) -> Result:
@@ -122,13 +151,36 @@ def phase_validate_gx(p: dict[str, Any]) -> Result:
     return {"seconds": seconds, "rows": p["rows"], "detail": jsonable(result), "dropped_args": dropped}
 
 
+def phase_verdict(p: dict[str, Any]) -> Result:
+    """What `iapt-idb export` runs before writing: export_verdict (the dbt validation build again)."""
+    from .validation.api import export_verdict
+
+    verdict, seconds, dropped = timed(export_verdict, target_db=Path(p["target_db"]), period=p["period"])
+    detail = {"file_rejected": verdict.file_rejected, "reasons": verdict.reasons[:10]}
+    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dropped_args": dropped}
+
+
+def kept_rows_sql(p: dict[str, Any]) -> Callable[[str], str] | None:
+    """With drop_rejected: a SELECT per table of the rows the platform would keep (from validate_dbt)."""
+    if not p.get("drop_rejected"):
+        return None
+    from .validation.api import ExportVerdict
+
+    return ExportVerdict(file_rejected=False, reasons=[], target_db=Path(p["target_db"])).kept_rows_sql
+
+
 def phase_export(p: dict[str, Any]) -> Result:
     from .accdb.writer import export_idb
 
     out = Path(p["accdb"])
     out.unlink(missing_ok=True)
     manifest, seconds, dropped = timed(
-        export_idb, target_db=Path(p["target_db"]), out=out, period=p["period"], progress=False
+        export_idb,
+        target_db=Path(p["target_db"]),
+        out=out,
+        period=p["period"],
+        rows_sql=kept_rows_sql(p),
+        progress=False,
     )
     detail = jsonable(manifest)
     rows = _manifest_rows(detail)
@@ -175,7 +227,7 @@ def phase_raw_jackcess(p: dict[str, Any]) -> Result:
 
     out = Path(p["raw_accdb"])
     out.unlink(missing_ok=True)
-    value = raw_baseline(target_db=Path(p["target_db"]), out=out, period=p["period"])
+    value = raw_baseline(target_db=Path(p["target_db"]), out=out, rows_sql=kept_rows_sql(p))
     detail = {k: v for k, v in value.items() if k not in ("rows", "seconds")}
     return {"seconds": value["seconds"], "rows": value["rows"], "detail": detail}
 
@@ -185,6 +237,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
     "build": phase_build,
     "validate_dbt": phase_validate_dbt,
     "validate_gx": phase_validate_gx,
+    "verdict": phase_verdict,
     "export": phase_export,
     "readback": phase_readback,
     "parquet": phase_parquet,

@@ -36,6 +36,7 @@ class ChildRun:
     wall_seconds: float
     maxrss_mb: float
     tree_mb: float
+    cpu_seconds: float  # user + system CPU of the whole tree: robust to a busy, shared machine
     result: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -133,5 +134,6 @@ def run_child(module: str, phase: str, params: dict[str, Any], log: Path | None 
         wall_seconds=wall,
         maxrss_mb=usage.ru_maxrss / 1024.0,  # Linux reports KiB
         tree_mb=sampler.peak_bytes / 2**20,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         result=result,
     )

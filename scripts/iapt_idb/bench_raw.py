@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .accdb import jackcess_ops, source
@@ -19,8 +20,9 @@ from .accdb.physical import spec_structure
 from .spec import load_tables
 
 
-def raw_baseline(target_db: Path, out: Path, period: str | None = None) -> dict[str, Any]:
-    """Append every mart's rows to a new .accdb with bare addRows; return rows and timings."""
+def raw_baseline(target_db: Path, out: Path, rows_sql: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """Append every mart's rows (or rows_sql's, as for export_idb) to a new .accdb with bare addRows."""
+    select = rows_sql or source.default_rows_sql
     j = jackcess_ops._java()  # the writer's JVM and classes (Jackcess 4.0.10)
     structure = spec_structure()
     con = source.connect(Path(target_db))
@@ -29,7 +31,7 @@ def raw_baseline(target_db: Path, out: Path, period: str | None = None) -> dict[
     counts: dict[str, int] = {}
     try:
         for spec, phys in zip(load_tables(), structure):
-            plan = source.plan_table(con, spec, phys, source.default_rows_sql(spec.name))
+            plan = source.plan_table(con, spec, phys, select(spec.name))
             counts[spec.name] = _append_table(j, db.getTable(phys.name), con, plan.write_sql(), timings)
     finally:
         t0 = time.perf_counter()

@@ -7,7 +7,11 @@ time-only items, date-times, integers at the Long Integer limits, and nulls.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import shutil
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +95,6 @@ def make_target_db(path: Path, period: str = "2026-10", rows: int = 4, skip: tup
 
 # ---- shared, built once per test session (module-level caches: every test module sees the same) ----
 
-import atexit
-import shutil
-import tempfile
-from functools import lru_cache
-
 PERIOD = "2026-10"
 
 
@@ -146,6 +145,7 @@ def replica():
     from iapt_idb.accdb.replica_session import ReplicaSession
 
     session = ReplicaSession()
+    session.activate()  # load_accdb_to_duckdb and inspect_structure use it too
     atexit.register(session.close)
     return session
 

@@ -108,8 +108,10 @@ def _write_marts(path: Path) -> tuple[tuple[str, ...], tuple[dt.date, ...]]:
                 )
         con.execute(
             "create table main.measures_headline as select * from (values "
-            "('M01', 1, 'Referrals received', 12, null, 12.0, 'referrals'), "
-            "('M02', 2, 'Recovery rate', 5, 9, 55.6, '%')) as t(measure_id, sort_order, measure_label, numerator, denominator, value, unit)"
+            "('referrals_received', 10, 'Referrals received', 'count', 12, null, 12.0, 'Referrals received in the period', null), "
+            "('recovery_rate', 100, 'Recovery rate', 'percent', 5, 9, 55.5556, 'Recovered', 'Finished at caseness')) "
+            "as t(measure_id, sort_order, measure_label, unit, numerator, denominator, measure_value, numerator_definition, "
+            "denominator_definition)"
         )
         con.execute(
             "create table main.int_unmapped_local_codes as select * from (values "
@@ -140,6 +142,8 @@ def failures() -> list[dict[str, str]]:
         else:
             out.append(dict(rule_code="IDS20169", severity="warning", table="IDS201CareContact",
                             record_key=f"CareContactId=CC{j + 1:08d}", columns="", message="attended contact with no care activity"))
+    out.append(dict(rule_code="IDSREJ012", severity="file_reject", table="", record_key="File", columns="",
+                    message="file-level failure with no table"))
     out.append(dict(rule_code="UNPUBLISHED(IDS001-GI-3)", severity="warning", table="IDS001MPI",
                     record_key="LocalPatientId=LP00004", columns="GenderIdentity", message="inferred v2.1 check"))
     return out
@@ -160,7 +164,7 @@ def summary(fails: list[dict[str, str]], period: str) -> dict[str, object]:
         for code in sorted(counts, key=lambda c: (-counts[c], c))
     ]
     by_severity = {s: sum(1 for f in fails if f["severity"] == s) for s in ("file_reject", "group_reject", "record_reject", "warning")}
-    file_reasons = [dict(rule_code=r["rule_code"], description="An NHS Number fails the check-digit test",
+    file_reasons = [dict(rule_code=r["rule_code"], description=f"File-level reason {r['rule_code']}",
                          failures=r["failures"], published=True) for r in rules if r["severity"] == "file_reject"]
     tables = []
     for name, n in (("IDS001MPI", PATIENTS), ("IDS101Referral", PATIENTS), ("IDS201CareContact", CONTACTS)):

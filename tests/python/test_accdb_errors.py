@@ -110,15 +110,18 @@ def test_mismatched_template_is_refused() -> None:
     assert "extra table LocalNotes" in msg
 
 
-def test_ctrl_c_during_the_write_leaves_no_file() -> None:
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_interrupted_write_leaves_no_file(how: str) -> None:
     """Interrupt a large export while it writes: neither the .accdb, its partial file nor a manifest remain."""
-    big = variant_db(
-        "big",
-        "INSERT INTO IDS201CareContact (CareContactId, ServiceRequestId, CareContDate, CareContTime, "
-        "ClinContDurOfCareCont, AppType) SELECT printf('CC%07d', i), 'SR1', DATE '2026-10-02', TIME '09:30:00', 50, "
-        "'01' FROM range(600000) t(i)",
-    )
-    folder = fresh_dir("interrupted")
+    big = workdir() / "big.duckdb"
+    if not big.exists():
+        big = variant_db(
+            "big",
+            "INSERT INTO IDS201CareContact (CareContactId, ServiceRequestId, CareContDate, CareContTime, "
+            "ClinContDurOfCareCont, AppType) SELECT printf('CC%07d', i), 'SR1', DATE '2026-10-02', TIME '09:30:00', "
+            "50, '01' FROM range(600000) t(i)",
+        )
+    folder = fresh_dir(f"interrupted_{how}")
     out = folder / "IDB.accdb"
     code = ("import sys; from iapt_idb.accdb.writer import export_idb; "
             f"export_idb({str(big)!r}, {str(out)!r}, {PERIOD!r})")
@@ -130,7 +133,10 @@ def test_ctrl_c_during_the_write_leaves_no_file() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # e.g. a CI timeout stopping the exporting process only
     proc.wait(timeout=60)
     assert proc.returncode != 0
     assert list(folder.iterdir()) == []

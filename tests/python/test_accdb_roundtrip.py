@@ -14,7 +14,7 @@ import pytest
 
 from accdb_fixtures import (PERIOD, base_db, create_accdb, expected_rows, exported, fresh_dir, mdb_value, replica,
                             replica_value)
-from iapt_idb.accdb.physical import spec_structure
+from iapt_idb.accdb.physical import ace_version, spec_structure
 from iapt_idb.accdb.replica_session import ReplicaError
 from iapt_idb.accdb.writer import export_idb, sha256_file
 from iapt_idb.spec import load_tables
@@ -46,6 +46,7 @@ def test_replica_structure_fingerprint_equals_spec() -> None:
 def test_access_2019_file_is_refused_by_the_replica() -> None:
     path = create_accdb(fresh_dir("v2019") / "idb2019.accdb", spec_structure(), file_format="V2019")
     assert subprocess.run(["mdb-ver", str(path)], capture_output=True, text=True).stdout.strip() == "ACE17"
+    assert ace_version(path) == "ACE17"
     with pytest.raises(ReplicaError, match="Unsupported newer version"):
         replica().query(path, "SELECT DatSetVer FROM IDS000Header")
 
@@ -100,6 +101,7 @@ def test_load_accdb_to_duckdb_round_trip() -> None:
     from iapt_idb.accdb.reader import load_accdb_to_duckdb
 
     path, _ = exported()
+    replica()  # the session's JVM does the reading
     back = fresh_dir("loaded") / "back.duckdb"
     counts = load_accdb_to_duckdb(path, back, progress=False)
     assert counts == {t: len(r) for t, r in expected_rows(PERIOD).items()}
@@ -118,14 +120,19 @@ def test_load_accdb_to_duckdb_round_trip() -> None:
         dst.close()
 
 
-def test_rows_sql_selects_the_rows_written() -> None:
+def test_rows_sql_selects_the_rows_written(capfd: pytest.CaptureFixture[str]) -> None:
     out = fresh_dir("rows_sql") / "kept.accdb"
 
     def kept(table: str) -> str:  # e.g. what --drop-rejected passes: leave out some records
         where = "WHERE CareContactId <> '21'" if table == "IDS201CareContact" else ""
         return f'SELECT * FROM main."{table}" {where}'
 
-    manifest = export_idb(base_db(), out, PERIOD, rows_sql=kept, progress=False)
+    manifest = export_idb(base_db(), out, PERIOD, rows_sql=kept, progress=True)
+    err = capfd.readouterr().err
+    assert "export: IDS201CareContact                           3 rows" in err  # progress per table, on stderr
+    nhs_numbers = [r[2] for r in expected_rows(PERIOD)["IDS001MPI"] if r[2]]
+    assert nhs_numbers and not any(n in err for n in nhs_numbers)  # no NHS number in the log
+    assert "1961-02-28" not in err  # nor a date of birth
     assert manifest["tables"]["IDS201CareContact"] == 3
     assert manifest["rows_selected"] == "a caller-supplied SELECT per table"
     ids = replica().query(out, "SELECT CareContactId FROM IDS201CareContact")
@@ -140,6 +147,7 @@ def test_reader_names_a_missing_column_as_idsrej001() -> None:
     tables = [PhysTable(t.name, tuple(c for c in t.columns if c.name != "ServDischDate")) for t in spec_structure()]
     folder = fresh_dir("reader_missing_column")
     path = create_accdb(folder / "no_servdisch.accdb", tables)
+    replica()
     with pytest.raises(AccdbStructureError, match="table IDS101Referral in the file has no column ServDischDate") as info:
         load_accdb_to_duckdb(path, folder / "back.duckdb", progress=False)
     assert (info.value.table, info.value.column, info.value.rule_code) == ("IDS101Referral", "ServDischDate", "IDSREJ001")
@@ -155,3 +163,11 @@ def test_reader_names_a_missing_table() -> None:
         check_structure(rows)
     assert (info.value.table, info.value.column) == ("IDS603PresentingComplaints", None)
     check_structure([list(r) for r in spec_schema_rows()])  # the complete structure passes
+
+
+def test_no_jvm_in_the_test_process() -> None:
+    """Every Java step ran in a spawned child: this process never hosted a JVM (none could be restarted)."""
+    import jpype
+
+    exported()
+    assert not jpype.isJVMStarted()

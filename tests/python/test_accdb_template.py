@@ -65,7 +65,8 @@ def test_template_sizes_and_order_are_kept_and_rows_appended() -> None:
     gp = next(t for t in report["tables"] if t["name"] == "IDS002GP")
     assert [c["name"] for c in gp["columns"]] == get_table("IDS002GP").column_names[::-1]
     assert manifest["structure"] == {"source": "template", "template_file": "OFFICIAL_LOOKALIKE.accdb",
-                                     "template_sha256": sha256_file(template()), "template_format": "V2010"}
+                                     "template_sha256": sha256_file(template()), "template_format": "V2010",
+                                     "template_access_version": "ACE14"}
     assert {t["name"]: t["rows"] for t in report["tables"]} == manifest["tables"]
     # the reordered table still reads back by column name, value for value
     t = get_table("IDS002GP")
@@ -74,8 +75,14 @@ def test_template_sizes_and_order_are_kept_and_rows_appended() -> None:
 
 
 def test_structure_cli_matches_spec_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """Run as a user would: the replica in its own child process, not the test session's JVM."""
     path, _ = exported()
-    assert cli.main(["structure", str(path), "--json"]) == 0
+    session = replica()
+    session.deactivate()
+    try:
+        assert cli.main(["structure", str(path), "--json"]) == 0
+    finally:
+        session.activate()
     report = json.loads(capsys.readouterr().out)
     assert report["access_version"] == "ACE14"
     assert report["matches_spec"] and report["differences_from_spec"] == []

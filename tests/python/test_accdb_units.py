@@ -63,6 +63,8 @@ def test_ace_version_reads_the_header(tmp_path: Path) -> None:
     f = tmp_path / "x.accdb"
     f.write_bytes(b"\x00\x01\x00\x00Standard ACE DB\x00" + b"\x03" + b"\x00" * 100)
     assert ace_version(f) == "ACE14"
+    f.write_bytes(b"\x00\x01\x00\x00Standard ACE DB\x00" + b"\x06" + b"\x00" * 100)
+    assert ace_version(f) == "ACE17"  # Access 2019: the platform's Jackcess 2.2.0 cannot open it
     f.write_bytes(b"not an access file" * 4)
     with pytest.raises(ValueError, match="not a Microsoft Access database"):
         ace_version(f)

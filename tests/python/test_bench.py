@@ -88,9 +88,25 @@ def test_targets_pass_and_fail_on_measured_figures() -> None:
 def test_generation_is_reused_only_with_the_same_settings(tmp_path: Path) -> None:
     paths = bench.Paths(tmp_path)
     args = bench.build_parser().parse_args(["--out", str(tmp_path), "--patients", "50", "--seed", "3"])
+    settings = bench.warehouse_settings(args)
+    assert len(settings["generator"]) == 16
+    assert bench.reusable_stamp(paths, settings, skip_generate=False) is None  # no warehouse yet
     paths.warehouse.write_bytes(b"")
     record = bench.PhaseRecord("generate", "ok", rows=10, seconds=1.0)
-    stamp = {"settings": bench.generation_settings(args), "record": bench.asdict(record)}
-    paths.stamp.write_text(json.dumps(stamp))
+    paths.stamp.write_text(json.dumps({"settings": settings, "record": bench.asdict(record)}))
     reused = bench.ensure_warehouse(args, paths)
     assert reused.status == "reused" and reused.seconds == 1.0
+    other = {**settings, "seed": 4}
+    assert bench.reusable_stamp(paths, other, skip_generate=False) is None
+    assert bench.reusable_stamp(paths, other, skip_generate=True) is not None
+
+
+def test_a_failing_phase_is_reported_not_raised(tmp_path: Path) -> None:
+    paths = bench.Paths(tmp_path)
+    paths.logs.mkdir(parents=True)
+    params = {"target_db": str(tmp_path / "missing.duckdb"), "parquet_dir": str(tmp_path / "pq"), "period": "2026-10"}
+    rec = bench.run_phase("parquet", params, paths)
+    assert rec.status == "failed" and rec.seconds is None and "exit 1" in rec.note
+    assert (paths.logs / "parquet.log").read_text()  # the child's traceback is kept
+    skipped = bench.with_validation_total({"validate_dbt": rec, "validate_gx": bench.PhaseRecord("validate_gx", "skipped")})
+    assert skipped["validate"].status == "failed"

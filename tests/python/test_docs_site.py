@@ -136,6 +136,7 @@ def test_checklist_status_and_counts(site: Path) -> None:
     assert "not mapped" in rows["IDS001MPI-EthnicCategory2021"]
     assert "badge st-mapped" in rows["IDS000Header-OrgIDProv"]
     assert "66.7%" in rows["IDS001MPI-EthnicCategory"]  # 8 valid of 12
+    assert 'href="rules/IDS00133.html">IDS00133</a>&nbsp;(1)' in rows["IDS001MPI-EthnicCategory"]
 
 
 def test_month_page_states_the_outcome_and_ranks_rules(site: Path) -> None:
@@ -143,7 +144,8 @@ def test_month_page_states_the_outcome_and_ranks_rules(site: Path) -> None:
     assert "The platform would reject the whole file" in html
     ranked = re.findall(r"<td class=\"num\">\d+</td><td><a href=\"rules/([^\"]+)\.html\"", html)
     assert ranked[:3] == ["IDS20169", "IDS20128", "IDS10118"]  # 551, 69, 4 records
-    assert "Referrals received" in html and "Recovery rate" in html  # headline measures
+    measures = html[html.index('id="measures"'):]
+    assert "Referrals received" in measures and "55.6%" in measures and "Recovery rate" in measures
 
 
 def test_cli_reports_user_errors(tmp_path: Path, fx: Fixture, capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,8 +202,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _errors(driver) -> list[dict]:
-    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+def _errors(driver, page: str = "") -> list[dict]:
+    """Console errors. In dbt's own docs page only script errors count: its menu icons make one failed
+    request each before Angular fills them in (a dbt slip, harmless: the icons then show)."""
+    entries = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+    if page.startswith("dbt-docs/"):
+        entries = [entry for entry in entries if entry.get("source") != "network" or "getIcon" not in entry["message"]]
+    return entries
 
 
 @pytest.mark.browser
@@ -212,7 +219,7 @@ def test_every_page_loads_without_console_errors(browser, site: Path, served: st
         browser.get(served + rel)
         assert browser.execute_script("return document.readyState") == "complete"
         assert browser.find_element("tag name", "body").text.strip(), f"{rel} shows nothing"
-        assert _errors(browser) == [], rel
+        assert _errors(browser, rel) == [], rel
 
 
 @pytest.mark.browser

@@ -15,6 +15,7 @@ import pytest
 from iapt_idb import cli
 from iapt_idb.paths import CODELIST_DIR, MAPPING_SEEDS_DIR
 from iapt_idb.warehouse import nhs_number, schema
+from iapt_idb.warehouse.gen_codes import MappingSeedError
 from iapt_idb.warehouse.generate import generate_warehouse
 
 PERIOD = "2026-10"
@@ -301,3 +302,11 @@ def test_cli_writes_a_warehouse(tmp_path, capsys):
         assert con.execute("SELECT count(*) FROM cms.patient").fetchone()[0] == 150
     finally:
         con.close()
+
+
+def test_tiny_runs_and_missing_mapping_seeds(tmp_path):
+    for n in (1, 2):
+        summary = generate_warehouse(tmp_path / f"{n}.duckdb", patients=n, seed=n, defect_rate=0.5, period=PERIOD)
+        assert summary.rows["patient"] == n and summary.rows["referral"] >= n
+    with pytest.raises(MappingSeedError, match="map_"):
+        generate_warehouse(tmp_path / "x.duckdb", patients=5, seed=1, mapping_dir=tmp_path)

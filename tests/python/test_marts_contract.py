@@ -47,3 +47,18 @@ def test_header_is_one_row_from_the_run_settings(built_marts) -> None:
     assert (version, str(start), str(end)) == ("2.1", "2026-10-01", "2026-10-31")
     assert created.isoformat() == built_marts.created_at
     assert prov and submit and len(system) <= 20
+
+
+def test_lineage_covers_every_idb_column_with_real_warehouse_columns() -> None:
+    from iapt_idb.dbtgen.lineage import COLUMN_LINEAGE
+    from iapt_idb.warehouse import schema
+
+    spec = {f"{t.name}.{c.name}" for t in load_tables() for c in t.columns}
+    assert set(COLUMN_LINEAGE) == spec
+    warehouse = {f"{t.name}.{c.name}" for t in schema.TABLES for c in t.columns}
+    for item, lin in COLUMN_LINEAGE.items():
+        assert set(lin.sources) <= warehouse, item
+        if lin.code_set:
+            assert lin.code_set in schema.CODE_SETS, item
+            coded = {f"{t.name}.{c.name}" for t in schema.TABLES for c in t.columns if c.code_set == lin.code_set}
+            assert coded & set(lin.sources), f"{item}: no source column uses code set {lin.code_set}"

@@ -74,20 +74,26 @@ def test_activity_tables_hold_only_the_months_activity(con) -> None:
     assert _one(con, 'select count(*) from "IDS201CareContact"') == in_month > 0
 
 
-def test_orphan_defects_flow_through_to_the_marts(con) -> None:
-    orphans = con.sql(
-        "select record_key from local_warehouse.cms.generator_defects "
-        "where table_name = 'appointment' and defect_kind = 'orphan_row'"
-    ).fetchall()
-    in_month = [
-        k for (k,) in orphans
-        if _one(con, f"select count(*) from local_warehouse.cms.appointment where appointment_id = '{k}' "
-                     f"and cast(starts_at as date) between '{START}' and '{END}'")
-    ]
-    for key in in_month:
-        assert _one(con, f"select count(*) from \"IDS201CareContact\" where CareContactId = '{key}'") == 1
-        assert _one(con, "select count(*) from \"IDS101Referral\" r join \"IDS201CareContact\" c "
-                         f"on r.ServiceRequestId = c.ServiceRequestId where c.CareContactId = '{key}'") == 0
+def test_defective_rows_are_not_deduplicated_or_dropped(con) -> None:
+    """Duplicate rows (generator defects) reach the marts: counts equal the warehouse rows the rules select."""
+    in_scope = "select referral_id from int_referrals__scoped where is_in_scope"
+    patients = "select patient_id from int_patients__scoped"
+    expected = {
+        "IDS603PresentingComplaints": f"""select count(*) from local_warehouse.cms.presenting_problem
+            where (recorded_on is null or recorded_on <= '{END}')
+            and (referral_id in ({in_scope}) or referral_id not in (select referral_id from local_warehouse.cms.referral))""",
+        "IDS007DisabilityType": f"""select count(*) from local_warehouse.cms.patient_disability
+            where patient_id in ({patients})
+            or patient_id not in (select patient_id from local_warehouse.cms.patient)""",
+        "IDS001MPI": f"select count(*) from local_warehouse.cms.patient where patient_id in ({patients})",
+    }
+    duplicated = _one(
+        con, "select count(*) from local_warehouse.cms.generator_defects where defect_kind = 'duplicate_row' "
+             "and table_name in ('presenting_problem', 'patient_disability')"
+    )
+    assert duplicated > 0
+    for table, sql in expected.items():
+        assert _one(con, f'select count(*) from "{table}"') == _one(con, sql), table
 
 
 def test_unmapped_local_codes_stay_visible_and_are_listed(con) -> None:

@@ -155,3 +155,14 @@ def test_measures_on_the_built_marts_are_consistent(built_marts, tmp_path: Path)
     for dimension, total in per_dimension:
         assert total == rows["referrals_received"]["numerator"], f"{dimension} splits referrals differently"
     assert referrals == idb_referrals, "one pathway row per IDB referral"
+
+
+def test_the_docs_block_lists_every_measure_with_the_seed_definition() -> None:
+    docs = (ROOT / "models" / "marts" / "measures" / "_measures__docs.md").read_text(encoding="utf-8")
+    documented = {line.split("|")[1].strip(): line for line in docs.splitlines()
+                  if line.startswith("| ") and not line.startswith("| measure_id")}
+    with (MEASURE_SEEDS / "measure_definitions.csv").open(encoding="utf-8", newline="") as f:
+        definitions = {r["measure_id"]: r for r in csv.DictReader(f)}
+    assert set(documented) == set(definitions)
+    for measure_id, row in definitions.items():
+        assert row["numerator_definition"].replace("|", "/") in documented[measure_id], measure_id

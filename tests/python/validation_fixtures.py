@@ -67,13 +67,16 @@ def header() -> dict[str, str | None]:
     }
 
 
-def family(i: int, tag: str = "F") -> Idb:
+_NHS_OFFSET = {"B": 0, "G": 100, "X": 200, "Y": 300, "M": 1000}  # distinct NHS numbers per family
+
+
+def family(i: int, tag: str = "B") -> Idb:
     """One valid patient and one valid row in each table below it; keys carry ``tag`` and ``i``."""
     s = f"{tag}{i:04d}"
     lp, sr, cc, ca, cp = f"LP{s}", f"SR{s}", f"CC{s}", f"CA{s}", f"CP{s}"
     return {
         "IDS001MPI": [{
-            "LocalPatientId": lp, "OrgIDLocalPatientId": PROVIDER, "NHSNumber": nhs_number(i + (5000 if tag != "F" else 0)),
+            "LocalPatientId": lp, "OrgIDLocalPatientId": PROVIDER, "NHSNumber": nhs_number(i + _NHS_OFFSET[tag]),
             "NHSNumberStatus": "01", "PersonBirthDate": "1980-05-17", "Postcode": "LS1 4AP", "Gender": "1",
             "GenderIdentity": "1", "GenderIdentitySameAtBirth": "Y", "EthnicCategory": "A", "EthnicCategory2021": None,
             "ExBAFIndicator": "03", "LanguageCodePreferred": "en", "EduEstabTypeIAPT": "8",
@@ -342,6 +345,18 @@ ROW_AND_CASCADE_CHECKS = (
 )
 
 
+def cascade_families() -> dict[str, Idb]:
+    """Two cascade scenarios: 'only' = a patient whose only referral has an invalid received date;
+    'one_of_two' = a patient with a second, valid referral (the patient must survive)."""
+    only = family(0, "X")
+    only["IDS101Referral"][0]["ReferralRequestReceivedDate"] = "2026-02-30"
+    two = family(0, "Y")
+    two["IDS101Referral"][0]["ReferralRequestReceivedDate"] = "2026-02-30"
+    second = dict(two["IDS101Referral"][0], ServiceRequestId="SRY0000B", ReferralRequestReceivedDate="2026-09-01")
+    two["IDS101Referral"].append(second)
+    return {"only": only, "one_of_two": two}
+
+
 def mutation_idb(rules: list[dict[str, Any]], n_good: int = 2) -> tuple[Idb, list[tuple[str, str, str]], list[str]]:
     """A file holding ``n_good`` untouched families plus one family per rule, mutated so the rule fires.
 
@@ -353,6 +368,8 @@ def mutation_idb(rules: list[dict[str, Any]], n_good: int = 2) -> tuple[Idb, lis
         fam = family(i, "G")
         add(idb, fam)
         good_keys += [record_key(t, r) for t, rows in fam.items() for r in rows]
+    for fam in cascade_families().values():
+        add(idb, fam)
     expectations: list[tuple[str, str, str]] = []
     for i, rule in enumerate(rules):
         if rule["check_name"] not in ROW_AND_CASCADE_CHECKS:

@@ -55,3 +55,13 @@ def fromjson(text):
     import json
 
     return json.loads(text)
+
+
+class _Relation:
+    @staticmethod
+    def create(database=None, schema=None, identifier=None):
+        return ".".join(p for p in (schema, identifier) if p)
+
+
+api = _types.SimpleNamespace(Relation=_Relation)
+target = _types.SimpleNamespace(database="iapt", schema="main")

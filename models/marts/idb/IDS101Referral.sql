@@ -15,5 +15,5 @@ select
     ) as EndCode,
     cast({{ as_at_period_end('discharged_on') }} as {{ sql_type('date') }}) as ServDischDate
 from {{ ref('int_referrals__scoped') }}
-where is_in_scope
+where is_in_scope = {{ sql_true() }}
 {{ order_by_columns(9) }}

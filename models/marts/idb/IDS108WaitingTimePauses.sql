@@ -7,4 +7,4 @@ select
     cast({{ national_or_local('pause_reason') }} as {{ sql_type('string') }}) as PauseReason
 from {{ ref('stg_local_cms__waiting_pause') }}
 where {{ overlaps_period('paused_from', 'paused_to') }}
-order by 2, 1, 3, 4, 5
+{{ order_by_columns(5) }}

@@ -275,13 +275,13 @@ scores_ranked as (
         score,
         row_number() over (
             partition by service_request_id, tool_code
-            order by score_date, coalesce(score_time, cast('00:00:00' as time)), source_order, score_key
+            order by score_date, coalesce(score_time, cast('00:00:00' as time)), source_order, score_key, score
         ) as rank_first,
         row_number() over (
             partition by service_request_id, tool_code
             order by
                 score_date desc, coalesce(score_time, cast('00:00:00' as time)) desc,
-                source_order desc, score_key desc
+                source_order desc, score_key desc, score desc
         ) as rank_last
     from scores_valid
     where score is not null

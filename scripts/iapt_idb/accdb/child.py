@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -45,13 +46,29 @@ def _remove(paths: Iterable[Path]) -> None:
             pass
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C, so partial output is removed
+
+
 def run_child(task: str, payload: dict[str, Any], cleanup: Iterable[Path] = ()) -> Any:
     cleanup = list(cleanup)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
+    try:
+        return _run_child(task, payload, cleanup)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_child(task: str, payload: dict[str, Any], cleanup: list[Path]) -> Any:
     with tempfile.TemporaryDirectory(prefix="iapt-idb-accdb-") as tmp:
         job = Path(tmp) / "job.json"
         result_path = Path(tmp) / "result.json"
         job.write_text(json.dumps({"task": task, "payload": payload, "result": str(result_path)}), encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, "-m", "iapt_idb.accdb.child", str(job)], stdin=subprocess.DEVNULL)
+        # The child's stdout goes to our stderr: Java libraries may print there, and our stdout is for results.
+        proc = subprocess.Popen([sys.executable, "-m", "iapt_idb.accdb.child", str(job)],
+                                stdin=subprocess.DEVNULL, stdout=2)
         try:
             rc = proc.wait()
         except BaseException:

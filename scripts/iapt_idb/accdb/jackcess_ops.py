@@ -204,7 +204,7 @@ def _template_structure(template: str, verbose: bool) -> tuple[list[PhysTable], 
             "appends rows and never deletes any."
         )
     if verbose:
-        _say(f"export: template {Path(template).name}: {fmt} ({ace_version(template)}), 21 empty IDB tables; "
+        _say(f"export: template {Path(template).name}: {fmt} ({ace_version(template)}), {len(tables)} empty IDB tables; "
              "its column types and sizes are used")
     return tables, fmt
 

@@ -42,7 +42,9 @@ WRITABLE = {
 # UCanAccess 4.0.4 (HSQLDB) information_schema DATA_TYPE of the spec's physical types.
 SPEC_UCANACCESS_TYPE = {"TEXT": "CHARACTER VARYING", "SHORT_DATE_TIME": "TIMESTAMP", "LONG": "INTEGER"}
 
-ACE_VERSIONS = {0: "JET3", 1: "JET4", 2: "ACE12", 3: "ACE14", 4: "ACE16", 5: "ACE17"}
+# Header byte 0x14 -> the name mdb-ver prints (Access 2007, 2010, 2013, 2016, 2019).
+ACE_VERSIONS = {0: "JET3", 1: "JET4", 2: "ACE12", 3: "ACE14", 4: "ACE15", 5: "ACE16", 6: "ACE17"}
+PLATFORM_READABLE = ("ACE12", "ACE14", "ACE15", "ACE16")  # what Jackcess 2.2.0 (the platform's reader) opens
 
 # Field names as the national platform's structure check names them: the MD5 is taken of the
 # text form of the sorted list of these rows, so the names and order matter.

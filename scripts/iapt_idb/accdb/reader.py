@@ -2,7 +2,8 @@
 
     load_accdb_to_duckdb(accdb, duckdb_path, schema="main") -> {table: rows}
 
-The replica stack (UCanAccess 4.0.4 + Jackcess 2.2.0 via JayDeBeApi/JPype) runs in a spawned child
+The replica stack (UCanAccess 4.0.4 + Jackcess 2.2.0, connected through JayDeBeApi/JPype as the platform
+does; values fetched with one ResultSet.getString call each) runs in a spawned child
 process. Types: string -> VARCHAR, date -> DATE, time -> TIME (the 1899-12-30 date part dropped),
 datetime -> TIMESTAMP, integer -> BIGINT. A missing table or column raises AccdbStructureError
 (the platform's IDSREJ001) naming it.
@@ -13,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import jars
-from .child import run_child
 from .errors import AccdbError
+from .replica_session import run_replica
 
 
 def load_accdb_to_duckdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True) -> dict[str, int]:
@@ -22,7 +23,7 @@ def load_accdb_to_duckdb(accdb: Path, duckdb_path: Path, schema: str = "main", p
     if not accdb.is_file():
         raise AccdbError(f"{accdb}: no such file")
     jars.classpath(jars.REPLICA)
-    counts = run_child(
+    counts = run_replica(
         "replica_load",
         {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema, "progress": progress},
     )

@@ -82,50 +82,58 @@ def _arrow_type(logical: str) -> Any:
 _DUCK = {"string": "VARCHAR", "date": "DATE", "time": "TIME", "datetime": "TIMESTAMP", "integer": "BIGINT"}
 
 
-def _to_py(value: Any, logical: str, where: str) -> Any:
-    if value is None:
-        return None
-    try:
-        if logical == "string":
-            return str(value)
-        if logical == "integer":
-            return int(value)
-        ts = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-        if logical == "date":
-            return ts.date()
-        if logical == "time":
-            return ts.time()  # Access keeps time-only items on 1899-12-30: the date part is dropped
-        return ts
-    except (TypeError, ValueError) as exc:
-        raise AccdbError(f"{where}: value of type {type(value).__name__} cannot be read as {logical}: {exc}") from None
+def _converter(logical: str, where: str) -> Any:
+    """Text from ResultSet.getString (one JNI call per value) -> the Python value of the logical type."""
+
+    def parse(text: str) -> Any:
+        try:
+            if logical == "string":
+                return text
+            if logical == "integer":
+                return int(text)
+            ts = dt.datetime.fromisoformat(text)
+            if logical == "date":
+                return ts.date()
+            if logical == "time":
+                return ts.time()  # Access keeps time-only items on 1899-12-30: the date part is dropped
+            return ts
+        except ValueError as exc:
+            raise AccdbError(f"{where}: value cannot be read as {logical}: {exc}") from None
+
+    return parse
 
 
 def read_table(conn: Any, table: IdbTable, duck: Any, schema: str) -> int:
+    """SELECT <spec columns> FROM <table> through UCanAccess's JDBC connection, into DuckDB in chunks."""
     import pyarrow as pa
 
     qt = f'"{schema}"."{table.name}"'
     cols_ddl = ", ".join(f'"{c.name}" {_DUCK[c.data_type]}' for c in table.columns)
     duck.execute(f"CREATE OR REPLACE TABLE {qt} ({cols_ddl})")
     arrow_schema = pa.schema([(c.name, _arrow_type(c.data_type)) for c in table.columns])
-    cur = conn.cursor()
+    convert = [_converter(c.data_type, f"{table.name}.{c.name}") for c in table.columns]
+    positions = range(1, len(table.columns) + 1)
+    stmt = conn.jconn.createStatement()
     n = 0
     try:
-        cur.execute(f"SELECT {', '.join(table.column_names)} FROM {table.name}")
+        rs = stmt.executeQuery(f"SELECT {', '.join(table.column_names)} FROM {table.name}")
+        get = rs.getString
         while True:
-            rows = cur.fetchmany(FETCH_ROWS)
+            rows = []
+            while len(rows) < FETCH_ROWS and rs.next():
+                rows.append([get(i) for i in positions])
             if not rows:
                 break
             columns = []
-            for i, c in enumerate(table.columns):
-                where = f"{table.name}.{c.name}"
-                columns.append(pa.array([_to_py(r[i], c.data_type, where) for r in rows], type=_arrow_type(c.data_type)))
-            chunk = pa.Table.from_arrays(columns, schema=arrow_schema)
-            duck.register("__accdb_chunk", chunk)
+            for i, (c, conv) in enumerate(zip(table.columns, convert)):
+                values = [None if r[i] is None else conv(r[i]) for r in rows]
+                columns.append(pa.array(values, type=_arrow_type(c.data_type)))
+            duck.register("__accdb_chunk", pa.Table.from_arrays(columns, schema=arrow_schema))
             duck.execute(f"INSERT INTO {qt} SELECT * FROM __accdb_chunk")
             duck.unregister("__accdb_chunk")
             n += len(rows)
     finally:
-        cur.close()
+        stmt.close()
     return n
 
 
@@ -160,25 +168,33 @@ MARK = "\x1eREPLICA "
 
 
 def serve() -> None:
-    """Answer JSON requests on stdin, one per line: {"path": ..., "sql": ...} -> {"rows": [...]} or
-    {"error": ...}. Replies are lines starting with MARK on stdout (other stdout lines are noise)."""
+    """Answer JSON requests on stdin, one per line, with one JVM for all of them:
+    {"path": ..., "sql": ...} -> {"rows": [...], "columns": [...]};
+    {"task": "replica_schema" | "replica_load", "payload": {...}} -> {"result": ...};
+    failures -> {"error": ..., "table": ..., "column": ...}.
+    Replies are lines starting with MARK on stdout (other stdout lines are noise)."""
     import json
 
+    tasks = {"replica_schema": schema_task, "replica_load": load_task}
     conns: dict[str, Any] = {}
     for line in sys.stdin:
         req = json.loads(line)
+        reply: dict[str, Any]
         try:
-            path = req["path"]
-            if path not in conns:
-                conns[path] = connect(path)
-            cur = conns[path].cursor()
-            try:
-                cur.execute(req["sql"])
-                rows = [list(r) for r in cur.fetchall()]
-                cols = [d[0] for d in cur.description]
-            finally:
-                cur.close()
-            reply = {"rows": rows, "columns": cols}
+            if "task" in req:
+                reply = {"result": tasks[req["task"]](req["payload"])}
+            else:
+                path = req["path"]
+                if path not in conns:
+                    conns[path] = connect(path)
+                cur = conns[path].cursor()
+                try:
+                    cur.execute(req["sql"])
+                    reply = {"rows": [list(r) for r in cur.fetchall()], "columns": [d[0] for d in cur.description]}
+                finally:
+                    cur.close()
+        except AccdbStructureError as exc:
+            reply = {"error": str(exc), "table": exc.table, "column": exc.column}
         except Exception as exc:  # noqa: BLE001 - the message goes back to the caller
             reply = {"error": str(exc)}
         sys.stdout.write(MARK + json.dumps(reply, default=str) + "\n")

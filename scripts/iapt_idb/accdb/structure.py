@@ -14,8 +14,9 @@ from typing import Any
 from . import jars
 from .child import run_child
 from .errors import AccdbError
-from .physical import (PhysTable, SchemaRow, ace_version, fingerprint, spec_schema_rows, spec_structure,
+from .physical import (PLATFORM_READABLE, PhysTable, SchemaRow, ace_version, fingerprint, spec_schema_rows,
                        structure_differences)
+from .replica_session import run_replica
 
 
 def _schema_row_diff(expected: list[SchemaRow], actual: list[SchemaRow]) -> list[str]:
@@ -42,7 +43,7 @@ def inspect_structure(accdb: Path, replica: bool = True) -> dict[str, Any]:
         "file": str(accdb),
         "access_version": version,
         "jackcess_file_format": listing["file_format"],
-        "platform_readable_format": version in ("ACE12", "ACE14", "ACE16"),
+        "platform_readable_format": version in PLATFORM_READABLE,
         "tables": [
             {"name": t.name, "rows": t.rows,
              "columns": [{"name": c.name, "access_type": c.label(), "jackcess_type": c.access_type,
@@ -53,11 +54,11 @@ def inspect_structure(accdb: Path, replica: bool = True) -> dict[str, Any]:
         "spec_fingerprint": fingerprint(spec_schema_rows()),
     }
     if not report["platform_readable_format"]:
-        differences.append(f"file format {version}: the national reader (Jackcess 2.2.0) opens only ACE12-ACE16")
+        differences.append(f"file format {version}: the national reader (Jackcess 2.2.0) opens only {', '.join(PLATFORM_READABLE)}")
     if replica:
         jars.classpath(jars.REPLICA)
         try:
-            rows = run_child("replica_schema", {"path": str(accdb.resolve())})["rows"]
+            rows = run_replica("replica_schema", {"path": str(accdb.resolve())})["rows"]
         except AccdbError as exc:
             report["fingerprint"] = None
             report["replica_error"] = str(exc)
@@ -70,7 +71,3 @@ def inspect_structure(accdb: Path, replica: bool = True) -> dict[str, Any]:
     report["matches_spec"] = not differences and (
         not replica or report.get("fingerprint") == report["spec_fingerprint"])
     return report
-
-
-def spec_table_count() -> int:
-    return len(spec_structure())

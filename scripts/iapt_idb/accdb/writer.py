@@ -25,6 +25,7 @@ from ..spec import load_tables
 from . import jars, source
 from .child import run_child
 from .errors import AccdbError
+from .physical import ace_version
 
 SPEC_STRUCTURE_NOTE = "structure from spec, not the official template"
 
@@ -102,6 +103,7 @@ def export_idb(
     mtmp = out.with_name(f".{manifest_path(out).name}.{os.getpid()}.partial")
     if progress:
         print(f"export: {target_db} -> {out} (period {period})", file=sys.stderr, flush=True)
+    replaced = False
     try:
         result = run_child(
             "write",
@@ -122,7 +124,7 @@ def export_idb(
             "file_format": {"jackcess": result["file_format"], "access_version": result["ace"]},
             "structure": (
                 {"source": "template", "template_file": template.name, "template_sha256": sha256_file(template),
-                 "template_format": result["file_format"]}
+                 "template_format": result["file_format"], "template_access_version": ace_version(template)}
                 if template else {"source": SPEC_STRUCTURE_NOTE}
             ),
             "spec": {"idb_schema_csv_sha256": sha256_file(IDB_SCHEMA_CSV)},
@@ -134,10 +136,11 @@ def export_idb(
         }
         mtmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, out)
+        replaced = True
         os.replace(mtmp, manifest_path(out))
     except BaseException:
-        for p in (tmp, mtmp):
-            p.unlink(missing_ok=True)
+        for p in (tmp, mtmp, out) if replaced else (tmp, mtmp):
+            p.unlink(missing_ok=True)  # never leave a file without its manifest
         raise
     if progress:
         print(f"export: wrote {out} ({manifest['total_rows']:,} rows, {result['ace']}, "

@@ -23,25 +23,35 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "Number or a date of birth."
         ),
     )
-    p.add_argument("--period", type=period_arg, required=True, help="reporting month YYYY-MM")
-    p.add_argument("--out", type=Path, required=True, help="folder to write the site into (created; replaced if it holds an earlier site)")
+    p.add_argument("--period", type=period_arg, required=True, metavar="YYYY-MM", help="reporting month YYYY-MM")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the site into (created; replaced if it holds an earlier site)")
     p.add_argument(
         "--report",
         type=Path,
+        metavar="DIR",
         default=None,
         help="validation report folder written by 'iapt-idb validate --report' (default output/<period>/validation)",
     )
     p.add_argument(
         "--target-db",
         type=Path,
+        metavar="PATH",
         default=DEFAULT_TARGET_DB,
         help=f"DuckDB file holding the built IDB marts (default {DEFAULT_TARGET_DB.relative_to(DEFAULT_TARGET_DB.parents[1])})",
     )
     p.add_argument(
         "--history",
         type=Path,
+        metavar="DIR",
         default=None,
         help="folder of earlier months (e.g. output/) searched for */validation/summary.json to draw the trend chart",
+    )
+    p.add_argument(
+        "--warehouse",
+        type=Path,
+        metavar="PATH",
+        default=None,
+        help="local warehouse DuckDB file dbt attaches while generating its docs (default: $IAPT_WAREHOUSE_PATH, else data/local_warehouse.duckdb)",
     )
     p.add_argument(
         "--no-dbt-docs",
@@ -61,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if args.history is not None and not args.history.is_dir():
         raise UserError(f"--history {args.history} is not a folder")
     index = build_site(
-        args.period, args.out, report, args.target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs
+        args.period, args.out, report, args.target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs,
+        warehouse=args.warehouse,
     )
     print(f"docs site written: {index}")
     print(f"open it in a browser, or serve it: python3 -m http.server -d {args.out} 8000")

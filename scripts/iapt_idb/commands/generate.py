@@ -70,8 +70,13 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import UserError
-    from ..warehouse.generate import generate_warehouse, stderr_progress
+    from ..warehouse.gen_codes import MappingSeedError
+    from ..warehouse.generate import check_args, generate_warehouse, stderr_progress
 
+    try:
+        check_args(args.patients, args.seed, args.defect_rate, args.period, args.chunk_size)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     try:
         summary = generate_warehouse(
             out=args.out,
@@ -82,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             progress=None if args.quiet else stderr_progress,
         )
-    except (ValueError, FileNotFoundError) as exc:
-        raise UserError(str(exc)) from None
+    except MappingSeedError as exc:
+        raise UserError(f"{exc} (the generator draws every local code from the mapping seeds)") from None
     except OSError as exc:
         raise UserError(f"cannot write {args.out}: {exc}") from None
     print(summary.text())

@@ -32,6 +32,9 @@ def _column(t: IdbTable, c: IdbColumn) -> dict:
     if c.name in GUARANTEED_KEYS and c.mandation != "R":
         entry["constraints"] = [{"type": "not_null"}]
     entry["meta"] = {
+        # warehouse: fed by Lumen CMS columns; run_setting: a dbt var of the run (header);
+        # not_recorded: nothing local feeds it, submitted empty.
+        "source_kind": "warehouse" if lin.sources else ("run_setting" if t.table_id == "IDS000" else "not_recorded"),
         "source_columns": [f"cms.{s}" for s in lin.sources],
         "mapping_seed": f"map_{lin.code_set}" if lin.code_set else None,
         "transformation": lin.how,

@@ -173,7 +173,7 @@ def unmapped_sql() -> str:
                         f"        '{t.name}' as table_name,",
                         f"        '{c.name}' as column_name",
                         f"    from {{{{ ref('{model_name(t)}') }}}}",
-                        f"    where not is_{name}_mapped",
+                        f"    where is_{name}_mapped = {{{{ sql_false() }}}}",
                     ]
                 )
             )
@@ -197,6 +197,5 @@ def unmapped_sql() -> str:
         "    count(*) as row_count",
         "from unmapped",
         "group by code_set, local_code, table_name, column_name",
-        "order by code_set, local_code, table_name, column_name",
     ]
     return "\n".join(lines) + "\n"

@@ -146,11 +146,14 @@ def build_site(
     manifest_path: Path | None = None,
     dbt_static_index: Path | None = None,
     catalogue_path: Path | None = None,
+    warehouse: Path | None = None,
 ) -> Path:
     """Build the month's data-quality site into out (replaced); returns the path of index.html.
 
-    dbt_docs: run `dbt docs generate --static` and include it. Without it, an existing
-    static_index.html (dbt_static_index, or the one in dbt's target folder) is included if found.
+    dbt_docs: run `dbt docs generate --static` (attaching warehouse, default $IAPT_WAREHOUSE_PATH) and
+    include it. Without it, an existing static_index.html (dbt_static_index, or the one in dbt's
+    target folder) is included if found. manifest_path / catalogue_path default to dbt's target
+    folder and seeds/tos/tos_rules.csv.
     """
     try:
         bounds = parse_period(period)
@@ -174,9 +177,11 @@ def build_site(
     static_index = dbt_static_index
     if dbt_docs and static_index is None:
         try:
-            static_index = external.generate_dbt_docs(period, target_db)
+            static_index = external.generate_dbt_docs(period, target_db, warehouse)
         except RuntimeError as exc:
-            dbt_note = f"dbt docs generate failed ({str(exc).splitlines()[0]})"
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            cause = next((ln for ln in lines if "error" in ln.lower() and "failed (exit" not in ln), lines[0] if lines else "")
+            dbt_note = f"'dbt docs generate' failed: {cause[:300]}"
             print(f"iapt-idb docs: warning: {dbt_note}", file=sys.stderr)
     if static_index is None and not dbt_note:
         candidate = external.dbt_target_dir() / "static_index.html"

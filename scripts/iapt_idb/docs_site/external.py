@@ -40,23 +40,29 @@ def dbt_target_dir() -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
-def generate_dbt_docs(period: str, target_db: Path) -> Path:
-    """Run `dbt docs generate --static` for the period; returns the single-file docs page."""
-    run_dbt(["docs", "generate", "--static"], vars={"period": period}, target_db=target_db, quiet=True)
+def generate_dbt_docs(period: str, target_db: Path, warehouse: Path | None = None) -> Path:
+    """Run `dbt docs generate --static` for the period; returns the single-file docs page.
+
+    warehouse: the local warehouse dbt attaches (default: $IAPT_WAREHOUSE_PATH, else the profile's)."""
+    run_dbt(["docs", "generate", "--static"], vars={"period": period}, warehouse=warehouse, target_db=target_db, quiet=True)
     path = dbt_target_dir() / "static_index.html"
     if not path.exists():
         raise RuntimeError(f"dbt docs generate --static did not write {path}")
     return path
 
 
-# dbt 1.11's page names its icon with an unexpanded template, which browsers then fail to load.
-_DBT_ICON = "href=\"${require('./assets/favicons/favicon.ico')}\""
+# dbt 1.11's page names its icon with an unexpanded template, which browsers fail to load. (Its menu
+# icons also bind an SVG href before Angular fills it in, one harmless failed request per icon; the
+# icons themselves then show, so that is left as dbt wrote it.)
+_DBT_FIXES: tuple[tuple[str, str], ...] = (("href=\"${require('./assets/favicons/favicon.ico')}\"", 'href="../favicon.ico"'),)
 
 
 def copy_dbt_docs(static_index: Path, dest: Path) -> None:
-    """Copy the static docs page (it is self-contained), pointing its icon at the site's own."""
+    """Copy the static docs page (it is self-contained), with its icon link corrected."""
     dest.mkdir(parents=True, exist_ok=True)
-    text = static_index.read_text(encoding="utf-8").replace(_DBT_ICON, 'href="../favicon.ico"')
+    text = static_index.read_text(encoding="utf-8")
+    for old, new in _DBT_FIXES:
+        text = text.replace(old, new)
     (dest / "index.html").write_text(text, encoding="utf-8")
 
 

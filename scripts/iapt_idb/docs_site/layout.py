@@ -45,6 +45,7 @@ table.facts th { width:230px; } table.ranked td:nth-child(2) { min-width:150px; 
 table.data td { overflow-wrap:anywhere; } table.data td code { overflow-wrap:normal; word-break:normal; }
 table.checklist td:first-child { min-width:200px; overflow-wrap:normal; }
 table.checklist td:first-child .small { font-size:12px; } table.checklist td:last-child { min-width:170px; }
+.nowrap { white-space:nowrap; }
 abbr[title] { text-decoration:underline dotted; cursor:help; } .scroll { overflow-x:auto; }
 table.data td.num, table.data th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 table.data tr:hover td { background:#fafbfb; }

@@ -42,7 +42,14 @@ def _verdict(data: SiteData, results: list[RuleResult]) -> str:
             '<div class="verdict rejected" id="verdict"><h2>The platform would reject the whole file</h2>'
             "<p>If this file were uploaded as it is, NHS England's platform would refuse all of it, so none of "
             f"this month's {submitted:,} rows would be loaded. The reasons:</p><ul>{items}</ul>"
-            "<p><strong>Fix these first.</strong> Then rebuild, validate again and check the list below.</p></div>"
+            "<p><strong>Fix these first.</strong> Then rebuild, validate again and check the list below.</p>"
+            + (
+                f"<p>Once they are fixed, {kept:,} of the {submitted:,} rows ({pct(kept, submitted)}) would be loaded, "
+                "if nothing else changes.</p>"
+                if any(t.kept is not None for t in counts)
+                else ""
+            )
+            + "</div>"
         )
     detail = (
         f"{kept:,} of the {submitted:,} rows ({pct(kept, submitted)}) would be loaded. "
@@ -122,7 +129,10 @@ def _charts(data: SiteData, results: list[RuleResult]) -> str:
     by_table = data.failures_by_table()
     if by_table:
         order = [t.name for t in data.tables if t.name in by_table] + sorted(set(by_table) - {t.name for t in data.tables})
-        bars = [charts.Bar(t, by_table[t], href=f"checklist.html#{t}") for t in order]
+        known = {t.name for t in data.tables}
+        bars = [
+            charts.Bar(t or "(whole file)", by_table[t], href=f"checklist.html#{t}" if t in known else None) for t in order
+        ]
         out.append("<h3>Records with a failure, by IDB table</h3>")
         out.append('<p class="small muted">Each record is counted once per table, however many rules it fails.</p>')
         out.append(charts.bar_chart(bars, "Records with a failure, by IDB table", "records"))
@@ -166,7 +176,7 @@ def _table_counts(data: SiteData) -> str:
         kept = tc.kept if not data.report.file_rejected else 0
         rows.append(
             [
-                f'<a href="checklist.html#{e(t.name)}">{e(t.name)}</a>',
+                f'<a class="nowrap" href="checklist.html#{e(t.name)}">{e(t.name)}</a>',
                 e(t.title),
                 num(tc.submitted),
                 num(kept),
@@ -183,29 +193,37 @@ def _table_counts(data: SiteData) -> str:
     )
 
 
+def _measure_value(m: dict) -> str:
+    value = m.get("measure_value", m.get("value"))
+    if value is None:
+        return "&ndash;"
+    unit = str(m.get("unit") or "")
+    number = float(value)
+    if unit == "percent" or unit == "%":
+        return f"{number:.1f}%"
+    if unit == "count" or number.is_integer():
+        return f"{number:,.0f}" + ("" if unit in ("count", "") else f" {e(unit)}")
+    return f"{number:,.1f} {e(unit)}".strip()
+
+
 def _measures(data: SiteData) -> str:
     if not data.measures:
         return ""
     rows = []
     for m in data.measures:
-        value = m.get("value")
-        unit = str(m.get("unit") or "")
-        if isinstance(value, float):
-            shown = f"{value:.1f}"
-        else:
-            shown = e(value) if value is not None else "&ndash;"
         rows.append(
             [
-                e(m.get("label") or m.get("measure_id")),
-                num(m.get("numerator")) if isinstance(m.get("numerator"), int) else e(m.get("numerator")),
-                num(m.get("denominator")) if isinstance(m.get("denominator"), int) else e(m.get("denominator")),
-                f"{shown} {e(unit)}".strip(),
+                f"<strong>{e(m.get('measure_label') or m.get('label') or m.get('measure_id'))}</strong>"
+                + (f'<br><span class="small muted">{e(m.get("numerator_definition"))}</span>' if m.get("numerator_definition") else ""),
+                num(int(m["numerator"])) if m.get("numerator") is not None else "&ndash;",
+                num(int(m["denominator"])) if m.get("denominator") is not None else "&ndash;",
+                _measure_value(m),
             ]
         )
     return (
-        "<h2>Headline measures</h2>"
-        "<p>A preview of the headline NHS Talking Therapies figures NHS England will derive from this file "
-        "(computed from the marts as built, before any rejection).</p>"
+        '<h2 id="measures">Headline measures</h2>'
+        "<p>A preview of the headline NHS Talking Therapies figures NHS England will derive from this file, "
+        "computed from the tables as built (before any rejection): a rejected record would change them.</p>"
         + table(["Measure", "Numerator", "Denominator", "Value"], rows, numeric=[1, 2, 3])
     )
 
@@ -222,6 +240,7 @@ def month_page(data: SiteData) -> str:
         "IAPT submission, using the platform's own validation rules, and lists what to fix in the clinical "
         "system. Records are named by their local identifiers (for example <code>ServiceRequestId=&hellip;</code>), "
         "never by NHS Number.</p>"
+        + (f'<p class="small muted">What was checked: {e("the built IDB tables (marts)" if rep.source == "marts" else rep.source)}.</p>' if rep.source else "")
         + _verdict(data, results)
         + _cards(data, results)
         + _what_to_fix(results)

@@ -73,6 +73,24 @@ def _source_cell(data: SiteData, q: ItemQuality) -> str:
     return "<br>".join(parts) or '<span class="muted">none</span>'
 
 
+def _failing_rules_by_item(data: SiteData) -> dict[tuple[str, str], dict[str, int]]:
+    """(table, column) -> {rule code: failures} for this month's failures naming that column."""
+    out: dict[tuple[str, str], Counter] = {}
+    for f in data.report.failures:
+        for column in filter(None, (c.strip() for c in f.columns.replace(";", ",").split(","))):
+            out.setdefault((f.table, column), Counter())[f.rule_code] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _failing_cell(rules: dict[str, int]) -> str:
+    if not rules:
+        return ""
+    links = ", ".join(
+        f'<a href="rules/{rule_slug(code)}.html">{e(code)}</a>&nbsp;({n:,})' for code, n in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return f'<br><span class="small">failing rules this month: {links}</span>'
+
+
 def checklist_page(data: SiteData) -> str:
     by_table: dict[str, list[ItemQuality]] = {}
     for q in data.items:
@@ -84,6 +102,7 @@ def checklist_page(data: SiteData) -> str:
         q for q in data.items if columns[(q.table, q.column)].mandation == "M" and q.counts.get(MISSING)
     ]
     with_invalid = [q for q in data.items if q.counts.get(INVALID)]
+    failing = _failing_rules_by_item(data)
     legend = "".join(f'<span style="--c:{VODIM_COLOURS[c]}">{CATEGORY_LABELS[c]}</span>' for c in CATEGORIES)
     sections = []
     for t in data.tables:
@@ -101,7 +120,8 @@ def checklist_page(data: SiteData) -> str:
             rows.append(
                 [
                     f'<strong id="{e(t.name)}-{e(q.column)}">{e(q.column)}</strong><br><span class="small">{e(col.item_name)}</span>'
-                    f'<br><span class="small muted">checked as: {e(q.basis)}</span>{bad}',
+                    f'<br><span class="small muted">checked as: {e(q.basis)}</span>{bad}'
+                    + _failing_cell(failing.get((q.table, q.column), {})),
                     f'<abbr title="{e(mand)}: {e(mand_text)}">{e(col.mandation or "?")}</abbr>',
                     _source_cell(data, q),
                     num(q.rows) if q.present else '<span class="muted">no table</span>',
@@ -183,7 +203,7 @@ def rules_page(data: SiteData) -> str:
             )
             rows.append(
                 [
-                    f'<span id="{e(rule_slug(r.rule_code))}">{e(r.rule_code)}</span>',
+                    f'<span class="nowrap" id="{e(rule_slug(r.rule_code))}">{e(r.rule_code)}</span>',
                     severity_badge(r.severity),
                     e(r.description) + (f'<br><span class="small muted">Fix: {e(r.fix_hint)}</span>' if r.fix_hint else ""),
                     f'<span title="{e(why)}">{e(label)}</span>'

@@ -20,10 +20,13 @@ import duckdb
 from .vodim import nhs_number_ok
 
 REDACTED = "[removed]"
-_NHS_SHAPE = re.compile(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
+# A number standing alone: not part of a longer code such as a local key RF0000000329.
+_NHS_SHAPE = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9A-Za-z])")
 _DATE_SHAPE = re.compile(
-    r"(?<![0-9])([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4}|[0-9]{2}-[0-9]{2}-[0-9]{4}|[0-9]{8})(?![0-9])"
+    r"(?<![0-9])([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4}|[0-9]{2}-[0-9]{2}-[0-9]{4})(?![0-9])"
+    r"|(?<![0-9A-Za-z])[0-9]{8}(?![0-9A-Za-z])"
 )
+_DIGIT_RUN = re.compile(r"[0-9]{10,}")
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".json", ".csv", ".txt", ".svg", ".md", ".xml"})
 
 
@@ -94,7 +97,12 @@ def scrub(text: str, spellings: set[str], any_valid_nhs_number: bool = True) -> 
     def date(m: re.Match[str]) -> str:
         return REDACTED if m.group(0) in spellings else m.group(0)
 
+    def known_inside(m: re.Match[str]) -> str:
+        run = m.group(0)
+        return REDACTED if any(run[i : i + 10] in spellings for i in range(len(run) - 9)) else run
+
     text = _DATE_SHAPE.sub(date, _NHS_SHAPE.sub(nhs, text))
+    text = _DIGIT_RUN.sub(known_inside, text)  # a known NHS Number glued to other characters
     # Malformed values (wrong length, letters) cannot be found by shape: replace them literally,
     # when long enough not to be mistaken for ordinary text.
     for odd in sorted(s for s in spellings if len(s) >= 8 and not (_NHS_SHAPE.fullmatch(s) or _DATE_SHAPE.fullmatch(s))):

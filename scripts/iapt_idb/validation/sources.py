@@ -9,6 +9,7 @@ directory or .accdb, a CSV that cannot be parsed) raises ``UserError`` (exit 2).
 
 from __future__ import annotations
 
+import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,18 @@ def _create_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, selec
         con.execute(f"create or replace table {_q(schema)}.{_q(table)} as {select_sql}")
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The header row of an IDB CSV file ([] for an empty file); unreadable -> UserError (exit 2)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh, strict=True), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
+    if len(set(header)) != len(header):
+        raise UserError(f"{path}: the header names a column twice")
+    return header
+
+
 def load_csv_dir(directory: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> list[StructureProblem]:
     """One ``<IDB table name>.csv`` per table, header = IDB column names, all values text, empty = null."""
     if not directory.is_dir():
@@ -55,13 +68,11 @@ def load_csv_dir(directory: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> 
                 problems.append(StructureProblem(m.name, "", f"{path.name}: file missing (table {m.name})"))
                 _create_table(con, schema, m.name, None)
                 continue
-            src = f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', all_varchar = true, header = true)"
-            try:
-                present = [r[0] for r in con.execute(f"describe select * from {src}").fetchall()]
-            except duckdb.Error as exc:
-                raise UserError(f"{path}: cannot be read as CSV ({exc})") from None
-            if len(present) == 1 and present[0] == "column0":
-                present = []  # an empty file has no header at all
+            present = _csv_header(path)
+            cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in present)
+            # No sniffing: the IDB CSV form is fixed (comma, double quotes, header row, all text).
+            src = (f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', header = true, auto_detect = false, "
+                   f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, columns = {{{cols}}})")
             for c in m.columns:
                 if c not in present:
                     problems.append(StructureProblem(m.name, c, f"{path.name}: column {c} missing"))
@@ -87,15 +98,14 @@ def load_accdb(accdb: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> list[S
     """An IDB .accdb, read with the project's reader; a structure error becomes an IDSREJ001 problem."""
     if not accdb.is_file():
         raise UserError(f"{accdb}: no such .accdb file")
-    try:
-        from ..accdb.reader import load_accdb_to_duckdb  # written by the accdb engineer
-    except ImportError as exc:  # pragma: no cover - depends on the other package being present
-        raise UserError(f"cannot read .accdb files in this installation ({exc})") from None
+    from ..accdb.errors import AccdbStructureError
+    from ..accdb.reader import load_accdb_to_duckdb
+
     problems: list[StructureProblem] = []
     try:
-        load_accdb_to_duckdb(accdb, db_path, schema=schema)
-    except (KeyError, ValueError, LookupError) as exc:
-        problems.append(StructureProblem("", "", f"{accdb.name}: {exc}"))
+        load_accdb_to_duckdb(accdb, db_path, schema=schema, progress=False)
+    except AccdbStructureError as exc:  # the platform's IDSREJ001: reported, not a usage error
+        problems.append(StructureProblem(exc.table, exc.column or "", f"{accdb.name}: {exc}"))
     con = duckdb.connect(str(db_path))
     try:
         con.execute(f"create schema if not exists {_q(schema)}")
@@ -107,7 +117,7 @@ def load_accdb(accdb: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> list[S
         }
         for m in table_meta():
             if m.name not in existing:
-                if not any(p.table == "" for p in problems):
+                if not any(p.table == m.name for p in problems):
                     problems.append(StructureProblem(m.name, "", f"{accdb.name}: table {m.name} missing"))
                 _create_table(con, schema, m.name, None)
                 continue

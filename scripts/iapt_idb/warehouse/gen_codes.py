@@ -19,6 +19,10 @@ from . import schema
 _UNMAPPED_CANDIDATES = ("LEGACY7", "OLD_CODE", "X-99", "TBC", "LEGACY12", "ZZOLD")
 
 
+class MappingSeedError(Exception):
+    """A mapping seed is missing or holds no usable local codes."""
+
+
 @dataclass
 class CodeSet:
     """One local code set: ``dictionary`` = valid local codes, then a few unmapped ones."""
@@ -93,7 +97,7 @@ def read_seed(path: Path, name: str) -> CodeSet:
                 locals_.append(local)
                 nationals.append(national)
     if not locals_:
-        raise ValueError(f"mapping seed {path} holds no mapped local codes")
+        raise MappingSeedError(f"mapping seed {path} holds no mapped local codes")
     unmapped = tuple(c for c in _UNMAPPED_CANDIDATES if c not in locals_)
     return CodeSet(name, tuple(locals_), tuple(nationals), unmapped)
 
@@ -102,7 +106,7 @@ def load_code_sets(mapping_dir: Path) -> dict[str, CodeSet]:
     """Every code set the CMS schema uses, from ``map_<code_set>.csv``; a missing seed is an error."""
     missing = [c for c in schema.CODE_SETS if not (mapping_dir / f"map_{c}.csv").exists()]
     if missing:
-        raise FileNotFoundError(
+        raise MappingSeedError(
             f"mapping seeds missing in {mapping_dir}: " + ", ".join(f"map_{c}.csv" for c in missing)
         )
     return {c: read_seed(mapping_dir / f"map_{c}.csv", c) for c in schema.CODE_SETS}

@@ -66,6 +66,14 @@ def weighted(rng: np.random.Generator, n: int, weights: dict[object, float]) -> 
     return np.array(keys, dtype=object)[idx]
 
 
+def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """``prefix`` + zero-padded numbers as an object array of text (empty input gives an empty array)."""
+    numbers = np.asarray(numbers)
+    if not len(numbers):
+        return np.empty(0, dtype=object)
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)
+
+
 def group_positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For groups of the given sizes: (group index of every row, position of the row in its group)."""
     counts = np.asarray(counts, dtype=np.int64)

@@ -83,10 +83,9 @@ Applier = Callable[[np.random.Generator, Rows, str, np.ndarray, Context], tuple[
 
 def _unmapped(rng, rows, col, idx, ctx):
     c: Coded = rows[col]
-    ok = idx
-    k = rng.integers(0, len(c.codes.unmapped), len(ok))
-    c.idx[ok] = c.codes.n_valid + k
-    return ok, [f"local code {c.codes.unmapped[j]} is not in map_{c.codes.name}.csv" for j in k]
+    k = rng.integers(0, len(c.codes.unmapped), len(idx))
+    c.idx[idx] = c.codes.n_valid + k
+    return idx, [f"local code {c.codes.unmapped[j]} is not in map_{c.codes.name}.csv" for j in k]
 
 
 def _missing(rng, rows, col, idx, ctx):

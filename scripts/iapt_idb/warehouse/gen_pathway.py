@@ -8,144 +8,15 @@ Events later than the extract date are cut off: such referrals are still open (o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from . import gen_reference as ref
 from .gen_context import DAY, Context, days, group_positions, weighted
 from .gen_frame import Coded, Ids, Rows
 from .gen_people import People, localize
-from .gen_staff import Staff
-
-NAT = np.datetime64("NaT")
-
-# referral fates
-NO_CONTACT, NOT_ASSESSED, NOT_TREATED, TREATED = 0, 1, 2, 3
-# slot stages
-FAIL, ASSESS, TREAT = 0, 1, 2
-
-REFERRALS_PER_PATIENT = {1: 0.46, 2: 0.32, 3: 0.22}
-NOT_TREATED_REASONS = {"10": 0.15, "11": 0.25, "12": 0.25, "13": 0.13, "14": 0.12, "16": 0.075, "17": 0.005, "95": 0.02}
-TREATED_REASONS = {"46": 0.62, "47": 0.28, "48": 0.05, "49": 0.003, "96": 0.017}
-MISSED_OUTCOMES = {"3": 0.55, "2": 0.28, "4": 0.14, "7": 0.03}
-
-
-@dataclass
-class Plan:
-    """Per-referral plan (arrays of one length)."""
-
-    patient: np.ndarray  # index into the block's People
-    received: np.ndarray
-    fate: np.ndarray
-    n_fail: np.ndarray
-    high_intensity: np.ndarray  # bool
-    treat_slots: np.ndarray  # planned treatment appointments
-    trailing_dna: np.ndarray
-    end_nat: np.ndarray  # national discharge reason (object)
-    gap0: np.ndarray  # days from referral to first appointment
-    gap_treat: np.ndarray  # days from assessment to first treatment (includes any pause)
-    pause_days: np.ndarray  # 0 = no pause
-    end: np.ndarray  # projected discharge date (may be after the extract)
-
-
-def _plan(rng: np.random.Generator, patient: np.ndarray, received: np.ndarray) -> Plan:
-    n = len(patient)
-    r = rng.random(n)
-    n_fail = rng.choice([0, 1, 2], size=n, p=[0.80, 0.14, 0.06])
-    fate = np.where(r < 0.06, NO_CONTACT, TREATED)
-    not_assessed = (fate != NO_CONTACT) & (n_fail == 2) & (rng.random(n) < 0.5)
-    fate = np.where(not_assessed, NOT_ASSESSED, fate)
-    assessed = fate == TREATED
-    fate = np.where(assessed & (rng.random(n) < 0.30), NOT_TREATED, fate)
-    n_fail = np.where(fate == NO_CONTACT, 0, n_fail)
-
-    hi = rng.random(n) < 0.5
-    planned = np.where(hi, rng.integers(9, 27, n), rng.integers(4, 13, n))
-    end_nat = np.full(n, "50", dtype=object)
-    end_nat[fate == NOT_TREATED] = weighted(rng, int((fate == NOT_TREATED).sum()), NOT_TREATED_REASONS)
-    end_nat[fate == TREATED] = weighted(rng, int((fate == TREATED).sum()), TREATED_REASONS)
-    early = (fate == TREATED) & np.isin(end_nat, ["47", "48", "49", "96"])
-    cut = np.maximum(1, np.round(planned * rng.uniform(0.15, 0.7, n))).astype(np.int64)
-    treat_slots = np.where(fate == TREATED, np.where(early, cut, planned), 0)
-    trailing = np.where(early & (end_nat == "47"), rng.integers(1, 3, n), 0)
-
-    gap0 = 2 + rng.gamma(2.0, 9.0, n)
-    pause = np.where((fate == TREATED) & (rng.random(n) < 0.06), rng.uniform(14, 56, n), 0.0)
-    gap_treat = np.where(hi, 10 + rng.gamma(2.2, 25.0, n), 5 + rng.gamma(2.0, 10.0, n)) + pause
-    return Plan(patient, received, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat, pause, received)
-
-
-def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
-    """Expand plans to appointment slots; fills plan.end with the projected discharge date."""
-    assessed = np.isin(plan.fate, [NOT_TREATED, TREATED]).astype(np.int64)
-    k = plan.n_fail + assessed + plan.treat_slots + plan.trailing_dna
-    owner, pos = group_positions(k)
-    m = len(owner)
-    n_fail = plan.n_fail[owner]
-    stage = np.where(pos < n_fail, FAIL, np.where((pos == n_fail) & (assessed[owner] == 1), ASSESS, TREAT))
-    t_index = pos - n_fail - 1  # 0 for the first treatment slot
-    weekly = np.clip(np.where(plan.high_intensity[owner], rng.normal(7, 1.5, m), rng.normal(9, 2.5, m)), 3, 16)
-    gap = np.where(pos == 0, plan.gap0[owner], np.where(stage == TREAT, np.where(t_index == 0, plan.gap_treat[owner], weekly), rng.uniform(5, 15, m)))
-    cs = np.cumsum(gap)
-    group_start = (np.cumsum(k) - k)[owner]  # row index of each slot's first slot in its referral
-    before = cs[group_start] - gap[group_start]  # cumulative gap before the referral's first slot
-    date = plan.received[owner] + days(cs - before)
-    # move weekend appointments to Monday
-    dow = (date.astype(np.int64) + 3) % 7  # 0 = Monday
-    date = date + days(np.where(dow == 5, 2, np.where(dow == 6, 1, 0)))
-
-    n_treat = plan.treat_slots[owner]
-    trailing = t_index >= n_treat
-    attended = np.where(stage == FAIL, False, np.where(stage == ASSESS, True, rng.random(m) < 0.86))
-    completer = plan.end_nat[owner] == "46"
-    last_treat = (stage == TREAT) & (t_index == n_treat - 1)
-    attended = np.where(trailing, False, attended)
-    attended = np.where(last_treat & completer, True, attended)
-    attended = np.where((stage == TREAT) & (t_index == 0), True, attended)  # treatment starts with an attended session
-
-    last_date = np.full(len(k), NAT, dtype="datetime64[D]")
-    has = k > 0
-    last_date[has] = date[np.cumsum(k)[has] - 1]
-    n = len(k)
-    after = np.select(
-        [plan.fate == NO_CONTACT, plan.fate == NOT_ASSESSED, plan.fate == NOT_TREATED, plan.end_nat == "46"],
-        [rng.uniform(28, 70, n), rng.uniform(7, 28, n), rng.uniform(0, 21, n), rng.uniform(0, 10, n)],
-        default=rng.uniform(14, 35, n),
-    )
-    plan.end = np.where(has, last_date, plan.received) + days(after)
-    return {"owner": owner, "stage": stage, "t_index": t_index, "date": date, "attended": attended, "last_treat": last_treat}
-
-
-def plan_referrals(rng: np.random.Generator, people: People, ctx: Context) -> tuple[Plan, dict[str, np.ndarray]]:
-    """1-3 referrals per patient, each after the previous one ended; those after the extract are dropped."""
-    n = len(people.patient_id)
-    wanted = rng.choice(list(REFERRALS_PER_PATIENT), size=n, p=list(REFERRALS_PER_PATIENT.values()))
-    plans: list[Plan] = []
-    slots: list[dict[str, np.ndarray]] = []
-    patient = np.arange(n)
-    received = people.first_referral
-    for number in range(1, max(REFERRALS_PER_PATIENT) + 1):
-        keep = received <= ctx.dates.extract
-        patient, received = patient[keep], received[keep]
-        if not len(patient):
-            break
-        p = _plan(rng, patient, received)
-        s = _slots(rng, p)
-        plans.append(p)
-        slots.append(s)
-        more = wanted[p.patient] > number
-        patient = p.patient[more]
-        received = p.end[more] + days(rng.uniform(14, 240, int(more.sum())))
-    return _merge(plans, slots)
-
-
-def _merge(plans: list[Plan], slots: list[dict[str, np.ndarray]]) -> tuple[Plan, dict[str, np.ndarray]]:
-    fields = Plan.__dataclass_fields__
-    plan = Plan(**{f: np.concatenate([getattr(p, f) for p in plans]) for f in fields})
-    offset = np.cumsum([0] + [len(p.patient) for p in plans[:-1]])
-    merged = {k: np.concatenate([s[k] + off if k == "owner" else s[k] for s, off in zip(slots, offset)]) for k in slots[0]}
-    return plan, merged
+from .gen_plan import ASSESS, FAIL, MISSED_OUTCOMES, NAT, TREAT, TREATED, Plan, plan_referrals
+from .gen_scores import score_rows
+from .gen_staff import Staff, staff_ids
 
 
 def _onset_text(received: np.ndarray, months_before: np.ndarray) -> np.ndarray:
@@ -215,7 +86,7 @@ def generate_pathways(
     tables["appointment"] = appt
     interventions, first_iv = _interventions(rng, plan, appt_info, staff, clinician, employment_adviser, primary, ctx)
     tables["appointment_intervention"] = interventions
-    tables["questionnaire_score"] = _scores(rng, plan, appt_info, first_iv, primary, ref_num, ctx)
+    tables["questionnaire_score"] = score_rows(rng, plan, appt_info, first_iv, primary, ref_num, ctx)
     tables["presenting_problem"] = _problems(rng, plan, appt_info, primary, ref_num, ctx)
     tables["long_term_condition"] = _ltcs(rng, has_ltc, ref_num, ctx)
     tables["digital_therapy_log"] = _digital(rng, plan, appt_info, digital, programme, clinician, ref_num, ctx)
@@ -358,7 +229,7 @@ def _interventions(rng, plan: Plan, info, staff: Staff, clinician, employment_ad
     rows: Rows = {
         "intervention_id": Ids(iv_num, "IV", 12),
         "appointment_id": Ids(info["num"][slot], "AP", 12),
-        "staff_id": np.char.add("ST", np.char.zfill((who + 1).astype(str), 5)).astype(object),
+        "staff_id": staff_ids(who),
         "duration_minutes": dur,
         "procedure_snomed": proc,
         "finding_scheme": localize(rng, c["finding_scheme"], scheme_nat),
@@ -371,99 +242,6 @@ def _interventions(rng, plan: Plan, info, staff: Staff, clinician, employment_ad
     first_iv[slot[pos == 0]] = iv_num[pos == 0]
     return rows, first_iv
 
-
-_INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
-
-
-def _fmt(tool: ref.Tool, value: np.ndarray) -> np.ndarray:
-    """Scores as text in the tool's format: whole numbers, or one decimal place (d.d)."""
-    if tool.decimal:
-        return np.char.mod("%.1f", np.round(value, 1)).astype(object)
-    return _INT_TEXT[np.round(value).astype(np.int64)]
-
-
-def _scaled(tool: ref.Tool, severity: np.ndarray, rng, noise: float = 0.06) -> np.ndarray:
-    s = np.clip(severity + rng.normal(0, noise, len(severity)), 0, 1)
-    v = tool.low + (tool.high - tool.low) * s
-    return np.clip(v if tool.decimal else np.round(v), tool.low, tool.high)
-
-
-def _scores(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) -> Rows:
-    n_ref = len(plan.patient)
-    phq, gad = ref.tool("PHQ-9"), ref.tool("GAD-7")
-    wsas = ref.tools_named("Work and Social Adjustment")
-    peq_t = ref.tools_named("Treatment Patient Experience")
-    peq_a = ref.tools_named("Assessment Patient Experience")
-
-    # trajectories: baseline severity and how much of it is gone by the planned end
-    case = rng.random(n_ref) >= 0.10
-    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref), 10, 27), rng.uniform(2, 9.5, n_ref))
-    base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
-    responder = rng.random(n_ref) < 0.60
-    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.15, 0.3, n_ref))
-
-    scored = np.flatnonzero(info["attended"] & (first_iv >= 0) & ~info["ea_slot"])
-    owner = info["owner"][scored]
-    planned = np.maximum(plan.treat_slots[owner] + (plan.end_nat[owner] != "46") * 3 - 1, 1)
-    t = np.where(info["stage"][scored] == TREAT, np.clip((info["t_index"][scored] + 1) / planned, 0, 1), 0.0)
-    t = np.where(info["follow"][scored], 1.0, t)
-    p_val = np.clip(np.round(base_p[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.6, len(t))), 0, 27)
-    g_val = np.clip(np.round(base_g[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.4, len(t))), 0, 21)
-    severity = np.clip((p_val / 27 + g_val / 21) / 2, 0, 1)
-    when = info["starts"][scored] + rng.integers(0, 10, len(scored)) * np.timedelta64(60, "s")
-    iv = first_iv[scored]
-
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # owner, iv, tool, score, when
-
-    def add(mask: np.ndarray, tool_code: str, text: np.ndarray) -> None:
-        parts.append((owner[mask], iv[mask], np.full(int(mask.sum()), tool_code, dtype=object), text[mask], when[mask]))
-
-    everyone = np.ones(len(scored), dtype=bool)
-    add(everyone, phq.code, _fmt(phq, p_val))
-    add(everyone, gad.code, _fmt(gad, g_val))
-    adsm_frag = np.array([p.adsm for p in ref.PROBLEMS], dtype=object)[primary[owner]]
-    for frag in dict.fromkeys(p.adsm for p in ref.PROBLEMS if p.adsm):  # ordered: no set (hash order varies)
-        tool = ref.tool(frag)
-        mask = (adsm_frag == frag) & (rng.random(len(scored)) < 0.75)
-        add(mask, tool.code, _fmt(tool, _scaled(tool, severity, rng)))
-    at_assess = info["stage"][scored] == ASSESS
-    at_end = info["last_treat"][scored]
-    wsas_mask = at_assess | at_end
-    for tool in wsas:
-        add(wsas_mask, tool.code, _fmt(tool, _scaled(tool, severity * 0.9, rng, 0.12)))
-    peq_after_assess = at_assess & (rng.random(len(scored)) < 0.25)
-    for tool in peq_a:
-        if tool.letters:
-            text = np.where(rng.random(len(scored)) < 0.9, "Y", tool.letters[0]).astype(object)
-        else:
-            text = _fmt(tool, np.clip(np.round(rng.normal(3.4, 0.7, len(scored))), tool.low, tool.high))
-        add(peq_after_assess, tool.code, text)
-    peq_end = at_end & (plan.end_nat[owner] == "46") & (rng.random(len(scored)) < 0.45)
-    for tool in peq_t:
-        add(peq_end, tool.code, _fmt(tool, np.clip(np.round(rng.normal(3.3, 0.8, len(scored))), tool.low, tool.high)))
-
-    # referral-level scores (no appointment): questionnaires filled in online before assessment
-    online = np.flatnonzero(rng.random(n_ref) < 0.12)
-    o_when = (plan.received[online] + days(rng.uniform(0, 1, len(online)) * np.minimum(plan.gap0[online], 14))).astype("datetime64[s]")
-    o_when = o_when + rng.integers(7 * 3600, 22 * 3600, len(online)) * np.timedelta64(1, "s")
-    ok = o_when <= ctx.dates.extract.astype("datetime64[s]")
-    online, o_when = online[ok], o_when[ok]
-    no_iv = np.full(len(online), -1, dtype=np.int64)
-    o_p = np.clip(np.round(base_p[online] + rng.normal(0.5, 1.5, len(online))), 0, 27)
-    o_g = np.clip(np.round(base_g[online] + rng.normal(0.5, 1.5, len(online))), 0, 21)
-    parts.append((online, no_iv, np.full(len(online), phq.code, dtype=object), _fmt(phq, o_p), o_when))
-    parts.append((online, no_iv, np.full(len(online), gad.code, dtype=object), _fmt(gad, o_g), o_when))
-
-    s_owner = np.concatenate([p[0] for p in parts])
-    rows: Rows = {
-        "score_id": ctx.counters.take("questionnaire_score", len(s_owner)),
-        "referral_id": Ids(ref_num[s_owner], "RF", 10),
-        "intervention_id": Ids(np.concatenate([p[1] for p in parts]), "IV", 12),
-        "tool_snomed": np.concatenate([p[2] for p in parts]),
-        "score": np.concatenate([p[3] for p in parts]),
-        "completed_at": np.concatenate([p[4] for p in parts]).astype("datetime64[s]"),
-    }
-    return rows
 
 
 def _first_seen(plan: Plan, info) -> np.ndarray:
@@ -547,7 +325,7 @@ def _digital(rng, plan: Plan, info, digital, programme, clinician, ref_num, ctx:
         "started_on": start,
         "ended_on": end,
         "minutes": rng.integers(10, 91, len(owner)),
-        "staff_id": np.char.add("ST", np.char.zfill((clinician[r] + 1).astype(str), 5)).astype(object),
+        "staff_id": staff_ids(clinician[r]),
         "integrated_software": rng.random(len(owner)) < 0.3,
     }
 

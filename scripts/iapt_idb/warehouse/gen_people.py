@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import gen_reference as ref
-from .gen_context import DAY, Context, days, group_positions, weighted
+from .gen_context import DAY, Context, days, group_positions, padded_ids, weighted
 from .gen_frame import Coded, Rows
 from .nhs_number import numbers_for
 
@@ -29,7 +29,7 @@ class People:
 
 
 def _patient_ids(g: np.ndarray) -> np.ndarray:
-    return np.char.add("LP", np.char.zfill((g + 1).astype(str), 8)).astype(object)
+    return padded_ids("LP", g + 1, 8)
 
 
 def _postcodes(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import gen_reference as ref
-from .gen_context import days, group_positions
+from .gen_context import days, group_positions, padded_ids
 from .gen_codes import CodeSet
 from .gen_frame import Coded, Rows
 
@@ -30,7 +30,7 @@ def staff_count(patients: int) -> int:
 
 
 def staff_ids(idx: np.ndarray) -> np.ndarray:
-    return np.char.add("ST", np.char.zfill((np.asarray(idx) + 1).astype(str), 5)).astype(object)
+    return padded_ids("ST", np.asarray(idx) + 1, 5)
 
 
 def generate_staff(rng: np.random.Generator, n: int, qualification: CodeSet, extract: np.datetime64) -> Staff:

@@ -34,8 +34,7 @@ BLOCK = 1000
 DUCKDB_MEMORY_LIMIT = "768MB"
 STREAM_STAFF, STREAM_DATA, STREAM_DEFECTS, STREAM_NHS = 0, 1, 2, 3
 PEOPLE_KEYED = ("patient_address", "gp_registration", "accommodation_history", "patient_disability",
-                "social_circumstance", "overseas_visitor_status", "past_diagnosis", "care_cluster_assignment",
-                "staff_qualification")
+                "social_circumstance", "overseas_visitor_status", "past_diagnosis", "care_cluster_assignment")
 
 
 @dataclass
@@ -63,7 +62,7 @@ def _stream(seed: int, stream: int, block: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, block)))
 
 
-def _check_args(patients: int, seed: int, defect_rate: float, period: str, chunk_size: int) -> None:
+def check_args(patients: int, seed: int, defect_rate: float, period: str, chunk_size: int) -> None:
     if patients < 1:
         raise ValueError("patients must be at least 1")
     if patients > capacity():
@@ -127,7 +126,7 @@ def generate_warehouse(
     mapping_dir: Path = MAPPING_SEEDS_DIR,
 ) -> GenerationSummary:
     """Write a synthetic CMS warehouse to ``out`` (replaced if it exists) and summarise it."""
-    _check_args(patients, seed, defect_rate, period, chunk_size)
+    check_args(patients, seed, defect_rate, period, chunk_size)
     began = time.perf_counter()
     codes = load_code_sets(mapping_dir)
     dates = Dates.for_period(period)

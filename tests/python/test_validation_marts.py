@@ -1,0 +1,138 @@
+"""Validation of real built marts (shared `built_marts` fixture): the export verdict API and the generator's
+injected defects, each of which must be reported with a sensible rule code on the record it spoiled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from iapt_idb.validation.api import export_verdict
+from iapt_idb.validation.tables import meta
+from iapt_idb.warehouse.schema import TABLES
+
+# (warehouse table, defect kind) -> (IDB table, acceptable rule codes, warehouse column naming the record);
+# codes None: the defect is not a TOS failure (said why).
+EXPECTED: dict[tuple[str, str], tuple[str, set[str] | None, str | None]] = {
+    ("patient", "invalid_nhs_number"): ("IDS001MPI", {"IDSREJ006"}, None),
+    ("patient", "future_birth_date"): ("IDS001MPI", {"IDSREJ008"}, None),
+    ("patient", "missing_mandatory"): ("IDS001MPI", {"IDS00120"}, None),
+    ("patient", "unmapped_code"): ("IDS001MPI", {"IDS00132", "IDS00133"}, None),
+    ("patient_address", "bad_postcode"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, "patient_id"),
+    ("patient_address", "over_long_text"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, "patient_id"),
+    # the address history itself is not submitted (only the postcode of the current address)
+    ("patient_address", "dates_out_of_order"): ("IDS001MPI", None, "patient_id"),
+    ("gp_registration", "missing_mandatory"): ("IDS002GP", {"IDS00203"}, "patient_id"),
+    ("gp_registration", "dates_out_of_order"): ("IDS002GP", {"IDS00216"}, "patient_id"),
+    ("gp_registration", "duplicate_row"): ("IDS002GP", {"IDS00221", "IDS00222"}, "patient_id"),
+    ("accommodation_history", "unmapped_code"): ("IDS003AccommStatus", {"UNPUBLISHED(IDS003-AT-2)",
+                                                                         "UNPUBLISHED(IDS003-AT-3)"}, "patient_id"),
+    ("accommodation_history", "missing_mandatory"): ("IDS003AccommStatus", {"UNPUBLISHED(IDS003-ATD-1)"}, "patient_id"),
+    ("employment_history", "missing_mandatory"): ("IDS004EmpStatus", {"IDS00412", "IDS00440"}, "patient_id"),
+    ("employment_history", "unmapped_code"): ("IDS004EmpStatus", {"IDS00406", "IDS00407"}, "patient_id"),
+    ("patient_disability", "duplicate_row"): ("IDS007DisabilityType", {"IDS00702"}, "patient_id"),
+    ("patient_disability", "unmapped_code"): ("IDS007DisabilityType", {"IDS00706", "IDS00707"}, "patient_id"),
+    ("patient_disability", "over_long_text"): ("IDS007DisabilityType", {"IDS00704", "IDS00701"}, "patient_id"),
+    ("social_circumstance", "over_long_text"): ("IDS011SocPerCircumstances", {"IDS01104", "IDS01101"}, "patient_id"),
+    ("referral", "missing_mandatory"): ("IDS101Referral", {"IDS10111"}, None),
+    ("referral", "dates_out_of_order"): ("IDS101Referral", {"IDS10128"}, None),
+    ("referral", "unmapped_code"): ("IDS101Referral", {"IDS10117", "IDS10118"}, None),
+    ("referral", "bad_onset_format"): ("IDS101Referral", {"IDS10132", "IDS10142"}, None),
+    ("waiting_pause", "dates_out_of_order"): ("IDS108WaitingTimePauses", {"IDS10813"}, "referral_id"),
+    ("appointment", "missing_mandatory"): ("IDS201CareContact", {"IDS20154"}, None),
+    ("appointment", "unmapped_code"): ("IDS201CareContact", {"IDS20127", "IDS20128", "IDS20119", "IDS20120"}, None),
+    ("appointment", "orphan_row"): ("IDS201CareContact", {"IDS20142"}, None),
+    # CARE PERSONNEL LOCAL IDENTIFIER is a Required item with no "must be supplied" rule
+    ("appointment_intervention", "missing_mandatory"): ("IDS202CareActivity", None, None),
+    ("presenting_problem", "duplicate_row"): ("IDS603PresentingComplaints", {"IDS60302"}, "referral_id"),
+}
+
+
+def _token(wh: duckdb.DuckDBPyConnection, table: str, key: str, column: str | None) -> str | None:
+    if column is None:
+        return key
+    key_col = next(t for t in TABLES if t.name == table).key[0]
+    row = wh.execute(f'select cast("{column}" as varchar) from cms."{table}" where cast("{key_col}" as varchar) = ?',
+                     [key]).fetchone()
+    return row[0] if row else None
+
+
+@pytest.fixture(scope="module")
+def verdict(built_marts, monkeypatch_module):
+    return export_verdict(built_marts.target_db, built_marts.period)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module(built_marts):
+    mp = pytest.MonkeyPatch()
+    work = Path(built_marts.target_path).parent
+    mp.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
+    mp.setenv("DBT_LOG_PATH", str(work / "logs"))
+    mp.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
+    mp.setenv("IAPT_TARGET_DB", str(built_marts.target_db))
+    yield mp
+    mp.undo()
+
+
+def test_export_verdict_keeps_exactly_the_rows_the_platform_keeps(built_marts, verdict) -> None:
+    con = duckdb.connect(str(built_marts.target_db), read_only=True)
+    try:
+        summary = dict(con.execute("select table_name, rows_kept from main_validation.tos_table_summary").fetchall())
+        rejected = con.execute("select file_rejected from main_validation.tos_summary").fetchone()[0]
+        assert verdict.file_rejected == rejected
+        assert bool(verdict.reasons) == rejected
+        dropped_somewhere = False
+        for table, kept in summary.items():
+            sql = verdict.kept_rows_sql(table)
+            cur = con.execute(sql)
+            assert [d[0] for d in cur.description] == list(meta(table).columns)
+            rows = cur.fetchall()
+            assert len(rows) == kept, table
+            total = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+            dropped_somewhere |= total > kept
+            # kept rows are rows of the mart
+            extra = con.execute(f'select count(*) from ({sql} except all select * from main."{table}")').fetchone()[0]
+            assert extra == 0, table
+        assert dropped_somewhere  # the generator's defects remove some rows
+    finally:
+        con.close()
+
+
+def test_generator_defects_are_reported_with_a_rule_code(built_marts, verdict) -> None:
+    wh = duckdb.connect(str(built_marts.warehouse), read_only=True)
+    db = duckdb.connect(str(built_marts.target_db), read_only=True)
+    try:
+        defects = wh.execute("select table_name, record_key, defect_kind from cms.generator_defects").fetchall()
+        failures = db.execute("select rule_code, table_name, record_key from main_validation.tos_failures").fetchall()
+        keys = {t: [r[0] for r in db.execute(f"select tos_record_key from main_validation.tos_norm_"
+                                               f"{meta(t).table_id.lower()}").fetchall()] for t in
+                {v[0] for v in EXPECTED.values()}}
+        checked = missed = 0
+        problems = []
+        for table, key, kind in defects:
+            assert (table, kind) in EXPECTED, f"no expectation for defect {table}/{kind}"
+            idb_table, codes, via = EXPECTED[(table, kind)]
+            token = _token(wh, table, key, via)
+            if codes is None or token is None:
+                continue
+            in_file = [k for k in keys[idb_table] if any(p.split("=", 1)[1] == token for p in k.split(";"))]
+            if not in_file:
+                continue  # the record is outside the month's file
+            if table == "patient_address":
+                # only the current address reaches the file: check the spoiled value is the one submitted
+                pc = db.execute('select "Postcode" from main."IDS001MPI" where "LocalPatientId" = ?', [token]).fetchone()
+                spoiled = wh.execute("select postcode from cms.patient_address where cast(address_id as varchar) = ?",
+                                     [key]).fetchone()
+                if not pc or pc[0] != spoiled[0]:
+                    continue
+            hits = [f for f in failures if f[1] == idb_table and f[2] in in_file and f[0] in codes]
+            checked += 1
+            if not hits:
+                missed += 1
+                problems.append((table, key, kind, sorted(codes)))
+        assert checked >= 10
+        assert not problems, problems
+    finally:
+        wh.close()
+        db.close()
