@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         _step(6, total, "docs site")
         from ..docs_site import build_site
 
-        index = build_site(args.period, site_dir, report_dir, args.target_db, history_dir=OUTPUT_DIR)
+        index = build_site(
+            args.period, site_dir, report_dir, args.target_db, history_dir=out.parent, warehouse=args.warehouse
+        )
 
     rows = sum(manifest.get("row_counts", {}).values()) if isinstance(manifest.get("row_counts"), dict) else None
     print("\nDone in %.0f s. What was produced:" % (time.monotonic() - t0))
