@@ -12,50 +12,52 @@ from iapt_idb.validation.api import export_verdict
 from iapt_idb.validation.tables import meta
 from iapt_idb.warehouse.schema import TABLES
 
-# (warehouse table, defect kind) -> (IDB table, acceptable rule codes, warehouse column naming the record);
+# (warehouse table, defect kind) -> (IDB table, acceptable rule codes, warehouse columns whose values must all be
+# parts of the IDB record key, None = the defect's own key);
 # codes None: the defect is not a TOS failure (said why).
-EXPECTED: dict[tuple[str, str], tuple[str, set[str] | None, str | None]] = {
+EXPECTED: dict[tuple[str, str], tuple[str, set[str] | None, tuple[str, ...] | None]] = {
     ("patient", "invalid_nhs_number"): ("IDS001MPI", {"IDSREJ006"}, None),
     ("patient", "future_birth_date"): ("IDS001MPI", {"IDSREJ008"}, None),
     ("patient", "missing_mandatory"): ("IDS001MPI", {"IDS00120"}, None),
     ("patient", "unmapped_code"): ("IDS001MPI", {"IDS00132", "IDS00133"}, None),
-    ("patient_address", "bad_postcode"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, "patient_id"),
-    ("patient_address", "over_long_text"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, "patient_id"),
+    ("patient_address", "bad_postcode"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, ("patient_id",)),
+    ("patient_address", "over_long_text"): ("IDS001MPI", {"IDSREJ007", "IDS00125"}, ("patient_id",)),
     # the address history itself is not submitted (only the postcode of the current address)
-    ("patient_address", "dates_out_of_order"): ("IDS001MPI", None, "patient_id"),
-    ("gp_registration", "missing_mandatory"): ("IDS002GP", {"IDS00203"}, "patient_id"),
-    ("gp_registration", "dates_out_of_order"): ("IDS002GP", {"IDS00216"}, "patient_id"),
-    ("gp_registration", "duplicate_row"): ("IDS002GP", {"IDS00221", "IDS00222"}, "patient_id"),
+    ("patient_address", "dates_out_of_order"): ("IDS001MPI", None, ("patient_id",)),
+    ("gp_registration", "missing_mandatory"): ("IDS002GP", {"IDS00203"}, ("patient_id", "registered_from")),
+    ("gp_registration", "dates_out_of_order"): ("IDS002GP", {"IDS00216"}, ("patient_id", "registered_from")),
+    ("gp_registration", "duplicate_row"): ("IDS002GP", {"IDS00221", "IDS00222"}, ("patient_id", "registered_from")),
     ("accommodation_history", "unmapped_code"): ("IDS003AccommStatus", {"UNPUBLISHED(IDS003-AT-2)",
-                                                                         "UNPUBLISHED(IDS003-AT-3)"}, "patient_id"),
-    ("accommodation_history", "missing_mandatory"): ("IDS003AccommStatus", {"UNPUBLISHED(IDS003-ATD-1)"}, "patient_id"),
-    ("employment_history", "missing_mandatory"): ("IDS004EmpStatus", {"IDS00412", "IDS00440"}, "patient_id"),
-    ("employment_history", "unmapped_code"): ("IDS004EmpStatus", {"IDS00406", "IDS00407"}, "patient_id"),
-    ("patient_disability", "duplicate_row"): ("IDS007DisabilityType", {"IDS00702"}, "patient_id"),
-    ("patient_disability", "unmapped_code"): ("IDS007DisabilityType", {"IDS00706", "IDS00707"}, "patient_id"),
-    ("patient_disability", "over_long_text"): ("IDS007DisabilityType", {"IDS00704", "IDS00701"}, "patient_id"),
-    ("social_circumstance", "over_long_text"): ("IDS011SocPerCircumstances", {"IDS01104", "IDS01101"}, "patient_id"),
+                                                                         "UNPUBLISHED(IDS003-AT-3)"}, ("patient_id", "recorded_on")),
+    ("accommodation_history", "missing_mandatory"): ("IDS003AccommStatus", {"UNPUBLISHED(IDS003-ATD-1)"}, ("patient_id", "recorded_on")),
+    ("employment_history", "missing_mandatory"): ("IDS004EmpStatus", {"IDS00412", "IDS00440"}, ("patient_id", "recorded_on")),
+    ("employment_history", "unmapped_code"): ("IDS004EmpStatus", {"IDS00406", "IDS00407"}, ("patient_id", "recorded_on")),
+    ("patient_disability", "duplicate_row"): ("IDS007DisabilityType", {"IDS00702"}, ("patient_id",)),
+    ("patient_disability", "unmapped_code"): ("IDS007DisabilityType", {"IDS00706", "IDS00707"}, ("patient_id", "disability")),
+    ("patient_disability", "over_long_text"): ("IDS007DisabilityType", {"IDS00704", "IDS00701"}, ("patient_id",)),
+    ("social_circumstance", "over_long_text"): ("IDS011SocPerCircumstances", {"IDS01104", "IDS01101"}, ("patient_id",)),
     ("referral", "missing_mandatory"): ("IDS101Referral", {"IDS10111"}, None),
     ("referral", "dates_out_of_order"): ("IDS101Referral", {"IDS10128"}, None),
     ("referral", "unmapped_code"): ("IDS101Referral", {"IDS10117", "IDS10118"}, None),
     ("referral", "bad_onset_format"): ("IDS101Referral", {"IDS10132", "IDS10142"}, None),
-    ("waiting_pause", "dates_out_of_order"): ("IDS108WaitingTimePauses", {"IDS10813"}, "referral_id"),
+    ("waiting_pause", "dates_out_of_order"): ("IDS108WaitingTimePauses", {"IDS10813"}, ("referral_id",)),
     ("appointment", "missing_mandatory"): ("IDS201CareContact", {"IDS20154"}, None),
     ("appointment", "unmapped_code"): ("IDS201CareContact", {"IDS20127", "IDS20128", "IDS20119", "IDS20120"}, None),
     ("appointment", "orphan_row"): ("IDS201CareContact", {"IDS20142"}, None),
     # CARE PERSONNEL LOCAL IDENTIFIER is a Required item with no "must be supplied" rule
     ("appointment_intervention", "missing_mandatory"): ("IDS202CareActivity", None, None),
-    ("presenting_problem", "duplicate_row"): ("IDS603PresentingComplaints", {"IDS60302"}, "referral_id"),
+    ("presenting_problem", "duplicate_row"): ("IDS603PresentingComplaints", {"IDS60302"}, ("referral_id",)),
 }
 
 
-def _token(wh: duckdb.DuckDBPyConnection, table: str, key: str, column: str | None) -> str | None:
-    if column is None:
-        return key
+def _tokens(wh: duckdb.DuckDBPyConnection, table: str, key: str, columns: tuple[str, ...] | None) -> list[str] | None:
+    """The values identifying the spoiled row in the IDB record key (None -> '')."""
+    if columns is None:
+        return [key]
     key_col = next(t for t in TABLES if t.name == table).key[0]
-    row = wh.execute(f'select cast("{column}" as varchar) from cms."{table}" where cast("{key_col}" as varchar) = ?',
-                     [key]).fetchone()
-    return row[0] if row else None
+    sel = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+    row = wh.execute(f'select {sel} from cms."{table}" where cast("{key_col}" as varchar) = ?', [key]).fetchone()
+    return [v or "" for v in row] if row else None
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,8 @@ def test_export_verdict_keeps_exactly_the_rows_the_platform_keeps(built_marts, v
             total = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
             dropped_somewhere |= total > kept
             # kept rows are rows of the mart
-            extra = con.execute(f'select count(*) from ({sql} except all select * from main."{table}")').fetchone()[0]
+            extra = con.execute(
+                f'select count(*) from (({sql}) except all (select * from main."{table}"))').fetchone()[0]
             assert extra == 0, table
         assert dropped_somewhere  # the generator's defects remove some rows
     finally:
@@ -113,15 +116,15 @@ def test_generator_defects_are_reported_with_a_rule_code(built_marts, verdict) -
         for table, key, kind in defects:
             assert (table, kind) in EXPECTED, f"no expectation for defect {table}/{kind}"
             idb_table, codes, via = EXPECTED[(table, kind)]
-            token = _token(wh, table, key, via)
-            if codes is None or token is None:
+            tokens = _tokens(wh, table, key, via)
+            if codes is None or tokens is None:
                 continue
-            in_file = [k for k in keys[idb_table] if any(p.split("=", 1)[1] == token for p in k.split(";"))]
+            in_file = [k for k in keys[idb_table] if set(tokens) <= {p.split("=", 1)[1] for p in k.split(";")}]
             if not in_file:
                 continue  # the record is outside the month's file
             if table == "patient_address":
                 # only the current address reaches the file: check the spoiled value is the one submitted
-                pc = db.execute('select "Postcode" from main."IDS001MPI" where "LocalPatientId" = ?', [token]).fetchone()
+                pc = db.execute('select "Postcode" from main."IDS001MPI" where "LocalPatientId" = ?', [tokens[0]]).fetchone()
                 spoiled = wh.execute("select postcode from cms.patient_address where cast(address_id as varchar) = ?",
                                      [key]).fetchone()
                 if not pc or pc[0] != spoiled[0]:
