@@ -45,16 +45,32 @@
 {% endmacro %}
 
 
-{% macro tos_row_check_sql() %}
-    {#- Every row-level rule of the catalogue as one UNION ALL: each rule's failing rows, from the macro
-        tos_check_<check> named in the catalogue. -#}
+{% macro tos_check_groups() %}
+    {#- The row-level rules run in a few models (tos_check_failures__<group>) so that dbt runs them in parallel
+        and each query stays small; every IDB table belongs to exactly one group. -#}
+    {{ return({
+        'patient': ['IDS000Header', 'IDS001MPI', 'IDS002GP', 'IDS003AccommStatus', 'IDS004EmpStatus',
+                    'IDS007DisabilityType', 'IDS011SocPerCircumstances', 'IDS012OverseasVisitorChargCat',
+                    'IDS601MedHistPrevDiag', 'IDS803CareCluster', 'IDS902CarePersQual'],
+        'referral': ['IDS101Referral', 'IDS105OnwardReferral', 'IDS108WaitingTimePauses', 'IDS205InternetTherLog',
+                     'IDS602LongTermCondition', 'IDS603PresentingComplaints', 'IDS606CodedScoreAssessmentRefer'],
+        'contact': ['IDS201CareContact'],
+        'activity': ['IDS202CareActivity', 'IDS607CodedScoreAssessmentAct'],
+    }) }}
+{% endmacro %}
+
+
+{% macro tos_row_check_sql(group) %}
+    {#- The row-level rules of the catalogue on the tables of one group, as one UNION ALL: each rule's failing
+        rows, from the macro tos_check_<check> named in the catalogue. -#}
     {%- set checks = ['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
         'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
         'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',
         'child_exists'] -%}
+    {%- set tables = tos_check_groups()[group] if execute else [] -%}
     {%- set rules = tos_load_rules(checks) if execute else [] -%}
     {{ tos_empty_failures() }}
-    {%- for rule in rules %}
+    {%- for rule in rules if rule['table_name'] in tables %}
     union all
     select * from (
         {{ context['tos_check_' ~ rule['check']](rule) }}

@@ -223,6 +223,16 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
     con = source.connect(Path(p["target_db"]))
     try:
         plans = [source.plan_table(con, st, by_name[st.name.lower()], p["sources"][st.name]) for st in spec_tables]
+        excluded: list[dict[str, Any]] = []
+        if p.get("skip_unstorable"):
+            # Rows holding a value the IDB's column cannot store are left out and listed (the platform
+            # would reject them on its length/format rules anyway); everything else is written.
+            for plan in plans:
+                excluded += source.unstorable_rows(con, plan)
+            plans = [plan.storable_only() for plan in plans]
+            if verbose and excluded:
+                _say(f"export: {len({(e['table'], e['row']) for e in excluded}):,} row(s) hold values the IDB cannot "
+                     "store; they are left out and listed beside the file")
         counts: dict[str, int] = {}
         problems: list[str] = []
         t0 = time.perf_counter()
@@ -279,4 +289,5 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
     finally:
         db.close()
     _fsync(tmp)
-    return {"counts": counts, "file_format": fmt, "ace": ace_version(tmp), "write_seconds": elapsed}
+    return {"counts": counts, "file_format": fmt, "ace": ace_version(tmp), "write_seconds": elapsed,
+            "excluded": excluded}

@@ -96,6 +96,33 @@ class TablePlan:
         checks = [f"{c.check_sql} AS {q('chk_' + c.column.name)}" for c in self.columns if c.check_sql]
         return f"SELECT {', '.join([key + ' AS __key'] + checks)} FROM ({self.source_sql}) AS src"
 
+    def _any_problem(self) -> str | None:
+        checks = [c.check_sql for c in self.columns if c.check_sql]
+        if not checks:
+            return None
+        return checks[0] if len(checks) == 1 else "coalesce(" + ", ".join(checks) + ")"
+
+    def storable_only(self) -> "TablePlan":
+        """The same plan reading only the rows whose every value fits the file's columns."""
+        cond = self._any_problem()
+        if cond is None:
+            return self
+        sql = f"SELECT * FROM ({self.source_sql}) AS src WHERE {cond} IS NULL"
+        return TablePlan(self.table, self.file_table, sql, self.key, self.columns)
+
+    def unstorable_sql(self) -> str | None:
+        """One row per value that cannot be stored: 0-based row, local key, column, reason."""
+        if self._any_problem() is None:
+            return None
+        key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
+        numbered = f"SELECT row_number() OVER () - 1 AS __row, * FROM ({self.source_sql}) AS src"
+        parts = [
+            f"SELECT __row, {key} AS __key, '{c.column.name}' AS __column, {c.check_sql} AS __reason "
+            f"FROM numbered AS src WHERE {c.check_sql} IS NOT NULL"
+            for c in self.columns if c.check_sql
+        ]
+        return f"WITH numbered AS ({numbered}) " + " UNION ALL ".join(parts) + " ORDER BY __row, __column"
+
 
 def _text_check(expr: str, n: int) -> str:
     # Access counts UTF-16 units: characters outside the Basic Multilingual Plane take two.
@@ -220,6 +247,18 @@ def batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pa.RecordBatch
     for batch in reader:
         if batch.num_rows:
             yield batch
+
+
+def unstorable_rows(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> list[dict[str, object]]:
+    """Every value of the table that the file cannot hold, with the record's local key."""
+    sql = plan.unstorable_sql()
+    if sql is None:
+        return []
+    return [
+        {"table": plan.table, "row": int(r), "record_key": f"{plan.key}={k}" if plan.key else "",
+         "column": col, "reason": reason}
+        for r, k, col, reason in con.execute(sql).fetchall()
+    ]
 
 
 def preflight(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> tuple[int, list[str]]:

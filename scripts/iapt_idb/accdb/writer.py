@@ -43,6 +43,28 @@ def manifest_path(out: Path) -> Path:
     return out.with_name(out.stem + ".manifest.json")
 
 
+def excluded_path(out: Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".excluded.csv")
+
+
+def _excluded_counts(excluded: list[dict[str, Any]]) -> dict[str, int]:
+    rows: dict[str, set[int]] = {}
+    for e in excluded:
+        rows.setdefault(str(e["table"]), set()).add(int(e["row"]))
+    return {t: len(r) for t, r in sorted(rows.items())}
+
+
+def _write_excluded(path: Path, excluded: list[dict[str, Any]]) -> None:
+    import csv
+
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["table", "row", "record_key", "column", "reason"], lineterminator="\n")
+        w.writeheader()
+        for e in excluded:
+            w.writerow(e)
+
+
 def check_header_period(target_db: Path, period: str, header_sql: str | None = None) -> None:
     """Refuse unless the one IDS000Header row's ReportingPeriodStartDate is the first day of ``period``."""
     header_sql = header_sql or source.default_rows_sql("IDS000Header")
@@ -79,8 +101,14 @@ def export_idb(
     template: Path | None = None,
     rows_sql: Callable[[str], str] | None = None,
     progress: bool = True,
+    skip_unstorable: bool = False,
 ) -> dict[str, Any]:
-    """Write the marts of ``target_db`` into ``out`` (.accdb); return the manifest (also written beside it)."""
+    """Write the marts of ``target_db`` into ``out`` (.accdb); return the manifest (also written beside it).
+
+    By default any value the IDB cannot store (text longer than its column, an integer out of range)
+    stops the export before a file exists. With ``skip_unstorable`` those rows are left out instead and
+    listed, with table, row, local key, column and reason, in ``<name>.excluded.csv`` beside the file.
+    """
     target_db, out = Path(target_db), Path(out)
     start, end = parse_period(period)
     if out.suffix.lower() != ".accdb":
@@ -101,6 +129,7 @@ def export_idb(
 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     mtmp = out.with_name(f".{manifest_path(out).name}.{os.getpid()}.partial")
+    xtmp = out.with_name(f".{excluded_path(out).name}.{os.getpid()}.partial")
     if progress:
         print(f"export: {target_db} -> {out} (period {period})", file=sys.stderr, flush=True)
     replaced = False
@@ -108,7 +137,7 @@ def export_idb(
         result = run_child(
             "write",
             {"target_db": str(target_db), "tmp": str(tmp), "template": str(template) if template else None,
-             "sources": sources, "progress": progress},
+             "sources": sources, "progress": progress, "skip_unstorable": skip_unstorable},
             cleanup=[tmp],
         )
         manifest = {
@@ -121,6 +150,8 @@ def export_idb(
             "tables": result["counts"],
             "total_rows": sum(result["counts"].values()),
             "rows_selected": "all rows of each mart" if rows_sql is None else "a caller-supplied SELECT per table",
+            "rows_left_out_unstorable": _excluded_counts(result.get("excluded", [])),
+            "excluded_file": excluded_path(out).name if result.get("excluded") else None,
             "file_format": {"jackcess": result["file_format"], "access_version": result["ace"]},
             "structure": (
                 {"source": "template", "template_file": template.name, "template_sha256": sha256_file(template),
@@ -135,11 +166,16 @@ def export_idb(
             },
         }
         mtmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        excluded_path(out).unlink(missing_ok=True)
+        if result.get("excluded"):
+            _write_excluded(xtmp, result["excluded"])
         os.replace(tmp, out)
         replaced = True
         os.replace(mtmp, manifest_path(out))
+        if result.get("excluded"):
+            os.replace(xtmp, excluded_path(out))
     except BaseException:
-        for p in (tmp, mtmp, out) if replaced else (tmp, mtmp):
+        for p in (tmp, mtmp, xtmp, out) if replaced else (tmp, mtmp, xtmp):
             p.unlink(missing_ok=True)  # never leave a file without its manifest
         raise
     if progress:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -72,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     from ..cli import UserError
 
     parse_period(args.period)
+    # Every dbt run below (build, validation, docs) attaches this warehouse and builds into this DB.
+    os.environ["IAPT_WAREHOUSE_PATH"] = str(Path(args.warehouse).resolve())
+    os.environ["IAPT_TARGET_DB"] = str(Path(args.target_db).resolve())
     out: Path = args.out or OUTPUT_DIR / args.period
     out.mkdir(parents=True, exist_ok=True)
     report_dir = out / "validation"
@@ -84,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     _ensure_warehouse(args.warehouse, args.patients, args.seed, args.defect_rate, args.period)
 
     _step(2, total, f"dbt build: 21 IDB marts for {args.period}")
-    from .build import build_marts
+    from .build import build_marts, format_summary
 
-    build_marts(args.period, args.warehouse, args.target_db, created_at=args.created_at)
+    print(format_summary(build_marts(args.period, args.warehouse, args.target_db, created_at=args.created_at)))
 
     _step(3, total, "validate: the national platform's predicted verdict")
     from ..validation.api import run_validation
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             "refuses such a file unless --force; the demo writes it anyway so you can inspect it.",
             file=sys.stderr,
         )
-    manifest = export_idb(args.target_db, idb_path, args.period)
+    manifest = export_idb(args.target_db, idb_path, args.period, skip_unstorable=True)
 
     _step(5, total, "headline NHS Talking Therapies measures (preview)")
     from .measures import format_headline, headline_measures
@@ -120,14 +124,18 @@ def run(args: argparse.Namespace) -> int:
             args.period, site_dir, report_dir, args.target_db, history_dir=out.parent, warehouse=args.warehouse
         )
 
-    rows = sum(manifest.get("row_counts", {}).values()) if isinstance(manifest.get("row_counts"), dict) else None
+    rows = manifest["total_rows"]
+    left_out = manifest.get("rows_left_out_unstorable") or {}
     print("\nDone in %.0f s. What was produced:" % (time.monotonic() - t0))
     print(f"  local warehouse     {args.warehouse}")
     print(f"  IDB marts (DuckDB)  {args.target_db}")
     print(f"  validation report   {report_dir}/validation_report.csv, summary.json")
     outcome = "REJECTED (whole file)" if result.file_rejected else "accepted"
     print(f"  predicted outcome   file {outcome}")
-    print(f"  IDB for upload      {idb_path}" + (f"  ({rows} rows)" if rows is not None else ""))
+    print(f"  IDB for upload      {idb_path}  ({rows:,} rows)")
+    if left_out:
+        print(f"  left out of the IDB {sum(left_out.values())} record(s) with values the IDB cannot store, listed in "
+              f"{idb_path.with_name(manifest['excluded_file'])}")
     if index is not None:
         print(f"  docs site           {index}")
         print(f"                      open it with: python3 -m http.server -d {site_dir} 8000  (then http://localhost:8000)")

@@ -2,6 +2,8 @@
 
 Asks the validation layer for the predicted national verdict first and refuses a file the platform
 would reject outright, unless --force. --drop-rejected leaves out the rows the platform would reject.
+Records holding a value the IDB cannot store (text longer than its column) are left out and listed in
+<name>.excluded.csv, unless --strict, which refuses instead.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="write the file even when the platform is predicted to reject it as a whole")
     p.add_argument("--drop-rejected", action="store_true",
                    help="leave out the records (and their children) the platform is predicted to reject")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse to write when any value cannot be stored in its IDB column (text too long, integer "
+                        "out of range); by default such records are left out and listed in <name>.excluded.csv")
     p.add_argument("--quiet", action="store_true", help="no per-table progress on stderr")
     return p
 
@@ -65,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
     manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
-                          progress=not args.quiet)
+                          progress=not args.quiet, skip_unstorable=not args.strict)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
+    left_out = manifest.get("rows_left_out_unstorable") or {}
+    if left_out:
+        print(f"export: {sum(left_out.values())} record(s) left out because a value cannot be stored in the IDB "
+              f"(the platform would reject them too); listed in {manifest['excluded_file']}", file=sys.stderr)
     return 0

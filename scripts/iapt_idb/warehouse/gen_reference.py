@@ -138,7 +138,7 @@ OBSERVATIONS: tuple[tuple[str, str, float, float, str], ...] = (
 )
 
 DIGITAL_PROGRAMMES: tuple[str, ...] = (
-    "SilverCloud", "Space from Depression", "Beating the Blues", "Minddistrict", "OCD-NET",
+    "SilverCloud", "Space from Anxiety", "Beating the Blues", "Minddistrict", "OCD-NET",
     "iCT-SAD", "Sleepio", "Daylight", "Wysa",
 )
 
