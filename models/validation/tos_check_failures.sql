@@ -1,7 +1,32 @@
 {{ config(materialized='table', schema='validation') }}
 
 -- Failing rows of every row-level TOS rule in the catalogue (seed tos_rules): the four groups together.
-{%- for group in ['patient', 'referral', 'contact', 'activity'] %}
+with patient_level as (
+    select * from {{ ref('tos_check_failures__patient') }}
+),
+
+referral_level as (
+    select * from {{ ref('tos_check_failures__referral') }}
+),
+
+contact_level as (
+    select * from {{ ref('tos_check_failures__contact') }}
+),
+
+activity_level as (
+    select * from {{ ref('tos_check_failures__activity') }}
+),
+
+unioned as (
+    select * from patient_level
+    union all
+    select * from referral_level
+    union all
+    select * from contact_level
+    union all
+    select * from activity_level
+)
+
 select
     rule_code,
     severity,
@@ -10,6 +35,4 @@ select
     row_id,
     columns,
     message
-from {{ ref('tos_check_failures__' ~ group) }}
-{{ 'union all' if not loop.last }}
-{%- endfor %}
+from unioned

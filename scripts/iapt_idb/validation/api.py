@@ -6,7 +6,12 @@
 ``source`` None validates the built marts in ``target_db`` (default: the project's target DB); a directory is
 read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with the project's reader. Inputs
 other than the marts are loaded into schema ``tos_input`` of a scratch DuckDB and validated there (dbt var
-``tos_input_schema``), so the project's target DB is never touched.
+``tos_input_schema``), so the project's target DB is never touched. The scratch folder is a fresh temporary
+folder, or $IAPT_VALIDATE_SCRATCH when set (kept afterwards; a stable path keeps dbt's partial parsing warm).
+
+``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
+the verdict; ``kept_rows_sql(table)`` selects the mart's rows the platform would keep (after the cascade), in
+IDB column order, by the marts' DuckDB rowid (valid until the marts are rebuilt).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
 
 VALIDATION_SELECT = ["path:seeds/reference", "path:seeds/tos", "path:models/validation"]
 # Tests on the national code-list seeds are the seed owner's; the validation run only needs the data.
-EXCLUDE_SEED_TESTS = ["resource_type:test,path:seeds"]
+EXCLUDE_SEED_TESTS = ["resource_type:test,path:seeds/reference"]
 VALIDATION_SCHEMA = "main_validation"
 
 
@@ -99,6 +104,7 @@ def build_validation_models(
 
 
 def _warehouse_for(scratch: Path) -> Path:
+    """The warehouse dbt attaches (profiles.yml needs one even though validation never reads it)."""
     env = os.environ.get("IAPT_WAREHOUSE_PATH")
     if env and Path(env).exists():
         return Path(env)
@@ -129,7 +135,7 @@ def run_validation(
                 raise UserError(f"{db}: no target DB with built marts (run 'iapt-idb build' or give a SOURCE)")
             source_text = "marts"
             input_schema = None
-            warehouse = Path(os.environ["IAPT_WAREHOUSE_PATH"]) if os.environ.get("IAPT_WAREHOUSE_PATH") else None
+            warehouse = _warehouse_for(scratch)
             _log(f"validating the marts in {db}")
         else:
             source = Path(source)
@@ -177,8 +183,10 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     target_db = Path(target_db)
-    warehouse = Path(os.environ["IAPT_WAREHOUSE_PATH"]) if os.environ.get("IAPT_WAREHOUSE_PATH") else None
-    build_validation_models(target_db, period, warehouse=warehouse)
+    if not target_db.exists():
+        raise UserError(f"{target_db}: no target DB with built marts")
+    with tempfile.TemporaryDirectory(prefix="iapt_verdict_") as tmp:
+        build_validation_models(target_db, period, warehouse=_warehouse_for(Path(tmp)))
     con = duckdb.connect(str(target_db), read_only=True)
     try:
         rows = con.execute(
