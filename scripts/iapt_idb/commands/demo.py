@@ -95,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
     _step(3, total, "validate: the national platform's predicted verdict")
     from ..validation.api import run_validation
 
+    from .validate import format_outcome
+
     result = run_validation(None, args.period, report_dir, target_db=args.target_db)
+    print(format_outcome(result.summary))
 
     _step(4, total, "export: write the IDB (.accdb)")
     from ..accdb.writer import export_idb
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     verdict = export_verdict(args.target_db, args.period)
     if verdict.file_rejected:
         print(
-            "The platform would reject this whole file (see the reasons above). `iapt-idb export` "
+            "The platform would reject this whole file (see the predicted outcome above). `iapt-idb export` "
             "refuses such a file unless --force; the demo writes it anyway so you can inspect it.",
             file=sys.stderr,
         )

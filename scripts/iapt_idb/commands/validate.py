@@ -53,18 +53,24 @@ def run(args: argparse.Namespace) -> int:
         args.source, args.period, args.report, target_db=args.target_db, gx=not args.no_gx,
         provider_ods=args.provider_ods,
     )
-    s = result.summary
-    if result.file_rejected:
+    print(format_outcome(result.summary, top=args.top))
+    print(f"Reports: {result.report_dir}")
+    return 1 if result.file_rejected else 0
+
+
+def format_outcome(s: dict, top: int = 10) -> str:
+    """The predicted outcome and the top failing rules, as printed by `validate` and the demo."""
+    lines = []
+    if s["predicted_outcome"] == "file_rejected":
         reasons = ", ".join(f"{r['rule_code']} ({r['failures']})" for r in s["file_reasons"])
-        print(f"Predicted outcome: FILE REJECTED - {reasons}")
+        lines.append(f"Predicted outcome: FILE REJECTED - {reasons}")
     else:
         kept = sum(t["rows_kept"] for t in s["tables"])
         sent = sum(t["rows_submitted"] for t in s["tables"])
-        print(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
+        lines.append(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
     if s["rules"]:
-        print(f"Top failing rules (of {len(s['rules'])}):")
-        for r in s["rules"][: args.top]:
+        lines.append(f"Top failing rules (of {len(s['rules'])}):")
+        for r in s["rules"][:top]:
             code = r["rule_code"] + ("" if r["published"] else " [inferred]")
-            print(f"  {code:32} {r['severity']:14} {r['failures']:>8}  {r['description'][:70]}")
-    print(f"Reports: {result.report_dir}")
-    return 1 if result.file_rejected else 0
+            lines.append(f"  {code:32} {r['severity']:14} {r['failures']:>8}  {r['description'][:70]}")
+    return "\n".join(lines)

@@ -28,8 +28,14 @@ def check_digit(nine_digits: str) -> int | None:
 
 
 def is_valid(value: str | None) -> bool:
-    """True for a ten-digit string whose last digit is the correct modulus-11 check digit."""
+    """True for a ten-digit string that the national platform accepts (rule IDSREJ006).
+
+    The last digit must be the modulus-11 check digit of the first nine, and the first five digits
+    must not be the last five reversed (the platform refuses such numbers although mod-11 holds).
+    """
     if value is None or len(value) != 10 or not value.isdigit():
+        return False
+    if value[:5] == value[5:][::-1]:
         return False
     return check_digit(value[:9]) == int(value[9])
 
@@ -43,9 +49,15 @@ def _check_digits(bases: np.ndarray) -> np.ndarray:
 
 
 def _usable_test_bases() -> np.ndarray:
-    """All nine-digit prefixes 999xxxxxx that have a valid check digit (about 909,000)."""
+    """All nine-digit prefixes 999xxxxxx that give a number the platform accepts (about 909,000)."""
     bases = TEST_PREFIX * 1_000_000 + np.arange(1_000_000, dtype=np.int64)
-    return bases[_check_digits(bases) >= 0]
+    checks = _check_digits(bases)
+    bases, checks = bases[checks >= 0], checks[checks >= 0]
+    full = bases * 10 + checks
+    # Leave out numbers whose first five digits are the last five reversed: IDSREJ006 refuses them.
+    last5 = full % 100_000
+    reversed_last5 = sum(((last5 // 10**i) % 10) * 10 ** (4 - i) for i in range(5))
+    return bases[full // 100_000 != reversed_last5]
 
 
 _BASES: np.ndarray | None = None
