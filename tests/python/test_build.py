@@ -31,20 +31,6 @@ def test_dbtgen_check_names_a_stale_file(tmp_path: Path) -> None:
     assert dbtgen.stale_files(tmp_path) == [victim]
 
 
-def test_spine_sql_is_lint_clean(tmp_path: Path) -> None:
-    # Same rules as `make lint`; only the spine's own macro files are loaded (the templater re-reads every
-    # macro file for every SQL file, which dominates the run time).
-    macros = ",".join(f"macros/{m}.sql" for m in ("mapping", "periods", "portable"))
-    config = tmp_path / "lint.cfg"
-    config.write_text(f"[sqlfluff:templater:jinja]\nload_macros_from_path = {macros}\n")
-    paths = ["models/staging", "models/intermediate", "models/marts/idb", "tests/dbt/generic"]
-    proc = subprocess.run(
-        [str(Path(PY).with_name("sqlfluff")), "lint", *paths, "--nocolor", "--processes", "2", "--config", str(config)],
-        cwd=ROOT, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:]
-
-
 def test_build_prints_rows_per_idb_table_and_the_scope_summary(built_marts) -> None:
     out = built_marts.summary
     for name in table_names():

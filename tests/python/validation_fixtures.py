@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from iapt_idb.validation.tables import CODE_LISTS, RECORD_KEYS, meta, table_meta
+from iapt_idb.validation.tables import CODE_LISTS, RECORD_KEYS, table_meta
 from iapt_idb.warehouse.nhs_number import check_digit
 
 PERIOD = "2026-10"
