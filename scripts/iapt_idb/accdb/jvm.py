@@ -7,6 +7,7 @@ in a process, and the writer's Jackcess 4 must never meet the replica's Jackcess
 from __future__ import annotations
 
 import os
+import tempfile
 
 from .errors import AccdbError
 from .jars import classpath
@@ -33,6 +34,8 @@ def start(classpath_name: str, convert_strings: bool = False) -> None:
         "-Duser.timezone=UTC",  # date-times are naive local values; never shifted by a DST rule
         "-Dfile.encoding=UTF-8",
         "-Djava.awt.headless=true",
+        # A JVM killed mid-start (Ctrl-C, SIGTERM) must not leave hs_err files in the user's folder.
+        f"-XX:ErrorFile={tempfile.gettempdir()}/iapt_idb_hs_err_pid%p.log",
         classpath=list(classpath(classpath_name)),
         convertStrings=convert_strings,
     )
