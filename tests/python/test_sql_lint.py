@@ -15,6 +15,6 @@ def test_dbt_sql_is_lint_clean() -> None:
     proc = subprocess.run(
         [sqlfluff, "lint", *LINTED, "--nocolor", "--processes", "2"], cwd=ROOT, capture_output=True, text=True
     )
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     linted = [p for d in LINTED for p in (ROOT / d).rglob("*.sql")]
     assert len(linted) > 60, "the lint paths should cover the project's models and tests"
