@@ -1,7 +1,7 @@
 -- Audit: does every staged referral either reach IDS101 or have a documented reason not to?
 -- Compile with `dbt compile --select referral_scope_audit` and run the SQL in target/compiled/.
--- Expect one row per scope_reason: in-scope reasons must have not_in_ids101 = 0, out-of-scope
--- not_in_ids101 must be 0.
+-- Expect one row per scope_reason: in-scope reasons have not_in_ids101 = 0; out-of-scope reasons
+-- have not_in_ids101 = referrals.
 
 with
 
