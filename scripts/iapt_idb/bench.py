@@ -444,6 +444,20 @@ def check_targets(records: dict[str, PhaseRecord]) -> list[dict[str, Any]]:
     return checks
 
 
+def jpype_note(records: dict[str, PhaseRecord]) -> str | None:
+    """The export against addRows *plus* building the Java Object[][] from Python rows (JPype boxing)."""
+    raw, export = records.get("raw_jackcess"), records.get("export")
+    if not (raw and export and raw.status == export.status == "ok" and export.rate):
+        return None
+    t = raw.detail.get("detail", {}).get("timings", {})
+    seconds = raw.seconds + t.get("java_arrays_s", 0.0)
+    if not t or not seconds:
+        return None
+    ratio = export.rate / (raw.rows / seconds)
+    return (f"  INFO  raw Jackcess incl. Python->Java row arrays (JPype, {t['java_arrays_s']:.1f} s): "
+            f"{raw.rows / seconds:,.0f} rows/s; export / that = {ratio:.2f} x")
+
+
 def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
     """`iapt-idb export` also runs export_verdict (dbt again): the month end as a user runs it."""
     names = (*MONTH_END, "verdict")
@@ -531,9 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(records))
     print("targets:")
     print(format_checks(checks))
-    note = cli_month_note(records)
-    if note:
-        print(note)
+    for note in (cli_month_note(records), jpype_note(records)):
+        if note:
+            print(note)
     write_results(results, args, records, counts, checks)
     print(f"results: {results}")
     failed = any(r.status == "failed" for r in records.values()) or any(c["verdict"] == "FAIL" for c in checks)
