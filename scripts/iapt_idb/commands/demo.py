@@ -102,10 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     _step(4, total, "export: write the IDB (.accdb)")
     from ..accdb.writer import export_idb
-    from ..validation.api import export_verdict
 
-    verdict = export_verdict(args.target_db, args.period)
-    if verdict.file_rejected:
+    if result.file_rejected:
         print(
             "The platform would reject this whole file (see the predicted outcome above). `iapt-idb export` "
             "refuses such a file unless --force; the demo writes it anyway so you can inspect it.",
