@@ -102,3 +102,30 @@
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 {% endmacro %}
+
+
+{#- One row per cascade (referential-integrity) rule: code, severity, table, columns and the message a
+    user sees on every row the cascade removes. Used by tos_failures to scan tos_row_status once. #}
+{% macro tos_cascade_rule_table(rules) -%}
+    {%- for rule in rules %}
+    select
+        {{ tos_lit(rule['rule_code']) }} as rule_code,
+        {{ tos_lit(rule['severity']) }} as severity,
+        {{ tos_lit(rule['table_name']) }} as table_name,
+        {{ tos_lit(rule['columns']) }} as columns,
+        {%- if rule['check'] == 'parent_valid' %}
+        {{ tos_lit('parent ' ~ rule['params']['parent_table'] ~ ' row (' ~ rule['params']['key'] ~ ') is missing or rejected; this row is removed with it') }} as message
+        {%- else %}
+        {{ tos_lit('no valid ' ~ rule['params']['child_table'] ~ ' row for this patient; the patient and their records are removed') }} as message
+        {%- endif %}
+    {{ 'union all' if not loop.last }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as rule_code,
+        cast(null as {{ dbt.type_string() }}) as severity,
+        cast(null as {{ dbt.type_string() }}) as table_name,
+        cast(null as {{ dbt.type_string() }}) as columns,
+        cast(null as {{ dbt.type_string() }}) as message
+    where 1 = 0
+    {%- endfor %}
+{%- endmacro %}

@@ -11,6 +11,30 @@
 {%- set file_checks = ['table_not_empty', 'header_single', 'period_activity', 'nothing_valid'] %}
 {%- set file_rules = tos_load_rules(file_checks) if execute else [] %}
 
+with
+
+-- The cascade rules as a small inline table, so tos_row_status is scanned once, not once per rule.
+cascade_rules as (
+    {{ tos_cascade_rule_table(cascade_rules) }}
+),
+
+cascaded as (
+    select
+        r.rule_code,
+        r.severity,
+        s.table_name,
+        s.record_key,
+        s.row_id,
+        r.columns,
+        r.message
+    from {{ ref('tos_row_status') }} as s
+    inner join cascade_rules as r
+        on
+            s.table_name = r.table_name
+            and s.cascade_rules like '%' || r.rule_code || ';%'
+    where s.cascade_rules is not null
+)
+
 select
     rule_code,
     severity,
@@ -20,24 +44,16 @@ select
     columns,
     message
 from {{ ref('tos_check_failures') }}
-{%- for rule in cascade_rules %}
 union all
 select
-    {{ tos_lit(rule['rule_code']) }} as rule_code,
-    {{ tos_lit(rule['severity']) }} as severity,
-    s.table_name,
-    s.record_key,
-    s.row_id,
-    {{ tos_lit(rule['columns']) }} as columns,
-    {%- if rule['check'] == 'parent_valid' %}
-    {{ tos_lit('parent ' ~ rule['params']['parent_table'] ~ ' row (' ~ rule['params']['key'] ~ ') is missing or rejected; this row is removed with it') }} as message
-    {%- else %}
-    {{ tos_lit('no valid ' ~ rule['params']['child_table'] ~ ' row for this patient; the patient and their records are removed') }} as message
-    {%- endif %}
-from {{ ref('tos_row_status') }} as s
-where s.table_name = {{ tos_lit(rule['table_name']) }}
-    and s.cascade_rules like {{ tos_lit('%' ~ rule['rule_code'] ~ ';%') }}
-{%- endfor %}
+    rule_code,
+    severity,
+    table_name,
+    record_key,
+    row_id,
+    columns,
+    message
+from cascaded
 {%- for rule in file_rules %}
 union all
 select * from (

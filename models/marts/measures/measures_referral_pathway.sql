@@ -558,27 +558,6 @@ pathway as (
                 then 1
             else 0
         end as is_finished_treatment,
-        case
-            when
-                {{ measures_days_between('referrals.referral_received_date', 'contact_summary.first_treatment_date') }}
-                <= parameters.wait_6_weeks_days
-                then 1
-            else 0
-        end as is_treated_within_6_weeks,
-        case
-            when
-                {{ measures_days_between('referrals.referral_received_date', 'contact_summary.first_treatment_date') }}
-                <= parameters.wait_18_weeks_days
-                then 1
-            else 0
-        end as is_treated_within_18_weeks,
-        case
-            when
-                {{ measures_days_between('referrals.referral_received_date', 'contact_summary.first_assessment_date') }}
-                <= parameters.first_assessment_wait_days
-                then 1
-            else 0
-        end as is_assessed_within_28_days,
         patients.ethnic_category_code,
         patients.gender_identity_code,
         patients.stated_gender_code,
@@ -603,8 +582,15 @@ pathway as (
 final as (
     select
         pathway.*,
+        case when pathway.days_to_first_treatment <= parameters.wait_6_weeks_days then 1 else 0 end
+            as is_treated_within_6_weeks,
+        case when pathway.days_to_first_treatment <= parameters.wait_18_weeks_days then 1 else 0 end
+            as is_treated_within_18_weeks,
+        case when pathway.days_to_first_assessment <= parameters.first_assessment_wait_days then 1 else 0 end
+            as is_assessed_within_28_days,
         age_bands.age_band
     from pathway
+    cross join parameters
     left join age_bands
         on pathway.age_at_referral between age_bands.min_age and age_bands.max_age
 )
