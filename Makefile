@@ -22,7 +22,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-system-deps: .make/system-deps ## Debian packages: Java 17, Maven, mdbtools, Chromium (apt-packages.txt)
+system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtools, Chromium (apt-packages.txt)
 .make/system-deps: apt-packages.txt
 	@mkdir -p .make
 	@missing=$$(grep -v '^#' apt-packages.txt | xargs -n1 | while read p; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -41,10 +41,12 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	@$(BIN)/pip check
 	@touch $@
 
-jars: .jars/.verified ## Jackcess (writer) and the national reader replica (UCanAccess 4.0.4) from Maven Central, checksummed
-.jars/.verified: java/writer/pom.xml java/replica/pom.xml java/jars.sha256 java/fetch-jars.sh | .make/system-deps
+jars: .jars/.verified ## Jackcess (writer) and the national reader replica (UCanAccess 4.0.4) from Maven Central, checksummed; the writer helper built from java/writer-helper
+HELPER_SOURCES := java/writer-helper/pom.xml $(shell find java/writer-helper/src -type f 2>/dev/null)
+.jars/.verified: java/writer/pom.xml java/replica/pom.xml java/jars.sha256 java/fetch-jars.sh $(HELPER_SOURCES) .jars/writer-helper/BUILD.sha256 | .make/system-deps
 	@bash java/fetch-jars.sh
 	@touch $@
+.jars/writer-helper/BUILD.sha256: ; # written by java/fetch-jars.sh; when it is missing, the rule above runs again
 
 demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs site, for PERIOD
 	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --out $(OUT)

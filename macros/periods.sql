@@ -17,7 +17,11 @@
     {%- set month = text[5:7] | int -%}
     {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
     {%- set days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] -%}
-    {{ return([text ~ '-01', text ~ '-' ~ days]) }}
+    {%- set next_year = year + 1 if month == 12 else year -%}
+    {%- set next_month = 1 if month == 12 else month + 1 -%}
+    {%- set next_start = '%04d-%02d-01' | format(next_year, next_month) -%}
+    {#- [first day, last day, first day of the next month] -#}
+    {{ return([text ~ '-01', text ~ '-' ~ days, next_start]) }}
 {%- endmacro %}
 
 {% macro period_start() -%}
@@ -35,6 +39,16 @@
 
 {% macro dated_in_period(date_column) -%}
     {{ date_column }} between {{ period_start() }} and {{ period_end() }}
+{%- endmacro %}
+
+{% macro timestamp_in_period(timestamp_column) -%}
+    {#- A timestamp on a day of the period: the rows of dated_in_period('cast(x as date)'), written as
+        a half-open range on the column itself so that the engine can push it down to the table scan
+        (DuckDB does not push a filter on a cast through the staging views' mapping joins). -#}
+    (
+        {{ timestamp_column }} >= cast('{{ period_bounds()[0] }} 00:00:00' as {{ sql_type('timestamp') }})
+        and {{ timestamp_column }} < cast('{{ period_bounds()[2] }} 00:00:00' as {{ sql_type('timestamp') }})
+    )
 {%- endmacro %}
 
 {% macro overlaps_period(start_column, end_column) -%}

@@ -33,7 +33,10 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
 
 {#- One row per measure (and per group when group_columns is given): measure_id, value_kind,
     numerator, denominator. `relation` is a model or CTE with the columns of
-    measures_referral_pathway. Empty input still yields every measure, with zero counts. -#}
+    measures_referral_pathway. Empty input still yields every measure, with zero counts.
+    The relation is read once: one aggregate computes every numerator and denominator (per group),
+    then each row of totals is paired with the catalogue's measures (a VALUES list) and a CASE picks
+    that measure's sums. -#}
 {% macro measures_summary(relation, group_columns=[]) -%}
     {%- set measures = [] -%}
     {%- for line in (measures_catalogue() | string).split('\n') if line.strip() -%}
@@ -41,28 +44,48 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
         {%- do measures.append({
             'id': parts[0].strip(), 'kind': parts[1].strip(),
             'numerator': parts[2].strip(), 'denominator': parts[3].strip() if parts | length > 3 else ''}) -%}
-    {%- endfor -%}
-    {%- for measure in measures %}
+    {%- endfor %}
     select
         {%- for column in group_columns %}
-        {{ column }},
+        totals.{{ column }},
         {%- endfor %}
-        '{{ measure.id }}' as measure_id,
-        '{{ measure.kind }}' as value_kind,
-        cast(coalesce(sum({{ measure.numerator }}), 0) as bigint) as numerator,
-        {%- if measure.denominator %}
-        cast(coalesce(sum({{ measure.denominator }}), 0) as bigint) as denominator
-        {%- else %}
-        cast(null as bigint) as denominator
+        catalogue.measure_id,
+        catalogue.value_kind,
+        case catalogue.measure_id
+            {%- for measure in measures %}
+            when '{{ measure.id }}' then totals.numerator_{{ loop.index }}
+            {%- endfor %}
+        end as numerator,
+        case catalogue.measure_id
+            {%- for measure in measures %}
+            when '{{ measure.id }}' then totals.denominator_{{ loop.index }}
+            {%- endfor %}
+        end as denominator
+    from (
+        select
+            {%- for column in group_columns %}
+            {{ column }},
+            {%- endfor %}
+            {%- for measure in measures %}
+            cast(coalesce(sum({{ measure.numerator }}), 0) as bigint) as numerator_{{ loop.index }},
+            {%- if measure.denominator %}
+            cast(coalesce(sum({{ measure.denominator }}), 0) as bigint) as denominator_{{ loop.index }}
+            {%- else %}
+            cast(null as bigint) as denominator_{{ loop.index }}
+            {%- endif %}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ relation }}
+        {%- if group_columns %}
+        group by {{ group_columns | join(', ') }}
         {%- endif %}
-    from {{ relation }}
-    {%- if group_columns %}
-    group by {{ group_columns | join(', ') }}
-    {%- endif %}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    ) as totals
+    cross join (
+        values
+        {%- for measure in measures %}
+        ('{{ measure.id }}', '{{ measure.kind }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as catalogue (measure_id, value_kind)
 {%- endmacro %}
 
 

@@ -1,5 +1,6 @@
 {% macro tos_cascade_sql() %}
-    {#- Body of model tos_row_status: each IDB row's fate on the platform.
+    {#- Body of model tos_rows_removed: the IDB rows the platform would not keep, and why (view
+        tos_row_status adds the kept rows back). Every row's fate is decided here:
         1. own errors: any record/group/file-severity failure of the row (warnings never count);
         2. a patient (IDS001) needs a valid row in each has_valid_child table (IDS002 GP, IDS101 referral:
            IDS00145/IDS00146), otherwise the patient's group is rejected;
@@ -26,58 +27,54 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor %}
-    with tos_errors as (
+    {#- rows with an error that counts (warnings never do), once per row #}
+    with tos_errors as {{ tos_materialized() }} (
         select
             table_name,
             row_id,
-            max(case when severity in ('record_reject', 'file_reject') then 1 else 0 end) as has_record_error,
-            max(case when severity = 'group_reject' then 1 else 0 end) as has_group_error
+            max(case when severity in ('record_reject', 'file_reject') then 1 else 0 end) as has_record_error
         from {{ ref('tos_check_failures') }}
+        where severity <> 'warning'
         group by table_name, row_id
     ),
-    {%- for name in ordered %}
-    {%- set id = tables[name]['table_id'] | lower %}
-    own_{{ id }} as (
-        select
-            n.*,
-            coalesce(e.has_record_error, 0) = 1 as own_record_error,
-            coalesce(e.has_group_error, 0) = 1 as own_group_error,
-            coalesce(e.has_record_error, 0) + coalesce(e.has_group_error, 0) = 0 as own_ok
-        from {{ tos_norm_ref(name) }} as n
-        left join tos_errors as e on e.table_name = {{ tos_lit(name) }} and e.row_id = n.tos_row_id
-    ),
-    {%- endfor %}
+    {%- set parent_keys = tables.values() | map(attribute='parent_key') | select | unique | sort %}
     {%- for name in ordered %}
     {%- set id = tables[name]['table_id'] | lower %}
     {%- set parent = tables[name]['parent_table'] %}
     {%- set key = tables[name]['parent_key'] %}
-    {%- set my_child_rules = child_rules | selectattr('table_name', 'equalto', name) | list %}
-    fate_{{ id }} as (
+    {#- checks: [rule code, key column, key set]: the row fails the check when no kept parent row / no valid
+        child row has its key (a null key never matches) #}
+    {%- set checks = [] %}
+    {%- if parent and name in ri %}
+        {%- do checks.append([ri[name]['rule_code'], key, 'select ' ~ tos_col(key, 'p') ~ ' from fate_' ~ (tables[parent]['table_id'] | lower) ~ ' as p where p.kept and ' ~ tos_col(key, 'p') ~ ' is not null']) %}
+    {%- endif %}
+    {%- for cr in child_rules | selectattr('table_name', 'equalto', name) %}
+        {%- set ck = cr['params']['key'] %}
+        {%- set child = cr['params']['child_table'] %}
+        {%- do checks.append([cr['rule_code'], ck, 'select ' ~ tos_col(ck, 'c') ~ ' from ' ~ tos_norm_ref(child) ~ ' as c where ' ~ tos_col(ck, 'c') ~ ' is not null and c.tos_row_id not in (select ce.row_id from tos_errors as ce where ce.table_name = ' ~ tos_lit(child) ~ ')']) %}
+    {%- endfor %}
+    fate_{{ id }} as {{ tos_materialized() }} (
         select
-            o.tos_row_id,
-            o.tos_record_key,
-            o.own_record_error,
-            o.own_group_error,
-            {%- for pk in tables.values() | map(attribute='parent_key') | unique | sort if pk and pk in tables[name]['columns'] %}
-            o.{{ adapter.quote(pk) }},
-            {%- endfor %}
-            {%- set checks = [] %}
-            {%- if parent and name in ri %}
-                {%- do checks.append([ri[name]['rule_code'], 'not exists (select 1 from fate_' ~ (tables[parent]['table_id'] | lower) ~ ' as p where p.kept and ' ~ tos_col(key, 'p') ~ ' = ' ~ tos_col(key, 'o') ~ ')']) %}
-            {%- endif %}
-            {%- for cr in my_child_rules %}
-                {%- set ck = cr['params']['key'] %}
-                {%- do checks.append([cr['rule_code'], 'not exists (select 1 from own_' ~ (tables[cr['params']['child_table']]['table_id'] | lower) ~ ' as c where c.own_ok and ' ~ tos_col(ck, 'c') ~ ' = ' ~ tos_col(ck, 'o') ~ ')']) %}
-            {%- endfor %}
-            {%- if checks %}
+            s.*,
             {%- for chk in checks %}
-            case when {{ chk[1] }} then {{ tos_lit(chk[0]) }} end as cascade_{{ loop.index }},
+            case when not s.has_{{ loop.index }} then {{ tos_lit(chk[0]) }} end as cascade_{{ loop.index }},
             {%- endfor %}
-            o.own_ok {% for chk in checks %}and not {{ chk[1] }} {% endfor %}as kept
-            {%- else %}
-            o.own_ok as kept
-            {%- endif %}
-        from own_{{ id }} as o
+            s.own_ok{% for chk in checks %} and s.has_{{ loop.index }}{% endfor %} as kept
+        from (
+            select
+                n.tos_row_id,
+                n.tos_record_key,
+                {%- for pk in parent_keys if pk in tables[name]['columns'] %}
+                n.{{ adapter.quote(pk) }},
+                {%- endfor %}
+                {%- for chk in checks %}
+                coalesce({{ tos_col(chk[1], 'n') }} in ({{ chk[2] }}), false) as has_{{ loop.index }},
+                {%- endfor %}
+                coalesce(e.has_record_error, 0) = 1 as own_record_error,
+                e.row_id is null as own_ok
+            from {{ tos_norm_ref(name) }} as n
+            left join tos_errors as e on e.table_name = {{ tos_lit(name) }} and e.row_id = n.tos_row_id
+        ) as s
     ){{ ',' if not loop.last }}
     {%- endfor %}
     {%- for name in ordered %}
@@ -87,25 +84,27 @@
         {{ tos_lit(name) }} as table_name,
         f.tos_row_id as row_id,
         f.tos_record_key as record_key,
-        f.kept,
-        case
-            when f.kept then 'kept'
-            when f.own_record_error then 'record_rejected'
-            else 'group_rejected'
-        end as fate,
+        case when f.own_record_error then 'record_rejected' else 'group_rejected' end as fate,
         {%- if n_checks == 0 %}
         cast(null as {{ dbt.type_string() }}) as cascade_rules
         {%- else %}
         nullif({% for i in range(1, n_checks + 1) %}coalesce(f.cascade_{{ i }} || ';', ''){{ ' || ' if not loop.last }}{% endfor %}, '') as cascade_rules
         {%- endif %}
     from fate_{{ id }} as f
+    where not f.kept
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 {% endmacro %}
 
 
+{% macro tos_materialized() %}
+    {#- CTEs read by several later ones are computed once (DuckDB, PostgreSQL); other engines decide. -#}
+    {{- 'materialized' if target.type in ('duckdb', 'postgres') else '' -}}
+{% endmacro %}
+
+
 {#- One row per cascade (referential-integrity) rule: code, severity, table, columns and the message a
-    user sees on every row the cascade removes. Used by tos_failures to scan tos_row_status once. #}
+    user sees on every row the cascade removes. Used by tos_failures to scan tos_rows_removed once. #}
 {% macro tos_cascade_rule_table(rules) -%}
     {%- for rule in rules %}
     select

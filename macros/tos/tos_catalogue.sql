@@ -61,8 +61,8 @@
 
 
 {% macro tos_row_check_sql(group) %}
-    {#- The row-level rules of the catalogue on the tables of one group, as one UNION ALL: each rule's failing
-        rows, from the macro tos_check_<check> named in the catalogue. -#}
+    {#- The row-level rules of the catalogue on the tables of one group (macro tos_table_checks_sql per table):
+        each rule's failing rows, from the macro tos_parts_<check> / tos_check_<check> named in the catalogue. -#}
     {%- set checks = ['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
         'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
         'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',
@@ -70,10 +70,8 @@
     {%- set tables = tos_check_groups()[group] if execute else [] -%}
     {%- set rules = tos_load_rules(checks) if execute else [] -%}
     {{ tos_empty_failures() }}
-    {%- for rule in rules if rule['table_name'] in tables %}
-    union all
-    select * from (
-        {{ context['tos_check_' ~ rule['check']](rule) }}
-    ) as {{ 'f_' ~ loop.index }}
+    {%- for name in tables %}
+    {%- set table_rules = rules | selectattr('table_name', 'equalto', name) | list %}
+    {{- tos_table_checks_sql(name, table_rules) if table_rules }}
     {%- endfor %}
 {% endmacro %}

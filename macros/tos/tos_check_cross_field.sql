@@ -29,19 +29,23 @@
 {%- endmacro %}
 
 
-{% macro tos_check_cross_field(rule) %}
+{% macro tos_parts_cross_field(rule) %}
     {#- Cross-field: FAIL when all predicates hold on the same row (header values via ne_header). -#}
     {%- set preds = rule['params']['predicates'] -%}
-    {%- set uses_header = preds | selectattr('op', 'equalto', 'ne_header') | list | length > 0 -%}
     {%- set texts = [] -%}
-    {%- for pred in preds -%}{%- do texts.append(tos_predicate_text(pred)) -%}{%- endfor -%}
-    {%- if uses_header -%}
-    with {{ tos_header_cte() }}
-    {%- endif %}
-    {{ tos_failure(rule, tos_lit(texts | join(' and '))) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    {%- if uses_header %}
-    cross join tos_hdr as h
-    {%- endif %}
-    where {% for pred in preds %}{{ tos_predicate(pred) }}{{ ' and ' if not loop.last }}{% endfor %}
+    {%- set conds = [] -%}
+    {%- for pred in preds -%}
+        {%- do texts.append(tos_predicate_text(pred)) -%}
+        {%- do conds.append(tos_predicate(pred)) -%}
+    {%- endfor -%}
+    {{ return({
+        'cond': conds | join(' and '),
+        'message': tos_lit(texts | join(' and ')),
+        'header': preds | selectattr('op', 'equalto', 'ne_header') | list | length > 0,
+    }) }}
+{% endmacro %}
+
+
+{% macro tos_check_cross_field(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_cross_field(rule)) -}}
 {% endmacro %}

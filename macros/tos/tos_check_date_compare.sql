@@ -33,10 +33,22 @@
 {%- endmacro %}
 
 
-{% macro tos_check_date_compare(rule) %}
+{% macro tos_path_join(path) -%}
+    {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. -#}
+    {%- for step in path %}
+    {{ 'from' if loop.first else 'inner join' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+    {%- if not loop.first %}
+        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 'a' ~ loop.index0) }}
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro tos_parts_date_compare(rule) %}
     {#- Date order: FAIL if column <op> other (+ offset), where other is a column of the same row, of the
         header, of an ancestor record (joined up the table tree) or a literal date. With invalid_fails, an
-        invalid date fails too. -#}
+        invalid date fails too. An ancestor comparison also returns its path and the condition on the joined
+        rows (path_cond, ancestor as a<n>), so a table pass can join each ancestor once for all its rules. -#}
     {%- set p = rule['params'] -%}
     {%- set other = p['other'] -%}
     {%- set a = tos_col(p['column']) -%}
@@ -52,37 +64,37 @@
     {%- else -%}
         {%- set desc = other['column'] -%}
     {%- endif -%}
-    {%- set msg = tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' is ' ~ word ~ ' ' ~ desc ~ off) -%}
-    {%- if otable == 'IDS000Header' -%}
-    with {{ tos_header_cte() }}
-    {%- endif %}
-    {{ tos_failure(rule, msg) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    {%- if otable == 'IDS000Header' %}
-    cross join tos_hdr as h
-    {%- endif %}
-    where
-    {%- if p.get('invalid_fails') %}
-        ({{ a }} is not null and not {{ tos_is_date(a) }}) or
-    {%- endif %}
-    {%- if 'literal' in other %}
-        {{ tos_date_condition(a, tos_lit(other['literal']), p) }}
-    {%- elif otable == 'IDS000Header' %}
-        {{ tos_date_condition(a, tos_col(other['column'], 'h'), p) }}
-    {%- elif otable and otable != rule['table_name'] %}
-        {%- set path = tos_path_to(rule['table_name'], otable) %}
+    {%- set parts = {
+        'message': tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' is ' ~ word ~ ' ' ~ desc ~ off),
+        'header': otable == 'IDS000Header',
+    } -%}
+    {%- set invalid = ('(' ~ a ~ ' is not null and not ' ~ tos_is_date(a) ~ ') or ') if p.get('invalid_fails') else '' -%}
+    {%- if 'literal' in other -%}
+        {%- do parts.update({'cond': invalid ~ tos_date_condition(a, tos_lit(other['literal']), p)}) -%}
+    {%- elif otable == 'IDS000Header' -%}
+        {%- do parts.update({'cond': invalid ~ tos_date_condition(a, tos_col(other['column'], 'h'), p)}) -%}
+    {%- elif otable and otable != rule['table_name'] -%}
+        {%- set path = tos_path_to(rule['table_name'], otable) -%}
+        {%- set path_cond = tos_date_condition(a, tos_col(other['column'], 'a' ~ (path | length)), p) -%}
+        {%- set exists -%}
         exists (
             select 1
-            {%- for step in path %}
-            {{ 'from' if loop.first else 'join' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
-            {%- if not loop.first %}
-                on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 'a' ~ loop.index0) }}
-            {%- endif %}
-            {%- endfor %}
+            {{- tos_path_join(path) }}
             where {{ tos_col(path[0][1], 'a1') }} = {{ tos_col(path[0][1]) }}
-                and {{ tos_date_condition(a, tos_col(other['column'], 'a' ~ (path | length)), p) }}
+                and {{ path_cond }}
         )
-    {%- else %}
-        {{ tos_date_condition(a, tos_col(other['column']), p) }}
-    {%- endif %}
+        {%- endset -%}
+        {%- do parts.update({'cond': invalid ~ exists}) -%}
+        {%- if not invalid -%}
+            {%- do parts.update({'path': path, 'path_cond': path_cond}) -%}
+        {%- endif -%}
+    {%- else -%}
+        {%- do parts.update({'cond': invalid ~ tos_date_condition(a, tos_col(other['column']), p)}) -%}
+    {%- endif -%}
+    {{ return(parts) }}
+{% endmacro %}
+
+
+{% macro tos_check_date_compare(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_date_compare(rule)) -}}
 {% endmacro %}

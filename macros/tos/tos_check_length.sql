@@ -1,9 +1,14 @@
-{% macro tos_check_length(rule) %}
+{% macro tos_parts_length(rule) %}
     {#- Length: a populated value must have min..max characters (nulls pass). -#}
     {%- set p = rule['params'] -%}
     {%- set c = p['column'] -%}
-    {{ tos_failure(rule, tos_lit(c ~ ' has ') ~ " || cast(length(" ~ tos_col(c) ~ ") as " ~ dbt.type_string() ~ ") || "
-        ~ tos_lit(' characters; ' ~ p['min'] ~ '-' ~ p['max'] ~ ' allowed')) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    where {{ tos_col(c) }} is not null and length({{ tos_col(c) }}) not between {{ p['min'] }} and {{ p['max'] }}
+    {{ return({
+        'cond': tos_col(c) ~ ' is not null and length(' ~ tos_col(c) ~ ') not between ' ~ p['min'] ~ ' and ' ~ p['max'],
+        'message': tos_lit(c ~ ' has ') ~ " || cast(length(" ~ tos_col(c) ~ ") as " ~ dbt.type_string() ~ ") || "
+            ~ tos_lit(' characters; ' ~ p['min'] ~ '-' ~ p['max'] ~ ' allowed'),
+    }) }}
+{% endmacro %}
+
+{% macro tos_check_length(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_length(rule)) -}}
 {% endmacro %}

@@ -1,7 +1,12 @@
-{% macro tos_check_not_blank(rule) %}
+{% macro tos_parts_not_blank(rule) %}
     {#- Mandatory item: fails when the value is missing or only white space ("must be supplied"). -#}
     {%- set c = rule['params']['column'] -%}
-    {{ tos_failure(rule, tos_lit(c ~ ' is blank; it must be supplied')) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    where {{ tos_col(c) }} is null or {{ tos_regex_match(tos_col(c), '^\\s*$') }}
+    {{ return({
+        'cond': tos_col(c) ~ ' is null or ' ~ tos_is_blank(tos_col(c)),
+        'message': tos_lit(c ~ ' is blank; it must be supplied'),
+    }) }}
+{% endmacro %}
+
+{% macro tos_check_not_blank(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_not_blank(rule)) -}}
 {% endmacro %}

@@ -11,25 +11,58 @@
 {%- endmacro %}
 
 
+{% macro tos_verhoeff_tables() %}
+    {#- Verhoeff: multiplication table of the dihedral group D5 (d) and the position permutations (p). -#}
+    {{ return({
+        'd': [[0,1,2,3,4,5,6,7,8,9],[1,2,3,4,0,6,7,8,9,5],[2,3,4,0,1,7,8,9,5,6],[3,4,0,1,2,8,9,5,6,7],
+              [4,0,1,2,3,9,5,6,7,8],[5,9,8,7,6,0,4,3,2,1],[6,5,9,8,7,1,0,4,3,2],[7,6,5,9,8,2,1,0,4,3],
+              [8,7,6,5,9,3,2,1,0,4],[9,8,7,6,5,4,3,2,1,0]],
+        'p': [[0,1,2,3,4,5,6,7,8,9],[1,5,7,6,2,8,3,0,9,4],[5,8,0,3,7,9,6,1,4,2],[8,9,1,6,0,4,3,5,2,7],
+              [9,4,5,3,1,2,6,8,7,0],[4,2,8,6,5,7,3,9,0,1],[2,7,9,3,8,0,6,4,1,5],[7,0,4,6,9,1,3,2,5,8]],
+    }) }}
+{% endmacro %}
+
+
 {% macro tos_snomed_ctes(values_sql) -%}
     {#- CTEs tos_sct_ids (candidate identifiers) and tos_sct_valid (those with a valid Verhoeff check digit
         and a concept partition identifier 00/10). values_sql selects one column named v. The check digit is
-        computed once per distinct identifier with a recursive CTE over its digits. -#}
-    {%- set d = [[0,1,2,3,4,5,6,7,8,9],[1,2,3,4,0,6,7,8,9,5],[2,3,4,0,1,7,8,9,5,6],[3,4,0,1,2,8,9,5,6,7],
-                 [4,0,1,2,3,9,5,6,7,8],[5,9,8,7,6,0,4,3,2,1],[6,5,9,8,7,1,0,4,3,2],[7,6,5,9,8,2,1,0,4,3],
-                 [8,7,6,5,9,3,2,1,0,4],[9,8,7,6,5,4,3,2,1,0]] -%}
-    {%- set p = [[0,1,2,3,4,5,6,7,8,9],[1,5,7,6,2,8,3,0,9,4],[5,8,0,3,7,9,6,1,4,2],[8,9,1,6,0,4,3,5,2,7],
-                 [9,4,5,3,1,2,6,8,7,0],[4,2,8,6,5,7,3,9,0,1],[2,7,9,3,8,0,6,4,1,5],[7,0,4,6,9,1,3,2,5,8]] -%}
+        computed once per distinct identifier. Callers open the WITH as "with recursive" (the portable
+        version recurses over the digits). -#}
     tos_sct_ids as (
         select distinct {{ tos_regex_extract('v', '^[0-9]+') }} as sct_id
         from ({{ values_sql }}) as vals
         where v is not null
     ),
+    {{ adapter.dispatch('tos_sct_valid_ctes', 'iapt_idb')() }}
+{%- endmacro %}
+
+
+{% macro duckdb__tos_sct_valid_ctes() -%}
+    {#- The check digit as one fold over the digits (no recursion): the last digit is position 0. -#}
+    {%- set v = tos_verhoeff_tables() -%}
+    tos_sct_valid as (
+        select sct_id from tos_sct_ids
+        where
+            length(sct_id) between 6 and 18
+            and substr(sct_id, length(sct_id) - 2, 2) in ('00', '10')
+            and list_reduce(
+                list_transform(
+                    range(length(sct_id)),
+                    lambda i: {{ v['p'] }}[(i % 8) + 1][ascii(substr(sct_id, length(sct_id) - i::integer, 1)) - 47]
+                ),
+                lambda a, b: {{ v['d'] }}[a + 1][b + 1]
+            ) = 0
+    )
+{%- endmacro %}
+
+
+{% macro default__tos_sct_valid_ctes() -%}
+    {%- set v = tos_verhoeff_tables() -%}
     tos_sct_d (a, b, val) as (
-        values {% for row in d %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
+        values {% for row in v['d'] %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
     ),
     tos_sct_p (i, digit, val) as (
-        values {% for row in p %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
+        values {% for row in v['p'] %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
     ),
     tos_sct_verhoeff (sct_id, pos, chk) as (
         select sct_id, 0, 0 from tos_sct_ids where length(sct_id) between 6 and 18

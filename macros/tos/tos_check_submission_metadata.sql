@@ -12,22 +12,22 @@
 {% endmacro %}
 
 
-{% macro tos_check_submission_metadata(rule) %}
+{% macro tos_parts_submission_metadata(rule) %}
     {#- Header item vs the submission's metadata: op ne (must equal) or gt (must not be later). -#}
     {%- set p = rule['params'] -%}
     {%- set c = tos_col(p['column']) -%}
     {%- set expected = tos_submission_expected(p['expected']) -%}
     {%- if p['op'] == 'gt' -%}
         {%- set msg = tos_lit(p['column'] ~ ' is later than the time of upload (validation)') -%}
+        {%- set cond = c ~ ' is not null and ' ~ tos_is_datetime(c) ~ ' and ' ~ c ~ ' > ' ~ tos_lit(expected) -%}
     {%- else -%}
         {%- set msg = tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' differs from the value the upload declares (' ~ expected ~ ')') -%}
-    {%- endif %}
-    {{ tos_failure(rule, msg) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    where {{ c }} is not null
-    {%- if p['op'] == 'gt' %}
-        and {{ tos_is_datetime(c) }} and {{ c }} > {{ tos_lit(expected) }}
-    {%- else %}
-        and {{ c }} <> {{ tos_lit(expected) }}
-    {%- endif %}
+        {%- set cond = c ~ ' is not null and ' ~ c ~ ' <> ' ~ tos_lit(expected) -%}
+    {%- endif -%}
+    {{ return({'cond': cond, 'message': msg}) }}
+{% endmacro %}
+
+
+{% macro tos_check_submission_metadata(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_submission_metadata(rule)) -}}
 {% endmacro %}

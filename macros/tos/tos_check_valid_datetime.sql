@@ -1,7 +1,12 @@
-{% macro tos_check_valid_datetime(rule) %}
+{% macro tos_parts_valid_datetime(rule) %}
     {#- A populated timestamp must be a real YYYY-MM-DDThh:mm:ss on or after 1890-01-01. -#}
     {%- set c = rule['params']['column'] -%}
-    {{ tos_failure(rule, tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not a valid timestamp (YYYY-MM-DDThh:mm:ss)')) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    where {{ tos_col(c) }} is not null and not {{ tos_is_datetime(tos_col(c)) }}
+    {{ return({
+        'cond': tos_col(c) ~ ' is not null and not ' ~ tos_is_datetime(tos_col(c)),
+        'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not a valid timestamp (YYYY-MM-DDThh:mm:ss)'),
+    }) }}
+{% endmacro %}
+
+{% macro tos_check_valid_datetime(rule) %}
+    {{- tos_row_local_check(rule, tos_parts_valid_datetime(rule)) -}}
 {% endmacro %}

@@ -64,7 +64,9 @@
     {%- set t = rule['params']['table'] -%}
     {{ tos_file_failure(rule, tos_lit('no valid ' ~ t ~ ' row is left after validation')) }}
     where not exists (
-        select 1 from {{ ref('tos_row_status') }} as s
-        where s.table_name = {{ tos_lit(t) }} and s.kept
+        select 1 from {{ tos_norm_ref(t) }} as n
+        where n.tos_row_id not in (
+            select s.row_id from {{ ref('tos_rows_removed') }} as s where s.table_name = {{ tos_lit(t) }}
+        )
     )
 {% endmacro %}

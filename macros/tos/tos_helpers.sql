@@ -22,6 +22,19 @@
 {%- endmacro %}
 
 
+{% macro tos_int_div(a, b) %}
+    {{- adapter.dispatch('tos_int_div', 'iapt_idb')(a, b) -}}
+{% endmacro %}
+
+{% macro default__tos_int_div(a, b) -%}
+    ({{ a }} / {{ b }})
+{%- endmacro %}
+
+{% macro duckdb__tos_int_div(a, b) -%}
+    ({{ a }} // {{ b }})
+{%- endmacro %}
+
+
 {% macro tos_lit(text) -%}
     '{{ text | replace("'", "''") }}'
 {%- endmacro %}
@@ -48,6 +61,12 @@
 
 {% macro tos_is_time(expr) -%}
     ({{ tos_regex_match(expr, '^[0-9]{2}:[0-9]{2}:[0-9]{2}$') }} and {{ tos_try_cast(expr, 'time') }} is not null)
+{%- endmacro %}
+
+
+{% macro tos_is_blank(expr) -%}
+    {#- Only white space (RE2 \s: space, tab, newline, form feed, carriage return), or empty. -#}
+    ltrim({{ expr }}, ' ' || chr(9) || chr(10) || chr(12) || chr(13)) = ''
 {%- endmacro %}
 
 
@@ -88,7 +107,7 @@
         {{ tos_lit(rule['rule_code']) }} as rule_code,
         {{ tos_lit(rule['severity']) }} as severity,
         {{ tos_lit(rule['table_name']) }} as table_name,
-        {{ alias }}.tos_record_key as record_key,
+        {{ tos_record_key_of(rule['table_name'], alias) }} as record_key,
         {{ alias }}.tos_row_id as row_id,
         {{ tos_lit(rule['columns']) }} as columns,
         {{ message_sql }} as message

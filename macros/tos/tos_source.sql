@@ -42,16 +42,18 @@
         date YYYY-MM-DD, time HH:MM:SS, datetime YYYY-MM-DDTHH:MM:SS, integer digits, string unchanged.
         A date held as a midnight timestamp becomes a date; a time held as an Access time
         (1899-12-30 hh:mm:ss) becomes the time. Anything else is kept as written, so that the format
-        rules can report it. -#}
+        rules can report it. The LIKE (implied by each pattern) spares most values the regex. -#}
     {%- set v = 'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- if spec_type == 'date' -%}
-        case when {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} 00:00:00$') }} then substr({{ v }}, 1, 10)
+        case when {{ v }} like '% 00:00:00' and {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} 00:00:00$') }}
+            then substr({{ v }}, 1, 10)
             else {{ v }} end
     {%- elif spec_type == 'time' -%}
-        case when {{ tos_regex_match(v, '^1899-12-30 [0-9]{2}:[0-9]{2}:[0-9]{2}$') }} then substr({{ v }}, 12, 8)
+        case when {{ v }} like '1899-12-30 %' and {{ tos_regex_match(v, '^1899-12-30 [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
+            then substr({{ v }}, 12, 8)
             else {{ v }} end
     {%- elif spec_type == 'datetime' -%}
-        case when {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
+        case when {{ v }} like '____-__-__ __:__:__' and {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
             then replace({{ v }}, ' ', 'T') else {{ v }} end
     {%- else -%}
         {{ v }}
@@ -69,6 +71,22 @@
         {%- set parts = [] -%}
         {%- for c in meta['record_key'] -%}
             {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ tos_text(c, meta['types'][meta['columns'].index(c)]) ~ ", '')") -%}
+        {%- endfor -%}
+        {{ parts | join(" || ';' || ") }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro tos_record_key_of(table_name, alias='t') %}
+    {#- The same record key as tos_record_key, built from the normalised columns of a tos_norm row (alias), so
+        a query computes it only for the rows it returns. The header's key (a row number) is read as is. -#}
+    {%- set meta = tos_tables()[table_name] -%}
+    {%- if not meta['record_key'] -%}
+        {{ alias }}.tos_record_key
+    {%- else -%}
+        {%- set parts = [] -%}
+        {%- for c in meta['record_key'] -%}
+            {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ tos_col(c, alias) ~ ", '')") -%}
         {%- endfor -%}
         {{ parts | join(" || ';' || ") }}
     {%- endif -%}

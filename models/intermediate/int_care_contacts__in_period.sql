@@ -37,4 +37,4 @@ select
     interpreter_national,
     is_interpreter_mapped
 from {{ ref('stg_local_cms__appointment') }}
-where {{ dated_in_period('cast(starts_at as date)') }}
+where {{ timestamp_in_period('starts_at') }}

@@ -23,7 +23,7 @@ activity_in_period as (
             when appointment.appointment_type_national in {{ follow_up_appointment_types() }} then 1 else 0
         end as is_follow_up
     from {{ ref('stg_local_cms__appointment') }} as appointment
-    where {{ dated_in_period('cast(appointment.starts_at as date)') }}
+    where {{ timestamp_in_period('appointment.starts_at') }}
 
     union all
 
@@ -33,7 +33,7 @@ activity_in_period as (
     from {{ ref('stg_local_cms__questionnaire_score') }} as score
     left join experience_questionnaires as peq
         on score.tool_snomed = peq.code
-    where {{ dated_in_period('cast(score.completed_at as date)') }}
+    where {{ timestamp_in_period('score.completed_at') }}
 
     union all
 
@@ -41,7 +41,7 @@ activity_in_period as (
         onward.referral_id,
         0 as is_follow_up
     from {{ ref('stg_local_cms__onward_referral') }} as onward
-    where {{ dated_in_period('cast(onward.referred_at as date)') }}
+    where {{ timestamp_in_period('onward.referred_at') }}
 
     union all
 

@@ -4,7 +4,7 @@
 -- and the file-level rules. One row per rule and record; never an NHS number or a birth date.
 -- depends_on: {{ ref('tos_rules') }}
 -- depends_on: {{ ref('tos_check_failures') }}
--- depends_on: {{ ref('tos_row_status') }}
+-- depends_on: {{ ref('tos_rows_removed') }}
 {{ tos_norm_refs() }}
 
 {%- set cascade_rules = tos_load_rules(['parent_valid', 'has_valid_child']) if execute else [] %}
@@ -13,7 +13,7 @@
 
 with
 
--- The cascade rules as a small inline table, so tos_row_status is scanned once, not once per rule.
+-- The cascade rules as a small inline table, so tos_rows_removed is scanned once, not once per rule.
 cascade_rules as (
     {{ tos_cascade_rule_table(cascade_rules) }}
 ),
@@ -27,7 +27,7 @@ cascaded as (
         s.row_id,
         r.columns,
         r.message
-    from {{ ref('tos_row_status') }} as s
+    from {{ ref('tos_rows_removed') }} as s
     inner join cascade_rules as r
         on
             s.table_name = r.table_name

@@ -1,4 +1,4 @@
-{{ config(materialized='table', schema='validation', persist_docs={'relation': false, 'columns': false}) }}
+{{ config(materialized='view', schema='validation', persist_docs={'relation': false, 'columns': false}) }}
 
 -- IDS007DisabilityType as text in the data set's formats, with its row id and local record key.
 {{ tos_normalised('IDS007DisabilityType') }}

@@ -1,8 +1,16 @@
-{{ config(materialized='table', schema='validation') }}
+{{ config(materialized='view', schema='validation') }}
 
--- Each IDB row's fate on the platform after record/group rejections and the cascade down the table tree.
--- depends_on: {{ ref('tos_rules') }}
--- depends_on: {{ ref('tos_check_failures') }}
-{{ tos_norm_refs() }}
-
-{{ tos_cascade_sql() }}
+-- Each IDB row's fate on the platform: every row of every table, kept unless tos_rows_removed lists it.
+{%- for name in tos_tables() | sort %}
+    select
+        {{ tos_lit(name) }} as table_name,
+        n.tos_row_id as row_id,
+        n.tos_record_key as record_key,
+        r.row_id is null as kept,
+        coalesce(r.fate, 'kept') as fate,
+        r.cascade_rules
+    from {{ tos_norm_ref(name) }} as n
+    left join {{ ref('tos_rows_removed') }} as r
+        on r.table_name = {{ tos_lit(name) }} and n.tos_row_id = r.row_id
+    {{ 'union all' if not loop.last }}
+{%- endfor %}

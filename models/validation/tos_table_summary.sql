@@ -1,15 +1,36 @@
 {{ config(materialized='table', schema='validation') }}
 
 -- Per IDB table: rows submitted, rows the platform would keep, and why the others would go.
-with status as (
+{{ tos_norm_refs() }}
+
+with submitted as (
+    {%- for name in tos_tables() | sort %}
+        select
+            {{ tos_lit(name) }} as table_name,
+            count(*) as rows_submitted
+        from {{ tos_norm_ref(name) }}
+        {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+removed as (
     select
         table_name,
-        count(*) as rows_submitted,
-        sum(case when fate = 'kept' then 1 else 0 end) as rows_kept,
         sum(case when fate = 'record_rejected' then 1 else 0 end) as rows_record_rejected,
         sum(case when fate = 'group_rejected' then 1 else 0 end) as rows_group_rejected
-    from {{ ref('tos_row_status') }}
+    from {{ ref('tos_rows_removed') }}
     group by table_name
+),
+
+status as (
+    select
+        s.table_name,
+        s.rows_submitted,
+        s.rows_submitted - coalesce(r.rows_record_rejected, 0) - coalesce(r.rows_group_rejected, 0) as rows_kept,
+        coalesce(r.rows_record_rejected, 0) as rows_record_rejected,
+        coalesce(r.rows_group_rejected, 0) as rows_group_rejected
+    from submitted as s
+    left join removed as r on s.table_name = r.table_name
 ),
 
 warnings as (

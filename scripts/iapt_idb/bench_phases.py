@@ -123,10 +123,32 @@ def phase_build(p: dict[str, Any]) -> Result:
             "dbt": dbt, "dropped_args": dropped}
 
 
+def _run_results_mtime() -> float:
+    results = Path(os.environ.get("DBT_TARGET_PATH") or "target") / "run_results.json"
+    return results.stat().st_mtime if results.exists() else 0.0
+
+
+def validation_profile(before: float, keep_as: Path | None) -> dict[str, Any]:
+    """dbt's run_results when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1), else what the engine
+    did (plan compiled or cached, seeds loaded, seconds per model)."""
+    if _run_results_mtime() > before:
+        return dbt_profile(keep_as)
+    from .validation import engine
+
+    run = engine.last_run
+    if run is None:
+        return {}
+    slowest = sorted(run.step_seconds.items(), key=lambda kv: -kv[1])[:8]
+    return {"engine": True, "plan_compiled": run.compiled, "compile_s": run.compile_seconds,
+            "seeds_loaded": run.seeds_loaded, "elapsed_s": run.seconds,
+            "slowest": [[name, s] for name, s in slowest]}
+
+
 def phase_validate_dbt(p: dict[str, Any]) -> Result:
-    """The TOS rules as dbt validation models (+ reports): run_validation without GX."""
+    """The TOS rules as validation models (engine, or dbt) + reports: run_validation without GX."""
     from .validation.api import run_validation
 
+    before = _run_results_mtime()
     result, seconds, dropped = timed(
         run_validation,
         source=None,
@@ -137,7 +159,7 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
     )
     detail = jsonable(result)
     detail.pop("failures", None)  # one entry per failing record: large, and in the report already
-    dbt = dbt_profile(Path(p["logs"]) / "validate_dbt.run_results.json" if p.get("logs") else None)
+    dbt = validation_profile(before, Path(p["logs"]) / "validate_dbt.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 
@@ -152,12 +174,14 @@ def phase_validate_gx(p: dict[str, Any]) -> Result:
 
 
 def phase_verdict(p: dict[str, Any]) -> Result:
-    """What `iapt-idb export` runs before writing: export_verdict (the dbt validation build again)."""
+    """What `iapt-idb export` runs before writing: export_verdict (the validation models again)."""
     from .validation.api import export_verdict
 
+    before = _run_results_mtime()
     verdict, seconds, dropped = timed(export_verdict, target_db=Path(p["target_db"]), period=p["period"])
     detail = {"file_rejected": verdict.file_rejected, "reasons": verdict.reasons[:10]}
-    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dropped_args": dropped}
+    dbt = validation_profile(before, Path(p["logs"]) / "verdict.run_results.json" if p.get("logs") else None)
+    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 
 def kept_rows_sql(p: dict[str, Any]) -> Callable[[str], str] | None:

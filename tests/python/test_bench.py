@@ -56,12 +56,15 @@ def test_bench_cli_writes_table_targets_and_json(tiny_marts: Path) -> None:
         [sys.executable, "-m", "iapt_idb.bench", "--out", str(out), "--phases", "parquet"],
         cwd=ROOT, env=env, text=True, capture_output=True, timeout=120,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 100 referrals is below the benchmark scale: reported, and the run exits 1
+    assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "baseline: Parquet copy" in proc.stdout and "N/A" in proc.stdout
+    assert "FAIL  referrals in the period (marts): 100 (at least 120,000)" in proc.stdout
     doc = json.loads((out / "results.json").read_text())
     assert doc["mart_counts"] == {t: 100 for t in table_names()}
     assert [p["phase"] for p in doc["phases"]] == ["parquet"]
     assert {c["verdict"] for c in doc["targets"]} == {"N/A"}
+    assert {c["target"]: c["verdict"] for c in doc["scale"]}["referrals in the period (marts)"] == "FAIL"
 
 
 def test_targets_pass_and_fail_on_measured_figures() -> None:
@@ -110,3 +113,21 @@ def test_a_failing_phase_is_reported_not_raised(tmp_path: Path) -> None:
     assert (paths.logs / "parquet.log").read_text()  # the child's traceback is kept
     skipped = bench.with_validation_total({"validate_dbt": rec, "validate_gx": bench.PhaseRecord("validate_gx", "skipped")})
     assert skipped["validate"].status == "failed"
+
+
+def test_scale_is_checked_against_the_brief() -> None:
+    rows = {"patient": 340_000, "appointment": 3_000_000, "appointment_intervention": 3_200_000,
+            "questionnaire_score": 1_400_000}
+    gen = bench.PhaseRecord("generate", "reused", detail={"detail": {"rows": rows}})
+    checks = bench.scale_checks({"generate": gen}, {"IDS101Referral": 121_000})
+    verdicts = {c["target"]: c["verdict"] for c in checks}
+    assert verdicts == {
+        "patients (warehouse)": "PASS",
+        "referrals in the period (marts)": "PASS",
+        "care contacts (warehouse)": "PASS",
+        "care activities (warehouse)": "PASS",
+        "coded assessments (warehouse)": "FAIL",  # 1.4M < 1.5M
+    }
+    unknown = bench.scale_checks({}, None)
+    assert {c["verdict"] for c in unknown} == {"N/A"}
+    assert "at least 120,000" in bench.format_scale(checks)

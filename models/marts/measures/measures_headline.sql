@@ -7,48 +7,12 @@ pathway as (
     select * from {{ ref('measures_referral_pathway') }}
 ),
 
-header as (
-    select
-        ReportingPeriodStartDate as period_start_date,
-        ReportingPeriodEndDate as period_end_date
-    from {{ ref('IDS000Header') }}
-),
-
-definitions as (
-    select
-        measure_id,
-        sort_order,
-        measure_label,
-        unit,
-        numerator_definition,
-        denominator_definition,
-        source
-    from {{ ref('measure_definitions') }}
-),
-
 summary as (
     {{ measures_summary('pathway') }}
 ),
 
 final as (
-    select
-        header.period_start_date,
-        header.period_end_date,
-        summary.measure_id,
-        definitions.sort_order,
-        definitions.measure_label,
-        definitions.unit,
-        summary.value_kind,
-        summary.numerator,
-        summary.denominator,
-        {{ measures_value('summary.numerator', 'summary.denominator', 'summary.value_kind') }} as measure_value,
-        definitions.numerator_definition,
-        definitions.denominator_definition,
-        definitions.source
-    from summary
-    cross join header
-    left join definitions
-        on summary.measure_id = definitions.measure_id
+    {{ measures_labelled('summary', definition_columns=['numerator_definition', 'denominator_definition', 'source']) }}
 )
 
 select * from final

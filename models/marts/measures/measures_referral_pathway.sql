@@ -268,6 +268,9 @@ scores_valid as (
         and scores_unioned.score_date <= coalesce(referrals.discharge_date, header.period_end_date)
 ),
 
+-- One sort gives both ends: every ordering column is non-null here (dates are inside the referral
+-- window, keys come through inner joins, scores are numeric), so the last score in this order is
+-- the row whose rank equals its partition's row count (rows tied on every column share the score).
 scores_ranked as (
     select
         service_request_id,
@@ -277,12 +280,7 @@ scores_ranked as (
             partition by service_request_id, tool_code
             order by score_date, coalesce(score_time, cast('00:00:00' as time)), source_order, score_key, score
         ) as rank_first,
-        row_number() over (
-            partition by service_request_id, tool_code
-            order by
-                score_date desc, coalesce(score_time, cast('00:00:00' as time)) desc,
-                source_order desc, score_key desc, score desc
-        ) as rank_last
+        count(*) over (partition by service_request_id, tool_code) as partition_rows
     from scores_valid
     where score is not null
 ),
@@ -293,7 +291,7 @@ tool_pairs as (
         tool_code,
         count(*) as score_count,
         max(case when rank_first = 1 then score end) as first_score,
-        max(case when rank_last = 1 then score end) as last_score
+        max(case when rank_first = partition_rows then score end) as last_score
     from scores_ranked
     group by service_request_id, tool_code
 ),
@@ -579,6 +577,22 @@ pathway as (
         on referrals.source_of_referral = self_referral_sources.source_of_referral
 ),
 
+-- The age band of each distinct age at referral: the range join runs over a few ages, not over
+-- every referral.
+referral_ages as (
+    select distinct age_at_referral
+    from pathway
+),
+
+referral_age_bands as (
+    select
+        referral_ages.age_at_referral,
+        age_bands.age_band
+    from referral_ages
+    inner join age_bands
+        on referral_ages.age_at_referral between age_bands.min_age and age_bands.max_age
+),
+
 final as (
     select
         pathway.*,
@@ -588,11 +602,11 @@ final as (
             as is_treated_within_18_weeks,
         case when pathway.days_to_first_assessment <= parameters.first_assessment_wait_days then 1 else 0 end
             as is_assessed_within_28_days,
-        age_bands.age_band
+        referral_age_bands.age_band
     from pathway
     cross join parameters
-    left join age_bands
-        on pathway.age_at_referral between age_bands.min_age and age_bands.max_age
+    left join referral_age_bands
+        on pathway.age_at_referral = referral_age_bands.age_at_referral
 )
 
 select * from final

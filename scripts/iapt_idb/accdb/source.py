@@ -3,7 +3,7 @@
 Conversion is driven by each column's type in the target file (the spec's structure, or the
 official template's), never by the value. Every value that cannot be stored exactly (text longer
 than the column, an integer outside the Access Number sub-type, a date Access cannot hold, a date
-item carrying a time of day) is found here, on ALL rows, before any output file is created.
+item carrying a time of day) is found here, on ALL rows, before the output file is kept.
 Rows stream as Arrow record batches, so memory stays bounded however large the marts are.
 """
 

@@ -3,8 +3,8 @@
     export_idb(target_db, out, period, template=None, rows_sql=None) -> manifest dict
 
 The work runs in a spawned child process that hosts the JVM (Jackcess 4.0.10, writer classpath):
-it checks every row first (text sizes, integer ranges, dates Access can hold), and only then writes
-to a temporary file beside ``out``. The parent renames it into place and writes
+it checks every row (text sizes, integer ranges, dates Access can hold) while it writes a temporary
+file beside ``out``, which is deleted when any check fails. The parent renames it into place and writes
 ``<name>.manifest.json``. On any failure or Ctrl-C no output file is left behind.
 """
 
@@ -122,6 +122,7 @@ def export_idb(
         if template.resolve() == out.resolve():
             raise AccdbError("the template and the output must be different files")
     jars.classpath(jars.WRITER)  # fail early, in the parent, when the jars are missing or tampered with
+    jars.helper_jar()
 
     select = rows_sql or source.default_rows_sql
     sources = {t.name: select(t.name) for t in load_tables()}

@@ -119,7 +119,27 @@ def build_marts(
                 )
     summary = summarise(period, Path(warehouse), Path(target_db))
     summary["seconds"] = round(time.perf_counter() - began, 1)
+    _prepare_validation(period, Path(warehouse), Path(target_db))
     return summary
+
+
+def _prepare_validation(period: str, warehouse: Path, target_db: Path) -> None:
+    """Compile the validation plan for this period now, so that `iapt-idb validate`/`export` find it warm.
+    A failure only costs that later run a compile: it is reported, never fatal to the build."""
+    from ..validation.api import prepare_validation_plan, use_dbt
+
+    if use_dbt():
+        return
+    began = time.perf_counter()
+    try:
+        with _stdout_to_stderr():
+            compiled = prepare_validation_plan(target_db, period, warehouse)
+    except Exception as exc:  # noqa: BLE001 - the marts are built; validate compiles (and reports) again
+        print(f"build: could not prepare the validation plan ({str(exc).strip()[:500]}); "
+              "'iapt-idb validate' will compile it", file=sys.stderr)
+        return
+    state = f"compiled in {time.perf_counter() - began:.1f}s" if compiled else "already cached"
+    print(f"build: validation plan for {period} {state}", file=sys.stderr)
 
 
 def _count(con: Any, relation: str, where: str = "") -> int | None:

@@ -33,6 +33,21 @@ def code_columns(t: Table) -> list[Column]:
     return [c for c in t.columns if c.code_set]
 
 
+# The key tests (unique, not_null; warn: defects are reported, not hidden) run on the source table,
+# not on the staging view: staging keeps one row per source row (the mapping seeds are unique on
+# local_code) and the key unchanged, so the verdict is the same without re-running the view's
+# casts and mapping joins for each test.
+def key_tests() -> list[dict]:
+    return [{"unique": {"config": {"severity": "warn"}}}, {"not_null": {"config": {"severity": "warn"}}}]
+
+
+def _source_column(t: Table, c: Column) -> dict:
+    entry: dict = {"name": c.name, "description": c.description + (f" Local code set `{c.code_set}`." if c.code_set else "")}
+    if len(t.key) == 1 and c.name == t.key[0]:
+        entry["data_tests"] = key_tests()
+    return entry
+
+
 def sources_yaml() -> dict:
     tables = []
     for t in schema.TABLES:
@@ -40,10 +55,7 @@ def sources_yaml() -> dict:
             {
                 "name": t.name,
                 "description": f"{t.description} Key: {', '.join(t.key)}.",
-                "columns": [
-                    {"name": c.name, "description": c.description + (f" Local code set `{c.code_set}`." if c.code_set else "")}
-                    for c in t.columns
-                ],
+                "columns": [_source_column(t, c) for c in t.columns],
             }
         )
     return {
@@ -138,20 +150,15 @@ def staging_models_yaml() -> dict:
                     },
                 ]
             else:
-                entry: dict = {"name": name, "description": src}
-                if len(t.key) == 1 and c.name == t.key[0]:
-                    entry["data_tests"] = [
-                        {"unique": {"config": {"severity": "warn"}}},
-                        {"not_null": {"config": {"severity": "warn"}}},
-                    ]
-                cols.append(entry)
+                cols.append({"name": name, "description": src})
         models.append(
             {
                 "name": model_name(t),
                 "description": (
                     f"Staged `cms.{t.name}`: {t.description} One row per source row (duplicates and defects kept). "
                     "Columns cast to their types; each local code column X gives X_local, X_national (through its "
-                    "mapping seed) and is_X_mapped. Key tests warn: defects are reported, not hidden."
+                    "mapping seed) and is_X_mapped. The key is tested (warn) on the source table: defects are reported, "
+                    "not hidden."
                 ),
                 "columns": cols,
             }
@@ -160,34 +167,93 @@ def staging_models_yaml() -> dict:
 
 
 def unmapped_sql() -> str:
-    parts = []
-    for t in schema.TABLES:
-        for c in code_columns(t):
-            name = staged_name(t, c)
-            parts.append(
-                "\n".join(
-                    [
-                        "    select",
-                        f"        '{c.code_set}' as code_set,",
-                        f"        {name}_local as local_code,",
-                        f"        '{t.name}' as table_name,",
-                        f"        '{c.name}' as column_name",
-                        f"    from {{{{ ref('{model_name(t)}') }}}}",
-                        f"    where is_{name}_mapped = {{{{ sql_false() }}}}",
-                    ]
-                )
+    """int_unmapped_local_codes: each staging relation is read once (not once per code column).
+
+    A first filter keeps the rows with at least one unmapped code; each is then paired with the
+    table's code columns (a VALUES list, portable to PostgreSQL and SQL Server) and a CASE picks that
+    column's local code and is_X_mapped flag, so the rows out are the same as one UNION ALL branch
+    per code column would give.
+    """
+    tables = [t for t in schema.TABLES if code_columns(t)]
+    listed = [
+        f"        ('{t.name}', '{c.name}', '{c.code_set}')" for t in tables for c in code_columns(t)
+    ]
+    ctes = [
+        "\n".join(
+            [
+                "code_columns as (",
+                "",
+                "    -- every mapped local code column: its staging table, source column and code set",
+                "    select",
+                "        listed.table_name,",
+                "        listed.column_name,",
+                "        listed.code_set",
+                "    from (",
+                "        values",
+                ",\n".join(listed),
+                "    ) as listed (table_name, column_name, code_set)",
+                "",
+                ")",
+            ]
+        )
+    ]
+    branches = []
+    for t in tables:
+        cols = code_columns(t)
+        pick_local = [f"            when '{c.name}' then staged.{staged_name(t, c)}_local" for c in cols]
+        pick_flag = [f"            when '{c.name}' then staged.is_{staged_name(t, c)}_mapped" for c in cols]
+        any_unmapped = [f"staged.is_{staged_name(t, c)}_mapped = {{{{ sql_false() }}}}" for c in cols]
+        where = (
+            [f"    where {any_unmapped[0]}"]
+            if len(any_unmapped) == 1
+            else ["    where", f"        {any_unmapped[0]}", *(f"        or {f}" for f in any_unmapped[1:])]
+        )
+        ctes.append(
+            "\n".join(
+                [
+                    f"unmapped_{t.name} as (",
+                    "",
+                    "    select",
+                    "        code_columns.code_set,",
+                    "        case code_columns.column_name",
+                    *pick_local,
+                    "        end as local_code,",
+                    "        code_columns.table_name,",
+                    "        code_columns.column_name,",
+                    "        case code_columns.column_name",
+                    *pick_flag,
+                    "        end as is_mapped",
+                    f"    from {{{{ ref('{model_name(t)}') }}}} as staged",
+                    "    inner join code_columns",
+                    f"        on code_columns.table_name = '{t.name}'",
+                    *where,
+                    "",
+                    ")",
+                ]
             )
-    union = "\n\n    union all\n\n".join(parts)
+        )
+        branches.append(
+            "\n".join(
+                [
+                    "    select",
+                    "        code_set,",
+                    "        local_code,",
+                    "        table_name,",
+                    "        column_name",
+                    f"    from unmapped_{t.name}",
+                    "    where is_mapped = {{ sql_false() }}",
+                ]
+            )
+        )
+    ctes.append("unmapped as (\n\n" + "\n\n    union all\n\n".join(branches) + "\n\n)")
     lines = [
         GENERATED_SQL,
         "-- Every local code that has no row in its mapping seed, where it occurs, and on how many rows.",
+        "-- Each staging relation is read once: its rows with an unmapped code are paired with the table's",
+        "-- code columns (code_columns) and each pair keeps that column's local code when it is unmapped.",
         "with",
         "",
-        "unmapped as (",
-        "",
-        union,
-        "",
-        ")",
+        ",\n\n".join(ctes),
         "",
         "select",
         "    code_set,",

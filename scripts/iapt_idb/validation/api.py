@@ -12,6 +12,10 @@ folder, or $IAPT_VALIDATE_SCRATCH when set (kept afterwards; a stable path keeps
 ``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
 the verdict; ``kept_rows_sql(table)`` selects the mart's rows the platform would keep (after the cascade), in
 IDB column order, by the marts' DuckDB rowid (valid until the marts are rebuilt).
+
+Both run the validation models through ``engine`` (the SQL dbt compiled once for the same inputs, cached in
+``<dbt target path>/validation_plans/``, run in one DuckDB transaction); $IAPT_VALIDATE_WITH_DBT=1 runs them
+with `dbt build` instead, the models' dbt data tests included.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .. import paths
 from ..cli import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
-from . import report
+from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
 
 VALIDATION_SELECT = ["path:seeds/reference", "path:seeds/tos", "path:models/validation"]
@@ -63,8 +67,8 @@ class ExportVerdict:
         cols = ", ".join(f'm."{c}"' for c in m.columns)
         return (
             f'select {cols} from "{self.marts_schema}"."{m.name}" as m '
-            f"where m.rowid not in (select s.row_id from \"{self.schema}\".tos_row_status as s "
-            f"where s.table_name = '{m.name}' and not s.kept) order by m.rowid"
+            f"where m.rowid not in (select s.row_id from \"{self.schema}\".tos_rows_removed as s "
+            f"where s.table_name = '{m.name}') order by m.rowid"
         )
 
 
@@ -89,18 +93,61 @@ def _empty_warehouse(path: Path) -> Path:
     return path
 
 
+def use_dbt() -> bool:
+    """$IAPT_VALIDATE_WITH_DBT=1: run the validation models with `dbt build` (and their dbt tests) as before."""
+    return os.environ.get("IAPT_VALIDATE_WITH_DBT", "").strip().lower() in ("1", "true", "yes")
+
+
+def _require_marts(target_db: Path) -> None:
+    """UserError naming the missing IDB marts (before any dbt compile is spent on them)."""
+    from ..spec import table_names
+
+    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' "
+            "union all select view_name from duckdb_views() where schema_name = 'main'").fetchall()}
+    finally:
+        con.close()
+    missing = [t for t in table_names() if t not in present]
+    if missing:
+        raise UserError(
+            f"{target_db}: the IDB marts are missing ({', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}): "
+            "build them first with 'iapt-idb build --period YYYY-MM', or validate an .accdb/CSV SOURCE"
+        )
+
+
 def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
-    provider_ods: str | None = None, seed: bool = True,
+    provider_ods: str | None = None, seed: bool = True, with_dbt: bool | None = None,
 ) -> None:
-    """dbt: seeds (reference + tos) and the validation models (with their dbt tests) into target_db."""
+    """The seeds (reference + tos) and the validation models in target_db.
+
+    By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
+    one DuckDB transaction; the dbt data tests are not evaluated). ``with_dbt`` (default: $IAPT_VALIDATE_WITH_DBT)
+    runs `dbt build` instead, tests included.
+    """
+    dbt_vars = _dbt_vars(period, provider_ods, input_schema)
+    if not (use_dbt() if with_dbt is None else with_dbt):
+        if input_schema is None:
+            _require_marts(target_db)
+        try:
+            engine.build_validation(target_db, dbt_vars, warehouse=warehouse)
+            return
+        except engine.EngineUnsupported as exc:
+            _log(f"{exc}: running the validation models with dbt")
     select = VALIDATION_SELECT if seed else VALIDATION_SELECT[2:]
     args = ["build", "--select", *select, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
-    proc = run_dbt(args, vars=_dbt_vars(period, provider_ods, input_schema), warehouse=warehouse,
-                   target_db=target_db, quiet=True, check=False)
+    proc = run_dbt(args, vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
     if proc.returncode != 0:
         out = proc.stdout or ""
         raise RuntimeError(f"dbt validation build failed (exit {proc.returncode}):\n{out[-6000:]}")
+
+
+def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
+    """Compile (and cache) the validation plan `iapt-idb validate --period` will use on the marts of target_db;
+    the seeds must be loaded (as `iapt-idb build` leaves them). -> True when it had to compile."""
+    return engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse, seeds_loaded=True)[1]
 
 
 def _warehouse_for(scratch: Path) -> Path:
@@ -155,7 +202,7 @@ def run_validation(
             source_text = source.name
             input_schema = INPUT_SCHEMA
             warehouse = _warehouse_for(scratch)
-        _log("running the TOS rules with dbt")
+        _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
         build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema, provider_ods=provider_ods)
         data = report.read_results(db)
         result = report.write_reports(report_dir, data, problems, period=period, source=source_text)

@@ -1,0 +1,132 @@
+{#- Row-level rules run as few scans as possible: every row-local rule of a table (a check with a
+    tos_parts_<check> macro: condition + message) is evaluated in ONE select over that table. Each row gets a
+    bit mask of the rules it fails; only rows with a non-zero mask go on, and are joined to a small inline
+    table of the rules (code, severity, columns, bit) to give one failure row per rule and row, with the
+    message chosen per rule. Rules needing an ancestor record (date_compare up the tree) join each ancestor
+    once per table; the other checks (uniqueness, code schemes, SNOMED, follow-ups) stay one query each. -#}
+
+{% macro tos_row_local_check(rule, parts) %}
+    {#- One row-local rule as its own query over its table (the rule run alone). -#}
+    {%- if parts.get('header') %}
+    with {{ tos_header_cte() }}
+    {%- endif %}
+    {{ tos_failure(rule, parts['message']) }}
+    from {{ tos_norm_ref(rule['table_name']) }} as t
+    {%- if parts.get('header') %}
+    cross join tos_hdr as h
+    {%- endif %}
+    where {{ parts['cond'] }}
+{% endmacro %}
+
+
+{% macro tos_pass_checks() %}
+    {#- The checks that expose their condition and message (macro tos_parts_<check>). -#}
+    {{ return(['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
+        'date_compare', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range']) }}
+{% endmacro %}
+
+
+{% macro tos_pass_bit(n) -%}
+    {#- 2^n as an exact integer literal (n < 62). -#}
+    cast({{ 2 ** n }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+
+{% macro tos_table_pass(table_name, items, path=none) %}
+    {#- Failure rows of up to 60 rules of one table in one scan. items: [rule, parts] pairs; with path (the
+        ancestor chain of tos_path_to), each row is joined up the tree once and parts['path_cond'] is used. -#}
+    {%- set uses_header = items | selectattr('1.header') | list | length > 0 -%}
+    select
+        r.rule_code,
+        r.severity,
+        r.table_name,
+        {{ tos_record_key_of(table_name) }} as record_key,
+        t.tos_row_id as row_id,
+        r.columns,
+        case r.rule_no
+        {%- for it in items %}
+            when {{ loop.index }} then {{ it[1]['message'] }}
+        {%- endfor %}
+        end as message
+    from (
+        select *
+        from (
+            select
+                t.*,
+                cast(0 as {{ dbt.type_bigint() }})
+                {%- for it in items %}
+                {%- set cond = it[1]['path_cond'] if path else it[1]['cond'] %}
+                + case when {{ '(h.tos_row_id is not null and (' ~ cond ~ '))' if it[1].get('header') else '(' ~ cond ~ ')' }}
+                    then {{ tos_pass_bit(loop.index0) }} else 0 end
+                {%- endfor %} as tos_mask
+            from {{ tos_norm_ref(table_name) }} as t
+            {%- if uses_header %}
+            left join (
+                select * from {{ tos_norm_ref('IDS000Header') }}
+                order by tos_row_id
+                limit 1
+            ) as h on 1 = 1
+            {%- endif %}
+            {%- if path %}
+            {%- for step in path %}
+            inner join {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+                on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 't' if loop.first else 'a' ~ loop.index0) }}
+            {%- endfor %}
+            {%- endif %}
+        ) as masked
+        where tos_mask <> 0
+    ) as t
+    inner join (
+        values
+        {%- for it in items %}
+            ({{ loop.index }}, {{ tos_lit(it[0]['rule_code']) }}, {{ tos_lit(it[0]['severity']) }},
+                {{ tos_lit(it[0]['table_name']) }}, {{ tos_lit(it[0]['columns']) }}, {{ tos_pass_bit(loop.index0) }})
+            {{- ',' if not loop.last }}
+        {%- endfor %}
+    ) as r (rule_no, rule_code, severity, table_name, columns, bit)
+        on t.tos_mask % (2 * r.bit) >= r.bit
+{% endmacro %}
+
+
+{% macro tos_table_checks_sql(table_name, rules) %}
+    {#- UNION ALL branches giving the failure rows of `rules` (all on table_name): the row-local ones in one
+        pass, the ancestor comparisons in one pass per ancestor, every other rule as its own query. -#}
+    {%- set local = [] -%}
+    {%- set by_ancestor = {} -%}
+    {%- set others = [] -%}
+    {%- for rule in rules -%}
+        {%- if rule['check'] in tos_pass_checks() -%}
+            {%- set parts = context['tos_parts_' ~ rule['check']](rule) -%}
+            {%- if parts.get('path') -%}
+                {%- set anc = parts['path'][-1][0] -%}
+                {%- do by_ancestor.update({anc: by_ancestor.get(anc, []) + [[rule, parts]]}) -%}
+            {%- else -%}
+                {%- do local.append([rule, parts]) -%}
+            {%- endif -%}
+        {%- else -%}
+            {%- do others.append(rule) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for chunk in local | batch(60) %}
+    union all
+    select * from (
+        {{ tos_table_pass(table_name, chunk) }}
+    ) as {{ 'pass_' ~ tos_tables()[table_name]['table_id'] | lower ~ '_' ~ loop.index }}
+    {%- endfor %}
+    {%- for anc, items in by_ancestor | dictsort %}
+    {%- set outer_loop = loop %}
+    {%- for chunk in items | batch(60) %}
+    {#- a row with several ancestor rows fails once per rule, as with exists #}
+    union all
+    select distinct * from (
+        {{ tos_table_pass(table_name, chunk, chunk[0][1]['path']) }}
+    ) as {{ 'anc_' ~ tos_tables()[table_name]['table_id'] | lower ~ '_' ~ outer_loop.index ~ '_' ~ loop.index }}
+    {%- endfor %}
+    {%- endfor %}
+    {%- for rule in others %}
+    union all
+    select * from (
+        {{ context['tos_check_' ~ rule['check']](rule) }}
+    ) as {{ 'rule_' ~ tos_tables()[table_name]['table_id'] | lower ~ '_' ~ loop.index }}
+    {%- endfor %}
+{% endmacro %}

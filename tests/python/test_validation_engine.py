@@ -1,0 +1,190 @@
+"""The validation engine (scripts/iapt_idb/validation/engine.py): the SQL dbt compiled once, run in DuckDB.
+
+* its results equal `dbt build --select path:models/validation` (which also runs the models' dbt data tests,
+  so they keep running in the suite), on the built marts and on a defective CSV IDB;
+* a cached plan runs without dbt; a new period compiles a new plan; `iapt-idb build` leaves the plan warm;
+* missing marts are a user error that says what to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+import validation_fixtures as vf
+from conftest import PERIOD, BuiltMarts
+from iapt_idb.cli import UserError
+from iapt_idb.validation import api, engine
+from iapt_idb.validation.catalogue import load_rules
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, built_marts: BuiltMarts) -> Path:
+    """dbt target/log paths under tmp_path for in-process API calls."""
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
+    monkeypatch.setenv("IAPT_TARGET_DB", str(tmp_path / "unused.duckdb"))
+    monkeypatch.delenv("IAPT_VALIDATE_WITH_DBT", raising=False)
+    return tmp_path
+
+
+def _copy_marts(built_marts: BuiltMarts, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    db = folder / built_marts.target_db.name  # same file stem: the same catalog name as the built DB
+    shutil.copyfile(built_marts.target_db, db)
+    return db
+
+
+def _results(db: Path) -> dict[str, Any]:
+    """Every validation table and view (and the dbt tests' stored failures) in full, ordered, with column names
+    and types."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name = 'main_validation' "
+            "or (schema_name = 'main_dbt_test__audit' and table_name like 'tos%') "
+            "union all select schema_name, view_name from duckdb_views() "
+            "where schema_name = 'main_validation' and not internal order by 1, 2").fetchall()
+        out: dict[str, Any] = {"tables": tables}
+        for schema, table in tables:
+            rel = f'"{schema}"."{table}"'
+            cur = con.execute(f"select * from {rel} order by all")
+            out[rel] = ([(d[0], str(d[1])) for d in cur.description], cur.fetchall())
+        return out
+    finally:
+        con.close()
+
+
+def _assert_same(dbt_db: Path, engine_db: Path) -> None:
+    a, b = _results(dbt_db), _results(engine_db)
+    assert a['"main_validation"."tos_failures"'][1] and a['"main_validation"."tos_row_status"'][1]
+    assert '"main_validation"."tos_rows_removed"' in a
+    for name in a:
+        assert a[name] == b[name], f"{name} differs between dbt and the engine"
+
+
+def test_engine_equals_dbt_on_the_built_marts(built_marts: BuiltMarts, isolated: Path) -> None:
+    dbt_db = _copy_marts(built_marts, isolated / "dbt")
+    engine_db = _copy_marts(built_marts, isolated / "engine")
+    # dbt build of the seeds and the validation models, with their dbt data tests (they must pass)
+    api.build_validation_models(dbt_db, PERIOD, warehouse=built_marts.warehouse, with_dbt=True)
+    api.build_validation_models(engine_db, PERIOD, warehouse=built_marts.warehouse, with_dbt=False)
+    _assert_same(dbt_db, engine_db)
+
+
+def test_engine_equals_dbt_on_a_defective_csv_idb(built_marts: BuiltMarts, isolated: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = [r for r in load_rules() if r["status"] != "not_applicable_v21"]
+    src = vf.write_csv_dir(vf.mutation_idb(rules)[0], isolated / "csv")
+    dbs = {}
+    for mode in ("dbt", "engine"):
+        monkeypatch.setenv("IAPT_VALIDATE_SCRATCH", str(isolated / f"scratch_{mode}"))
+        monkeypatch.setenv("IAPT_VALIDATE_WITH_DBT", "1" if mode == "dbt" else "0")
+        result = api.run_validation(src, vf.PERIOD, isolated / f"report_{mode}", gx=False)
+        assert result.failures
+        dbs[mode] = isolated / f"scratch_{mode}" / "validate.duckdb"
+    _assert_same(dbs["dbt"], dbs["engine"])
+    reports = [(isolated / f"report_{m}" / "validation_report.csv").read_text(encoding="utf-8") for m in dbs]
+    assert reports[0] == reports[1]
+
+
+def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
+    built_marts: BuiltMarts, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _copy_marts(built_marts, isolated / "cache")
+    engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)  # compiles on a miss
+    plans = list(engine.plan_dir().glob("*.json"))
+    assert len(plans) == 1
+    plan = engine.Plan.from_json(plans[0].read_text(encoding="utf-8"))
+    assert plan.catalog == db.stem and plan.inputs and plan.seeds
+    # the time of validation (IDS00027) is filled in at run time, never frozen at compile time
+    assert any(token in s.sql for s in plan.steps for token, _, _ in engine.NOW_TOKENS)
+
+    calls: list[list[str]] = []
+    real = engine.run_dbt
+
+    def no_dbt(args: list[str], **kwargs: Any) -> Any:
+        calls.append(args)
+        raise AssertionError(f"dbt called on a cache hit: {args}")
+
+    monkeypatch.setattr(engine, "run_dbt", no_dbt)
+    stats = engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
+    assert not calls and not stats.compiled and stats.plan_key == plan.key
+    assert stats.seeds_loaded == []  # the build loaded them; they match their CSV files
+
+    other = {"period": "2026-09"}
+    assert engine.plan_key(db, other) != plan.key and engine.load_plan(engine.plan_key(db, other)) is None
+    assert engine.plan_key(db, {"period": PERIOD, "tos_input_schema": "tos_input"}) != plan.key
+    assert engine.plan_key(db.with_name("other.duckdb"), {"period": PERIOD}) != plan.key
+
+    def counting(args: list[str], **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_dbt", counting)
+    stats = engine.build_validation(db, other, warehouse=built_marts.warehouse)
+    assert stats.compiled and [a[0] for a in calls] == ["seed", "compile"]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("select reporting_period from main_validation.tos_summary").fetchone()[0] == "2026-09"
+    finally:
+        con.close()
+
+
+def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts, isolated: Path) -> None:
+    db = _copy_marts(built_marts, isolated / "seeds")
+    engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("delete from main.tos_rules where rule_code = 'IDS00027'")
+        con.execute("drop table main_reference.ref_language_code")
+    finally:
+        con.close()
+    stats = engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
+    assert sorted(stats.seeds_loaded) == ["ref_language_code", "tos_rules"]
+    assert engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse).seeds_loaded == []
+
+
+def test_missing_marts_say_what_to_do(built_marts: BuiltMarts, isolated: Path) -> None:
+    empty = isolated / "empty" / "iapt.duckdb"
+    empty.parent.mkdir()
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(UserError, match="marts are missing.*iapt-idb build"):
+        api.run_validation(None, PERIOD, isolated / "report", target_db=empty, gx=False)
+    with pytest.raises(UserError, match="marts are missing"):
+        api.export_verdict(empty, PERIOD)
+    # a cached plan run on a DB without marts: the same message, nothing left half-built
+    db = _copy_marts(built_marts, isolated / "plan")
+    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse, seeds_loaded=True)
+    bare = isolated / "bare" / db.name
+    bare.parent.mkdir()
+    duckdb.connect(str(bare)).close()
+    with pytest.raises(UserError, match="marts are missing"):
+        engine.run_plan(bare, plan)
+    con = duckdb.connect(str(bare), read_only=True)
+    try:
+        assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_build_leaves_the_validation_plan_warm(built_marts: BuiltMarts, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
+    key = engine.plan_key(built_marts.target_db, {"period": built_marts.period})
+    assert engine.load_plan(key) is not None
+
+
+def test_now_placeholders_replace_only_the_compile_time() -> None:
+    from datetime import datetime, timezone
+
+    began = datetime(2026, 11, 26, 20, 0, 0, tzinfo=timezone.utc)
+    ended = datetime(2026, 11, 26, 20, 0, 30, tzinfo=timezone.utc)
+    sql = "x > '2026-11-26T20:00:12' and y = '2026-10-31T23:59:59' and z = '2026-11-26 20:00:29'"
+    marked = engine._mark_now(sql, began, ended)
+    assert "'2026-10-31T23:59:59'" in marked and "20:00:12" not in marked and "20:00:29" not in marked
+    filled = engine._fill_now(marked, datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    assert "'2027-01-02T03:04:05'" in filled and "'2026-10-31T23:59:59'" in filled
