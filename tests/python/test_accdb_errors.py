@@ -110,16 +110,28 @@ def test_mismatched_template_is_refused() -> None:
     assert "extra table LocalNotes" in msg
 
 
+def _partial_bytes(folder: Path) -> int:
+    """Size of the export's partial file (0 while there is none; it may be renamed while we look)."""
+    size = 0
+    for p in folder.iterdir():
+        try:
+            if p.name.endswith(".partial"):
+                size = max(size, p.stat().st_size)
+        except FileNotFoundError:
+            continue
+    return size
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupted_write_leaves_no_file(how: str) -> None:
     """Interrupt a large export while it writes: neither the .accdb, its partial file nor a manifest remain."""
-    big = workdir() / "big.duckdb"
+    big = workdir() / "big1500k.duckdb"
     if not big.exists():
         big = variant_db(
-            "big",
+            "big1500k",
             "INSERT INTO IDS201CareContact (CareContactId, ServiceRequestId, CareContDate, CareContTime, "
             "ClinContDurOfCareCont, AppType) SELECT printf('CC%07d', i), 'SR1', DATE '2026-10-02', TIME '09:30:00', "
-            "50, '01' FROM range(600000) t(i)",
+            "50, '01' FROM range(1500000) t(i)",
         )
     folder = fresh_dir(f"interrupted_{how}")
     out = folder / "IDB.accdb"
@@ -128,11 +140,12 @@ def test_interrupted_write_leaves_no_file(how: str) -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
-    while not any(p.name.endswith(".partial") for p in folder.iterdir()):
+    # interrupt once rows are being written (the partial file has grown), not at a fixed delay: the export
+    # of these rows takes a few seconds, and a delay that suits a busy machine outlasts it on an idle one
+    while _partial_bytes(folder) < 2_000_000:
         assert proc.poll() is None, f"the export ended before it was interrupted: {proc.stderr.read()}"
         assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.5)
+        time.sleep(0.02)
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     else:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import validation_fixtures as vf
 from conftest import PERIOD, BuiltMarts
 from iapt_idb.cli import UserError
+from iapt_idb.paths import ROOT
 from iapt_idb.validation import api, engine
 from iapt_idb.validation.catalogue import load_rules
 
@@ -45,7 +47,8 @@ def _results(db: Path) -> dict[str, Any]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() where schema_name = 'main_validation' "
+            "select schema_name, table_name from duckdb_tables() where (schema_name = 'main_validation' "
+            f"and table_name <> '{engine.SEED_STAMPS[1]}') "
             "or (schema_name = 'main_dbt_test__audit' and table_name like 'tos%') "
             "union all select schema_name, view_name from duckdb_views() "
             "where schema_name = 'main_validation' and not internal order by 1, 2").fetchall()
@@ -188,3 +191,27 @@ def test_now_placeholders_replace_only_the_compile_time() -> None:
     assert "'2026-10-31T23:59:59'" in marked and "20:00:12" not in marked and "20:00:29" not in marked
     filled = engine._fill_now(marked, datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
     assert "'2027-01-02T03:04:05'" in filled and "'2026-10-31T23:59:59'" in filled
+
+
+def test_verified_seeds_are_stamped_and_a_changed_csv_is_compared_again(
+    built_marts: BuiltMarts, isolated: Path,
+) -> None:
+    db = _copy_marts(built_marts, isolated / "stamps")
+    engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stamps = dict(con.execute(
+            f"select seed, csv_sha256 from {'.'.join(engine.SEED_STAMPS)}").fetchall())
+    finally:
+        con.close()
+    assert stamps["tos_rules"] == hashlib.sha256((ROOT / "seeds/tos/tos_rules.csv").read_bytes()).hexdigest()
+    # a stamp that no longer matches the file (as after editing the CSV) means a full comparison, and a
+    # table that differs from its file is reloaded even when its row count is unchanged
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"update {'.'.join(engine.SEED_STAMPS)} set csv_sha256 = 'old' where seed = 'tos_rules'")
+        con.execute("update main.tos_rules set severity = 'warning' where rule_code = 'IDS00027'")
+    finally:
+        con.close()
+    assert engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse).seeds_loaded == [
+        "tos_rules"]

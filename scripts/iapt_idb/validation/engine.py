@@ -21,6 +21,8 @@ not cached (it is compiled again next time).
 
 The seeds are loaded the way dbt-duckdb loads them (``create table`` with the seed's ``column_types``, then
 ``COPY ... (FORMAT CSV, HEADER TRUE)``), and only when the table is missing or differs from its CSV file.
+Comparing every seed with its file costs ~1 s, so a verified seed is recorded in ``SEED_STAMPS`` (the CSV
+file's SHA-256 and the table's row count); the comparison is skipped while file, types and count still match.
 The dbt data tests are not evaluated here (``dbt build --select path:models/validation`` still runs them).
 """
 
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 PLAN_FORMAT = 1
 VALIDATION_PATH = "models/validation"
 SEED_PATHS = ("seeds/reference", "seeds/tos")
+# Seeds verified equal to their CSV file: (seed, csv_sha256, row count) -- a cache, safe to drop.
+SEED_STAMPS = ("main_validation", "tos_engine_seed_stamps")
 SEED_SELECT = [f"path:{p}" for p in SEED_PATHS]
 KEY_PATHS = ("models", "macros", *SEED_PATHS, "dbt_project.yml")
 PLAN_DIR_NAME = "validation_plans"
@@ -409,7 +413,9 @@ def _stale_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tupl
         actual.setdefault((schema, table), []).append((col, typ))
     stale = [s for s in seeds if existing.get((s.schema, s.identifier)) != "table"
              or actual.get((s.schema, s.identifier)) != expected[s.name]]
-    check = [s for s in seeds if s not in stale]
+    stamps = _read_stamps(con, plan, existing)
+    counts = _row_counts(con, plan, [s for s in seeds if s not in stale])
+    check = [s for s in seeds if s not in stale and stamps.get(s.name) != (_file_sha256(s), counts.get(s.name))]
     if check:
         diffs = " union all ".join(
             f"select {_lit(s.name)} as seed, (select count(*) from (select * from {_read_csv(s)} except all "
@@ -419,6 +425,45 @@ def _stale_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tupl
         differ = {name for name, n in con.execute(diffs).fetchall() if n}
         stale += [s for s in check if s.name in differ]
     return stale
+
+
+def _file_sha256(seed: Seed) -> str:
+    return hashlib.sha256((ROOT / seed.path).read_bytes()).hexdigest()
+
+
+def _stamps_relation(plan: Plan) -> str:
+    return f"{_q(plan.catalog)}.{_q(SEED_STAMPS[0])}.{_q(SEED_STAMPS[1])}"
+
+
+def _read_stamps(con: duckdb.DuckDBPyConnection, plan: Plan,
+                 existing: dict[tuple[str, str], str]) -> dict[str, tuple[str, int]]:
+    if existing.get(SEED_STAMPS) != "table":
+        return {}
+    rows = con.execute(f"select seed, csv_sha256, row_count from {_stamps_relation(plan)}").fetchall()
+    return {name: (sha, int(n)) for name, sha, n in rows}
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, plan: Plan, seeds: list[Seed]) -> dict[str, int]:
+    if not seeds:
+        return {}
+    sql = " union all ".join(
+        f"select {_lit(s.name)}, count(*) from {_q(plan.catalog)}.{_q(s.schema)}.{_q(s.identifier)}" for s in seeds)
+    return {name: int(n) for name, n in con.execute(sql).fetchall()}
+
+
+def _refresh_stamps(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    """Record every typed seed as verified (called once they all equal their CSV files), when that changed."""
+    seeds = [s for s in plan.seeds if s.columns]
+    counts = _row_counts(con, plan, seeds)
+    stamps = {s.name: (_file_sha256(s), counts[s.name]) for s in seeds}
+    if _read_stamps(con, plan, _relations(con, plan.catalog)) == stamps:
+        return
+    con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(SEED_STAMPS[0])}")
+    con.execute(f"create or replace table {_stamps_relation(plan)} "
+                "(seed varchar, csv_sha256 varchar, row_count bigint)")
+    if stamps:
+        con.executemany(f"insert into {_stamps_relation(plan)} values (?, ?, ?)",
+                        [[name, sha, n] for name, (sha, n) in sorted(stamps.items())])
 
 
 def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
@@ -436,6 +481,7 @@ def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
         con.execute(f"copy {target} from {_lit(str(ROOT / s.path))} "
                     f"(FORMAT CSV, HEADER TRUE, DELIMITER {_lit(s.delimiter)})")
         loaded.append(s.name)
+    _refresh_stamps(con, plan)
     if loaded:
         log.debug("validation: seeds loaded: %s", ", ".join(loaded))
     return loaded
