@@ -135,7 +135,10 @@ def test_interrupted_write_leaves_no_file(how: str) -> None:
         )
     folder = fresh_dir(f"interrupted_{how}")
     out = folder / "IDB.accdb"
-    code = ("import sys; from iapt_idb.accdb.writer import export_idb; "
+    # A process started in the background by a non-interactive shell (e.g. `make test &`) inherits SIGINT as
+    # ignored, and Python then installs no KeyboardInterrupt handler: restore what a terminal gives.
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from iapt_idb.accdb.writer import export_idb; "
             f"export_idb({str(big)!r}, {str(out)!r}, {PERIOD!r})")
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
