@@ -34,6 +34,19 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, built_marts: Built
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def shared_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dbt target path (and so one plan cache) for the tests that do not need a cold cache."""
+    return tmp_path_factory.mktemp("engine_shared_target")
+
+
+@pytest.fixture
+def warm(isolated: Path, shared_target: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Like `isolated`, but the plan compiled by an earlier test in this module is re-used."""
+    monkeypatch.setenv("DBT_TARGET_PATH", str(shared_target))
+    return isolated
+
+
 def _copy_marts(built_marts: BuiltMarts, folder: Path) -> Path:
     folder.mkdir(parents=True)
     db = folder / built_marts.target_db.name  # same file stem: the same catalog name as the built DB
@@ -138,8 +151,8 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
         con.close()
 
 
-def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts, isolated: Path) -> None:
-    db = _copy_marts(built_marts, isolated / "seeds")
+def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts, warm: Path) -> None:
+    db = _copy_marts(built_marts, warm / "seeds")
     engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
     con = duckdb.connect(str(db))
     try:
@@ -152,7 +165,8 @@ def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts
     assert engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse).seeds_loaded == []
 
 
-def test_missing_marts_say_what_to_do(built_marts: BuiltMarts, isolated: Path) -> None:
+def test_missing_marts_say_what_to_do(built_marts: BuiltMarts, warm: Path) -> None:
+    isolated = warm
     empty = isolated / "empty" / "iapt.duckdb"
     empty.parent.mkdir()
     duckdb.connect(str(empty)).close()
@@ -194,9 +208,9 @@ def test_now_placeholders_replace_only_the_compile_time() -> None:
 
 
 def test_verified_seeds_are_stamped_and_a_changed_csv_is_compared_again(
-    built_marts: BuiltMarts, isolated: Path,
+    built_marts: BuiltMarts, warm: Path,
 ) -> None:
-    db = _copy_marts(built_marts, isolated / "stamps")
+    db = _copy_marts(built_marts, warm / "stamps")
     engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
     con = duckdb.connect(str(db), read_only=True)
     try:
