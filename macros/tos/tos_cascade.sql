@@ -63,9 +63,12 @@
         from (
             select
                 n.tos_row_id,
+                {%- if not tables[name]['record_key'] %}
                 n.tos_record_key,
-                {%- for pk in parent_keys if pk in tables[name]['columns'] %}
-                n.{{ adapter.quote(pk) }},
+                {%- endif %}
+                {#- the record key is built only for the rows removed (tos_record_key_of), from its columns #}
+                {%- for col in tables[name]['columns'] if col in parent_keys or col in (tables[name]['record_key'] or []) %}
+                n.{{ adapter.quote(col) }},
                 {%- endfor %}
                 {%- for chk in checks %}
                 coalesce({{ tos_col(chk[1], 'n') }} in ({{ chk[2] }}), false) as has_{{ loop.index }},
@@ -83,7 +86,7 @@
     select
         {{ tos_lit(name) }} as table_name,
         f.tos_row_id as row_id,
-        f.tos_record_key as record_key,
+        {{ tos_record_key_of(name, 'f') }} as record_key,
         case when f.own_record_error then 'record_rejected' else 'group_rejected' end as fate,
         {%- if n_checks == 0 %}
         cast(null as {{ dbt.type_string() }}) as cascade_rules

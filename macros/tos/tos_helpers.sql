@@ -101,6 +101,18 @@
 {%- endmacro %}
 
 
+{% macro tos_failure_columns() -%}
+    {#- The columns of a failure row, in order: what tos_failure selects and every failure table holds. -#}
+    rule_code,
+    severity,
+    table_name,
+    record_key,
+    row_id,
+    columns,
+    message
+{%- endmacro %}
+
+
 {% macro tos_failure(rule, message_sql, alias='t') -%}
     {#- The common columns of a failure row. -#}
     select

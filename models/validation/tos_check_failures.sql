@@ -28,11 +28,5 @@ unioned as (
 )
 
 select
-    rule_code,
-    severity,
-    table_name,
-    record_key,
-    row_id,
-    columns,
-    message
+    {{ tos_failure_columns() }}
 from unioned

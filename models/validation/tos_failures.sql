@@ -36,23 +36,11 @@ cascaded as (
 )
 
 select
-    rule_code,
-    severity,
-    table_name,
-    record_key,
-    row_id,
-    columns,
-    message
+    {{ tos_failure_columns() }}
 from {{ ref('tos_check_failures') }}
 union all
 select
-    rule_code,
-    severity,
-    table_name,
-    record_key,
-    row_id,
-    columns,
-    message
+    {{ tos_failure_columns() }}
 from cascaded
 {%- for rule in file_rules %}
 union all

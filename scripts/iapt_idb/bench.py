@@ -2,13 +2,13 @@
 
     python -m iapt_idb.bench [--patients 340000] [--seed 1] [--period 2026-10] [--out bench/]
                              [--defect-rate 0] [--drop-rejected] [--skip-generate]
-                             [--phases generate,build,validate,export,parquet,raw_jackcess,readback]
+                             [--phases generate,build,validate,validate_dbt,validate_gx,verdict,export,...]
 
 Generates (or re-uses, when one made with the same settings is there) a synthetic warehouse,
 then runs each phase of the monthly job in its own child process, timing it and recording its
-peak memory: dbt build of the marts, validation (the TOS rules, i.e. the dbt validation models' compiled SQL
-run by the validation engine, + Great Expectations),
-export to .accdb, and a read-back check through the national reader replica. In the same run,
+peak memory: dbt build of the marts, validation as `iapt-idb validate` runs it (the TOS rules, i.e. the dbt
+validation models' compiled SQL run by the validation engine, and Great Expectations, whose import overlaps
+the rules) and each of its two halves alone, export to .accdb, and a read-back check through the national reader replica. In the same run,
 on the same marts, it times two physical baselines: DuckDB copying the 21 marts to Parquet and
 raw Jackcess ``addRows`` of the same rows. It prints a table and PASS/FAIL per target and writes
 ``<out>/results.json`` (rewritten after every phase, so a stopped run keeps its figures).
@@ -51,16 +51,16 @@ PHASE_MODULE = "iapt_idb.bench_phases"
 MONTH_END = ("build", "validate", "export")
 # Baselines before the read-back check: the figures the targets need come first.
 ALL_PHASES = (
-    "generate", "build", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess", "readback",
+    "generate", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
+    "readback",
 )
-VALIDATION_PARTS = ("validate_dbt", "validate_gx")  # summed into the derived "validate" record
 BASELINE_OF = {"validate_dbt": "parquet", "validate": "parquet", "export": "raw_jackcess"}
 LABELS = {
     "generate": "generate warehouse",
     "build": "dbt build (marts)",
-    "validate_dbt": "validation: TOS rules",
-    "validate_gx": "validation: GX",
-    "validate": "validation total",
+    "validate": "validation (CLI)",
+    "validate_dbt": "- TOS rules alone",
+    "validate_gx": "- GX alone",
     "verdict": "export verdict (CLI)",
     "export": "export .accdb",
     "readback": "read-back check",
@@ -68,6 +68,7 @@ LABELS = {
     "raw_jackcess": "baseline: raw Jackcess",
 }
 DEPENDS = {
+    "validate": "build",
     "validate_dbt": "build",
     "validate_gx": "validate_dbt",
     "verdict": "build",
@@ -186,16 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--phases",
         default=",".join(ALL_PHASES),
-        help=f"comma-separated subset of {','.join(ALL_PHASES)}; 'validate' means both halves (default all)",
+        help=f"comma-separated subset of {','.join(ALL_PHASES)} (default all); validate is `iapt-idb validate` "
+        "(TOS rules and GX, as the CLI runs them), validate_dbt and validate_gx its two halves run alone",
     )
     return p
 
 
 def selected_phases(text: str) -> list[str]:
     wanted = [p.strip() for p in text.split(",") if p.strip()]
-    if "validate" in wanted:
-        wanted += list(VALIDATION_PARTS)
-        wanted.remove("validate")
     unknown = sorted(set(wanted) - set(ALL_PHASES))
     if unknown:
         raise SystemExit(f"unknown phase(s): {', '.join(unknown)}; choose from {', '.join(ALL_PHASES)}")
@@ -310,6 +309,7 @@ def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: 
     common = {"period": args.period, "target_db": str(paths.target_db), "rows": mart_rows, "logs": str(paths.logs)}
     extra: dict[str, dict[str, Any]] = {
         "build": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period)},
+        "validate": {"report_dir": str(paths.report_dir)},
         "validate_dbt": {"report_dir": str(paths.report_dir)},
         "validate_gx": {"report_dir": str(paths.report_dir)},
         "verdict": {},
@@ -357,39 +357,14 @@ def run_all(
         if phase == "build" and records[phase].status == "ok":
             counts = records[phase].detail.get("counts")
         if save:
-            save(with_validation_total(records), counts)
+            save(records, counts)
     if "readback" in records and records["readback"].status == "ok":
         written = records["export"].detail.get("detail", {}).get("tables") if "export" in records else None
         expected = written or counts or {}
         records["readback"].note = readback_note(expected, records["readback"].detail.get("counts", {}))
         if records["readback"].note.startswith("MISMATCH"):
             records["readback"].status = "failed"
-    return with_validation_total(records), counts
-
-
-def with_validation_total(records: dict[str, PhaseRecord]) -> dict[str, PhaseRecord]:
-    """Insert the derived "validate" record (TOS rules + GX: times summed, peak the larger) after its parts."""
-    parts = [records[p] for p in VALIDATION_PARTS if p in records]
-    if len(parts) != len(VALIDATION_PARTS):
-        return records
-    ok = all(r.status == "ok" for r in parts)
-    total = PhaseRecord(
-        "validate",
-        "ok" if ok else "failed",
-        rows=parts[0].rows,
-        seconds=sum(r.seconds or 0 for r in parts) if ok else None,
-        wall_seconds=sum(r.wall_seconds or 0 for r in parts) if ok else None,
-        cpu_seconds=sum(r.cpu_seconds or 0 for r in parts) if ok else None,
-        maxrss_mb=max(r.maxrss_mb or 0 for r in parts),
-        tree_mb=max(r.tree_mb or 0 for r in parts),
-        note="" if ok else "a validation half failed",
-    )
-    out: dict[str, PhaseRecord] = {}
-    for name, rec in records.items():
-        out[name] = rec
-        if name == VALIDATION_PARTS[-1]:
-            out["validate"] = total
-    return out
+    return records, counts
 
 
 def dependencies(phase: str, args: argparse.Namespace) -> list[str]:

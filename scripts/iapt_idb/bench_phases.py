@@ -144,8 +144,7 @@ def validation_profile(before: float, keep_as: Path | None) -> dict[str, Any]:
             "slowest": [[name, s] for name, s in slowest]}
 
 
-def phase_validate_dbt(p: dict[str, Any]) -> Result:
-    """The TOS rules as validation models (engine, or dbt) + reports: run_validation without GX."""
+def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
     from .validation.api import run_validation
 
     before = _run_results_mtime()
@@ -155,12 +154,23 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
         period=p["period"],
         report_dir=Path(p["report_dir"]),
         target_db=Path(p["target_db"]),
-        gx=False,
+        gx=gx,
     )
     detail = jsonable(result)
     detail.pop("failures", None)  # one entry per failing record: large, and in the report already
-    dbt = validation_profile(before, Path(p["logs"]) / "validate_dbt.run_results.json" if p.get("logs") else None)
+    dbt = validation_profile(before, Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
+
+
+def phase_validate(p: dict[str, Any]) -> Result:
+    """`iapt-idb validate` on the marts: run_validation with GX, as the CLI runs it (GX imported while the TOS
+    rules run)."""
+    return _run_validation_phase(p, gx=True, log_name="validate")
+
+
+def phase_validate_dbt(p: dict[str, Any]) -> Result:
+    """The TOS rules as validation models (engine, or dbt) + reports: run_validation without GX."""
+    return _run_validation_phase(p, gx=False, log_name="validate_dbt")
 
 
 def phase_validate_gx(p: dict[str, Any]) -> Result:
@@ -259,6 +269,7 @@ def phase_raw_jackcess(p: dict[str, Any]) -> Result:
 PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
     "generate": phase_generate,
     "build": phase_build,
+    "validate": phase_validate,
     "validate_dbt": phase_validate_dbt,
     "validate_gx": phase_validate_gx,
     "verdict": phase_verdict,

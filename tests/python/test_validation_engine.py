@@ -229,3 +229,46 @@ def test_verified_seeds_are_stamped_and_a_changed_csv_is_compared_again(
         con.close()
     assert engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse).seeds_loaded == [
         "tos_rules"]
+
+
+def test_independent_tables_run_side_by_side_with_the_same_results(
+    built_marts: BuiltMarts, warm: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    spans: list[tuple[str, float, float]] = []
+    real_create = engine._create
+
+    def timed_create(con: Any, plan: Any, step: Any, *args: Any) -> None:
+        t0 = time.perf_counter()
+        real_create(con, plan, step, *args)
+        if step.materialized == "table":
+            spans.append((f"{step.name}@{threading.current_thread().name}", t0, time.perf_counter()))
+
+    monkeypatch.setattr(engine, "_create", timed_create)
+    dbs = {}
+    for n in ("1", "3"):
+        monkeypatch.setenv("IAPT_VALIDATE_WORKERS", n)
+        dbs[n] = _copy_marts(built_marts, warm / f"workers_{n}")
+        spans.clear()
+        engine.build_validation(dbs[n], {"period": PERIOD}, warehouse=built_marts.warehouse)
+        overlaps = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:] if a[1] < b[2] and b[1] < a[2]]
+        # one worker: one table after the other, on the caller's thread; three: the check groups overlap
+        assert bool(overlaps) == (n == "3"), (n, spans)
+    assert _results(dbs["1"]) == _results(dbs["3"])
+
+
+def test_a_failing_step_is_named_and_the_others_stop(built_marts: BuiltMarts, warm: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    db = _copy_marts(built_marts, warm / "failing")
+    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse)
+    broken = replace(plan, steps=[replace(s, sql="select * from no_such_table") if s.name ==
+                                  "tos_check_failures__contact" else s for s in plan.steps])
+    with pytest.raises(RuntimeError, match="validation model tos_check_failures__contact failed.*no_such_table"):
+        engine.run_plan(db, broken)
+    monkeypatch.setenv("IAPT_VALIDATE_WORKERS", "two")
+    with pytest.raises(UserError, match="IAPT_VALIDATE_WORKERS"):
+        engine.run_plan(db, plan)

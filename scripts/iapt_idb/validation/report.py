@@ -57,6 +57,19 @@ def _structure_failures(problems: list[StructureProblem]) -> list[dict[str, Any]
     ]
 
 
+def failures_json(failures: list[dict[str, Any]]) -> str:
+    """``json.dumps(failures, indent=1, sort_keys=True)``, byte for byte, ~2x faster: with ``indent`` the json
+    module encodes in Python; here only the strings go through its C encoder. Failures are flat dicts of text
+    (anything else is left to json.dumps)."""
+    if not failures or any(set(f) != set(REPORT_COLUMNS) or not all(isinstance(v, str) for v in f.values())
+                           for f in failures):
+        return json.dumps(failures, indent=1, sort_keys=True)
+    enc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps' str encoder
+    keys = [(k, enc(k)) for k in sorted(REPORT_COLUMNS)]
+    items = ("{\n" + ",\n".join(f"  {name}: {enc(f[k])}" for k, name in keys) + "\n }" for f in failures)
+    return "[\n " + ",\n ".join(items) + "\n]"
+
+
 def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -73,13 +86,11 @@ def write_reports(
     failures.sort(key=_sort_key)
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(REPORT_COLUMNS), lineterminator="\n")
-    w.writeheader()
-    w.writerows(failures)
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REPORT_COLUMNS)
+    w.writerows([f[c] for c in REPORT_COLUMNS] for f in failures)
     (report_dir / "validation_report.csv").write_text(buf.getvalue(), encoding="utf-8")
-    (report_dir / "validation_report.json").write_text(
-        json.dumps(failures, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    (report_dir / "validation_report.json").write_text(failures_json(failures) + "\n", encoding="utf-8")
 
     catalogue = {r["rule_code"]: r for r in load_rules()}
     counts: dict[str, int] = {}
