@@ -64,9 +64,18 @@
 {%- endmacro %}
 
 
-{% macro tos_is_blank(expr) -%}
+{% macro tos_is_blank(expr) %}
     {#- Only white space (RE2 \s: space, tab, newline, form feed, carriage return), or empty. -#}
+    {{- adapter.dispatch('tos_is_blank', 'iapt_idb')(expr) -}}
+{% endmacro %}
+
+{% macro default__tos_is_blank(expr) -%}
     ltrim({{ expr }}, ' ' || chr(9) || chr(10) || chr(12) || chr(13)) = ''
+{%- endmacro %}
+
+{% macro duckdb__tos_is_blank(expr) -%}
+    {#- The same test as one RE2 full match: ~4x faster than ltrim, which copies every value (issue 7). -#}
+    regexp_full_match({{ expr }}, '[ \t\n\f\r]*')
 {%- endmacro %}
 
 
