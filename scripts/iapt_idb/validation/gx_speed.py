@@ -13,14 +13,41 @@ rendering, its counts and sample values) is unchanged; only the engine that eval
 
 ``memoized_expectation_configuration``: see its doc; GX's own per-expectation bookkeeping, ~20% of a run.
 
-Both are context managers that patch one attribute while active and restore it on exit; if a patch is
-already in place (another thread), they leave it to its owner. Neither is needed for correct results, so
-if pandas or GX change shape they step aside (yield False) and GX runs as it is.
+``memoized_id_dict_ids`` and ``memoized_metric_kwargs``: more of GX's per-expectation bookkeeping
+(benchmark month, 305 expectations: ~0.55 s and ~0.3 s of ~6 s of validation). GX plans each
+expectation's metrics by asking the metric registry for the metric's kwargs (``get_metric_kwargs``, which
+rebuilds the expectation from its configuration each time) and identifies each planned metric by an md5
+of its kwargs as JSON (``IDDict.to_id``), ~20,000 times a run for a few hundred distinct dicts. Both
+answers are functions of their inputs' content, so each is kept per exact content: a key made of every
+value's exact type and value (dict order kept) for inputs that are plain data (str, int, bool, None,
+enums, in dicts, lists and tuples; not floats, as ``0.0 == -0.0``); anything else goes to GX. Kept
+answers are handed out with new containers, as GX builds new ones on each call.
+
+``precomputed_fingerprints``: GX's pandas engine fingerprints every batch (the "pandas_data_fingerprint"
+batch marker the data docs show): pandas' ``hash_pandas_object`` over the whole frame, ~0.9 s a run on
+GX's thread. ``_TableReader`` now computes that same fingerprint (``pandas_fingerprint``, GX's own
+formula: checked against GX on a probe frame before the patch goes in, and in the tests) on its
+background thread right after reading a table, and GX's hashing function, while patched, takes it from
+there for that very frame object; any other frame is hashed by GX. The fingerprint, and so the data docs,
+are unchanged; the hashing moves off GX's thread (it saves wall time when a second core is free; the
+CPU time is the same).
+
+``unsaved_ephemeral_config``: on the one ephemeral context it is given, GX's per-change YAML dump of the
+project config (44 a run, ~0.3 s) into a store nothing reads is replaced by one dump at the end.
+
+All are context managers that patch one attribute while active and restore it on exit; if a patch is
+already in place (another thread), they leave it to its owner. None is needed for correct results, so
+if pandas or GX change shape they step aside (yield False) and GX runs as it is. The test
+``test_run_gx_same_results_with_and_without_speedups`` runs the GX phase with and without all of them and
+compares the returned counts, every validation result (batch fingerprints included; run times and ids
+aside) and the data docs pages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import hashlib
 import threading
 from typing import Any, Iterator
 
@@ -153,4 +180,305 @@ def memoized_expectation_configuration() -> Iterator[bool]:
         if mine:
             with _lock:
                 Expectation.configuration = prop
+        cache.clear()
+
+
+def pandas_fingerprint(df: Any) -> str | None:
+    """GX's batch fingerprint of a frame, computed as GX 1.x's ``hash_pandas_dataframe`` does (md5 of
+    pandas' per-row hashes, index included); None where GX would fall back to pickling the frame."""
+    import pandas as pd
+
+    try:
+        hashes = pd.util.hash_pandas_object(df, index=True).values
+    except TypeError:
+        return None
+    return hashlib.md5(hashes, usedforsecurity=False).hexdigest()
+
+
+class Fingerprints:
+    """Frames whose GX batch fingerprint was computed ahead of time (on the reader thread), each held
+    with its fingerprint until GX asks for it, so that an id cannot be reused meanwhile; at most ``keep``
+    frames (the oldest go first), and none once closed (GX hashing for itself: nothing to keep them for)."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self._known: dict[int, tuple[Any, str]] = {}
+        self._keep = keep
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def add(self, df: Any) -> None:
+        if self._closed:
+            return
+        fingerprint = pandas_fingerprint(df)
+        if fingerprint is None:
+            return
+        with self._lock:
+            if not self._closed:
+                self._known[id(df)] = (df, fingerprint)
+                while len(self._known) > self._keep:
+                    del self._known[next(iter(self._known))]
+
+    def take(self, df: Any) -> str | None:
+        """The fingerprint computed for this very frame object (once), else None."""
+        with self._lock:
+            hit = self._known.get(id(df))
+            if hit is None or hit[0] is not df:
+                return None
+            del self._known[id(df)]
+        return hit[1]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._known.clear()
+
+
+def _probe_frame() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"a": pd.Series(["", " x", None, "é", "01"], dtype="str"),
+                         "b": pd.Series([None, "1", "2", "\x1c", "AB12 3CD"], dtype="str")})
+
+
+def _fingerprint_lookup(original: Any, fingerprints: Fingerprints) -> Any:
+    def hash_pandas_dataframe(df: Any) -> str:
+        fingerprint = fingerprints.take(df)
+        return original(df) if fingerprint is None else fingerprint
+
+    hash_pandas_dataframe._iapt_fingerprints = True  # type: ignore[attr-defined]
+    return hash_pandas_dataframe
+
+
+@contextlib.contextmanager
+def precomputed_fingerprints(fingerprints: Fingerprints) -> Iterator[bool]:
+    """While active, GX's pandas engine takes the batch fingerprint of a frame in ``fingerprints`` from
+    there instead of hashing the frame again (see the module doc); any other frame is hashed by GX.
+    Steps aside if GX's own fingerprint of a probe frame is not ``pandas_fingerprint``'s."""
+    try:
+        from great_expectations.execution_engine import pandas_execution_engine as engine
+    except ImportError:  # pragma: no cover
+        yield False
+        return
+    with _lock:
+        original = engine.__dict__.get("hash_pandas_dataframe")
+        usable = (callable(original) and not getattr(original, "_iapt_fingerprints", False)
+                  and original(probe := _probe_frame()) == pandas_fingerprint(probe))
+        if usable:
+            engine.hash_pandas_dataframe = _fingerprint_lookup(original, fingerprints)
+    if not usable:
+        yield False  # another GX layout, another block's patch, or another fingerprint: run as GX does
+        return
+    try:
+        yield True
+    finally:
+        with _lock:
+            engine.hash_pandas_dataframe = original
+        fingerprints.close()
+
+
+@contextlib.contextmanager
+def unsaved_ephemeral_config(context: Any) -> Iterator[bool]:
+    """While active, the ephemeral context's config is not re-serialised to YAML on each change.
+
+    Adding a data asset, a batch definition or a data docs site makes GX "save" the project config:
+    for an ephemeral context that dumps the whole config to YAML (~10 ms) into an in-memory store that
+    only this context's ``variables`` object holds and nothing reads back (GX reads ``context.config``).
+    Here, on this one context, those saves are skipped and one save is made when the block ends, so the
+    store ends holding what it would have held."""
+    try:
+        from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
+        from great_expectations.data_context.data_context_variables import EphemeralDataContextVariables
+        from great_expectations.data_context.store.in_memory_store_backend import InMemoryStoreBackend
+    except ImportError:  # pragma: no cover
+        yield False
+        return
+    variables = getattr(context, "variables", None)
+    if (not isinstance(context, EphemeralDataContext) or type(variables) is not EphemeralDataContextVariables
+            or "save" in vars(variables)
+            or not isinstance(getattr(variables.store, "_store_backend", None), InMemoryStoreBackend)):
+        yield False  # another GX layout, or already in place: save as GX does
+        return
+    skipped = [0]
+
+    def save() -> None:
+        skipped[0] += 1
+
+    variables.save = save
+    try:
+        yield True
+    finally:
+        del variables.save
+    if skipped[0]:
+        variables.save()
+
+
+_ID_LEAVES = (str, int, bool, type(None))  # not float: 0.0 == -0.0 (same key) but they serialise differently
+
+
+def _id_key(self: Any, id_keys: Any, id_ignore_keys: Any) -> tuple | None:
+    """A key that determines ``IDDict.to_id``'s answer exactly: the type, the keys taken and, per key,
+    the value's exact type and the value; None (no shortcut) unless every value taken is a str, int,
+    bool or None."""
+    keys = set(self.keys() if id_keys is None else id_keys)
+    keys -= set(self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+    items = []
+    for k in keys:
+        if type(k) is not str or k not in self or type(self[k]) not in _ID_LEAVES:
+            return None
+        items.append((k, type(self[k]), self[k]))
+    return (type(self), tuple(sorted(items)))
+
+
+@contextlib.contextmanager
+def memoized_id_dict_ids() -> Iterator[bool]:
+    """While active, ``IDDict.to_id`` answers once per distinct content (see the module doc).
+
+    GX identifies every metric it plans by the ids of its domain and value kwargs (``IDDict.to_id``: a
+    JSON conversion, ``json.dumps`` and an md5), ~20,000 times per run for a few hundred distinct
+    dicts, ~1 s in all. The id is a function of the dict's content; for dicts whose values are plain
+    str, int, bool or None, the content is captured exactly by a tuple of (key, type, value), so the
+    first answer for such a content is kept and handed out again. Other dicts go to GX as they are."""
+    try:
+        from great_expectations.core.id_dict import IDDict
+    except ImportError:  # pragma: no cover
+        yield False
+        return
+    original = IDDict.__dict__.get("to_id")
+    if not callable(original):
+        yield False  # pragma: no cover - another GX layout: run as GX does
+        return
+    cache: dict[tuple, Any] = {}
+
+    def to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+        try:
+            key = _id_key(self, id_keys, id_ignore_keys)
+        except TypeError:  # unhashable or unsortable keys: no shortcut
+            key = None
+        if key is None:
+            return original(self, id_keys, id_ignore_keys)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = original(self, id_keys, id_ignore_keys)
+        return hit
+
+    to_id._iapt_memo = True  # type: ignore[attr-defined]
+    with _lock:
+        mine = not getattr(IDDict.__dict__["to_id"], "_iapt_memo", False)  # else another block's: leave it
+        if mine:
+            IDDict.to_id = to_id
+    try:
+        yield True
+    finally:
+        if mine:
+            with _lock:
+                IDDict.to_id = original
+        cache.clear()
+
+
+class _NoKey(Exception):
+    """A value with no exact, hashable stand-in: no shortcut."""
+
+
+def _frozen(value: Any) -> Any:
+    """An exact, hashable stand-in for a value made of str/int/bool/None/enum leaves in dicts (insertion
+    order kept), lists and tuples: equal stand-ins mean equal values of the same types, in the same order."""
+    t = type(value)
+    if t in _ID_LEAVES or isinstance(value, enum.Enum):
+        return (t, value)
+    if t is dict:
+        if not all(type(k) is str for k in value):
+            raise _NoKey
+        return (t, tuple((k, _frozen(v)) for k, v in value.items()))
+    if t is list or t is tuple:
+        if all(type(v) is str for v in value):
+            return (t, str, tuple(value))
+        return (t, tuple(_frozen(v) for v in value))
+    raise _NoKey
+
+
+def _metric_kwargs_key(registry: Any, metric_name: Any, configuration: Any,
+                       runtime_configuration: Any) -> tuple[tuple, tuple]:
+    """What ``get_metric_kwargs`` reads, exactly: the metric's and the expectation's registry entries (by
+    identity; returned too, for the cache to hold them) and the configuration's fields that
+    ``to_domain_obj`` uses, and the runtime configuration."""
+    if type(metric_name) is not str or configuration is None:
+        raise _NoKey
+    definition = registry._registered_metrics.get(metric_name)
+    impl = registry._registered_expectations.get(configuration.type)
+    if definition is None or impl is None:
+        raise _NoKey
+    key = (metric_name, id(definition), id(impl), configuration.type, _frozen(configuration.kwargs),
+           _frozen(configuration.meta), _frozen(configuration.notes), _frozen(configuration.description),
+           _frozen(configuration.severity), _frozen(configuration.id), _frozen(configuration.rendered_content),
+           _frozen(runtime_configuration))
+    return key, (definition, impl)
+
+
+def _copies_exactly(value: Any) -> bool:
+    """Whether ``_fresh`` copies this value into an equal one of the same types (no odd containers)."""
+    try:
+        copy = _fresh(value)
+        return bool(copy == value) and _types(copy) == _types(value)
+    except Exception:
+        return False
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (type(value), tuple((k, _types(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple, set)):
+        return (type(value), tuple(_types(v) for v in value))
+    return type(value)
+
+
+@contextlib.contextmanager
+def memoized_metric_kwargs() -> Iterator[bool]:
+    """While active, GX's expectations get ``get_metric_kwargs`` answers once per distinct input.
+
+    To plan each expectation's metrics GX calls ``registry.get_metric_kwargs`` ~8 times per expectation;
+    each call rebuilds the expectation from its configuration (pydantic validation, a value set of
+    hundreds of codes included) to read its kwargs: ~0.2 ms a call, ~0.5 s a run. The answer is a
+    function of the metric's registry entry, the expectation class and the configuration's fields (and
+    the runtime configuration); when all of those are plain data (str/int/bool/None/enums in dicts,
+    lists, tuples), the first answer for them is kept and later calls get a copy with new containers,
+    as GX builds new ones on every call. Anything else (a float, a row-condition object) goes to GX."""
+    try:
+        from great_expectations.expectations import expectation as module
+        from great_expectations.expectations import registry
+    except ImportError:  # pragma: no cover
+        yield False
+        return
+    original = module.__dict__.get("get_metric_kwargs")
+    if (not callable(original) or not isinstance(getattr(registry, "_registered_metrics", None), dict)
+            or not isinstance(getattr(registry, "_registered_expectations", None), dict)):
+        yield False  # pragma: no cover - another GX layout: run as GX does
+        return
+    cache: dict[tuple, tuple[tuple, Any]] = {}  # key -> (the registry entries it names, GX's answer)
+
+    def get_metric_kwargs(metric_name: Any, configuration: Any = None, runtime_configuration: Any = None) -> Any:
+        try:
+            key, held = _metric_kwargs_key(registry, metric_name, configuration, runtime_configuration)
+            hit = cache.get(key)
+        except (_NoKey, TypeError):  # TypeError: an unhashable leaf (an enum holding a list, say)
+            return original(metric_name=metric_name, configuration=configuration,
+                            runtime_configuration=runtime_configuration)
+        if hit is not None:
+            return _fresh(hit[1])
+        answer = original(metric_name=metric_name, configuration=configuration,
+                          runtime_configuration=runtime_configuration)
+        if _copies_exactly(answer):
+            cache[key] = (held, _fresh(answer))
+        return answer
+
+    get_metric_kwargs._iapt_memo = True  # type: ignore[attr-defined]
+    with _lock:
+        mine = not getattr(module.__dict__["get_metric_kwargs"], "_iapt_memo", False)  # else another block's
+        if mine:
+            module.get_metric_kwargs = get_metric_kwargs
+    try:
+        yield True
+    finally:
+        if mine:
+            with _lock:
+                module.get_metric_kwargs = original
         cache.clear()
