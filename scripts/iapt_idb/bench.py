@@ -7,8 +7,8 @@
 Generates (or re-uses, when one made with the same settings is there) a synthetic warehouse,
 then runs each phase of the monthly job in its own child process, timing it and recording its
 peak memory: dbt build of the marts, validation as `iapt-idb validate` runs it (the TOS rules, i.e. the dbt
-validation models' compiled SQL run by the validation engine, and Great Expectations, whose import overlaps
-the rules) and each of its two halves alone, export to .accdb, and a read-back check through the national reader replica. In the same run,
+validation models' compiled SQL run by the validation engine, then Great Expectations) and each of its two
+halves alone, export to .accdb, and a read-back check through the national reader replica. In the same run,
 on the same marts, it times two physical baselines: DuckDB copying the 21 marts to Parquet and
 raw Jackcess ``addRows`` of the same rows. It prints a table and PASS/FAIL per target and writes
 ``<out>/results.json`` (rewritten after every phase, so a stopped run keeps its figures).

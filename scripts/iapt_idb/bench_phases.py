@@ -163,8 +163,7 @@ def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
 
 
 def phase_validate(p: dict[str, Any]) -> Result:
-    """`iapt-idb validate` on the marts: run_validation with GX, as the CLI runs it (GX imported while the TOS
-    rules run)."""
+    """`iapt-idb validate` on the marts: run_validation with GX, as the CLI runs it."""
     return _run_validation_phase(p, gx=True, log_name="validate")
 
 

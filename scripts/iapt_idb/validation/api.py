@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,28 +160,6 @@ def _warehouse_for(scratch: Path) -> Path:
     return _empty_warehouse(scratch / "empty_warehouse.duckdb")
 
 
-class _GxImport:
-    """Imports Great Expectations (~3 s of Python, most of it GX itself) on a background thread while the TOS
-    rules run in DuckDB, which leaves the GIL free; ``wait`` before using GX. A failed import is not reported
-    here: run_gx imports GX again and raises it there."""
-
-    def __init__(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gx-import", daemon=True)
-        self._thread.start()
-
-    @staticmethod
-    def _run() -> None:
-        try:
-            import pandas  # noqa: F401  (first, in this order, as run_gx does)
-            import pyarrow  # noqa: F401
-            import great_expectations  # noqa: F401
-        except Exception:  # noqa: BLE001 - reported by run_gx's own import
-            pass
-
-    def wait(self) -> None:
-        self._thread.join()
-
-
 def run_validation(
     source: Path | None, period: str, report_dir: Path, target_db: Path | None = None, gx: bool = True,
     provider_ods: str | None = None,
@@ -198,7 +175,6 @@ def run_validation(
     scratch = Path(fixed) if fixed else Path(tempfile.mkdtemp(prefix="iapt_validate_"))
     scratch.mkdir(parents=True, exist_ok=True)
     problems: list[StructureProblem] = []
-    gx_import: _GxImport | None = None
     try:
         if source is None:
             db = Path(target_db or paths.DEFAULT_TARGET_DB)
@@ -227,13 +203,10 @@ def run_validation(
             input_schema = INPUT_SCHEMA
             warehouse = _warehouse_for(scratch)
         _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
-        if gx:
-            gx_import = _GxImport()
         build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema, provider_ods=provider_ods)
         data = report.read_results(db)
         result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
-        if gx_import is not None:
-            gx_import.wait()
+        if gx:
             from .gx import run_gx
 
             _log("running Great Expectations")
@@ -246,8 +219,6 @@ def run_validation(
             failures=result["failures"],
         )
     finally:
-        if gx_import is not None:
-            gx_import.wait()  # never leave an import running into interpreter shutdown (after an error)
         if not fixed:
             shutil.rmtree(scratch, ignore_errors=True)
 
