@@ -131,3 +131,19 @@ def test_scale_is_checked_against_the_brief() -> None:
     unknown = bench.scale_checks({}, None)
     assert {c["verdict"] for c in unknown} == {"N/A"}
     assert "at least 120,000" in bench.format_scale(checks)
+
+
+def test_short_phases_report_the_median_of_their_runs(tmp_path: Path) -> None:
+    paths = bench.Paths(tmp_path)
+    times = iter([5.0, 3.0, 4.0])
+    peaks = iter([100.0, 300.0, 200.0])
+
+    def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
+        return bench.PhaseRecord(phase, "ok", rows=10, seconds=next(times), wall_seconds=1.0, maxrss_mb=next(peaks))
+
+    rec = bench.run_repeated("export", {}, paths, 3, runner=runner)
+    assert rec.seconds == 4.0 and rec.maxrss_mb == 300.0  # the median run; the largest peak of all runs
+    assert rec.detail["runs"]["seconds"] == [5.0, 3.0, 4.0] and rec.note == "median of 3 runs (3.0-5.0 s)"
+    failing = iter([bench.PhaseRecord("export", "ok", seconds=1.0), bench.PhaseRecord("export", "failed")])
+    assert bench.run_repeated("export", {}, paths, 3, runner=lambda *a: next(failing)).status == "failed"
+    assert "export" in bench.REPEATED and "build" not in bench.REPEATED
