@@ -96,7 +96,8 @@ class TablePlan:
         checks = [f"{c.check_sql} AS {q('chk_' + c.column.name)}" for c in self.columns if c.check_sql]
         return f"SELECT {', '.join([key + ' AS __key'] + checks)} FROM ({self.source_sql}) AS src"
 
-    def _any_problem(self) -> str | None:
+    def any_problem_sql(self) -> str | None:
+        """The first problem of a row (text), NULL when every value fits the file; None: nothing to check."""
         checks = [c.check_sql for c in self.columns if c.check_sql]
         if not checks:
             return None
@@ -104,7 +105,7 @@ class TablePlan:
 
     def storable_only(self) -> "TablePlan":
         """The same plan reading only the rows whose every value fits the file's columns."""
-        cond = self._any_problem()
+        cond = self.any_problem_sql()
         if cond is None:
             return self
         sql = f"SELECT * FROM ({self.source_sql}) AS src WHERE {cond} IS NULL"
@@ -112,7 +113,7 @@ class TablePlan:
 
     def unstorable_sql(self) -> str | None:
         """One row per value that cannot be stored: 0-based row, local key, column, reason."""
-        if self._any_problem() is None:
+        if self.any_problem_sql() is None:
             return None
         key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
         numbered = f"SELECT row_number() OVER () - 1 AS __row, * FROM ({self.source_sql}) AS src"
@@ -266,9 +267,13 @@ def preflight(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> tuple[int, lis
     problems: list[str] = []
     counts: dict[str, int] = {}
     offset = 0
-    has_checks = any(c.check_sql for c in plan.columns)
-    if not has_checks:
-        n = con.execute(f"SELECT count(*) FROM ({plan.source_sql}) AS src").fetchone()[0]
+    any_problem = plan.any_problem_sql()
+    # One aggregate first: the rows, and how many hold a value the file cannot store (usually none). Only
+    # then are the rows streamed, to name each problem with its row and key.
+    n, bad = con.execute(
+        f"SELECT count(*), {f'count({any_problem})' if any_problem else '0'} FROM ({plan.source_sql}) AS src"
+    ).fetchone()
+    if not bad:
         return int(n), problems
     for batch in batches(con, plan.check_sql()):
         keys = batch.column(0)
