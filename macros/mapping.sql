@@ -24,3 +24,72 @@
         else {{ national_or_local(column) }}
     end
 {%- endmacro %}
+
+
+{% macro unmapped_local_codes_sql(mapped_columns) %}
+    {#- Body of int_unmapped_local_codes. mapped_columns: one dict per mapped code column (table, model,
+        column, code_set, staged). Each staging relation is read once (not once per code column): its rows
+        with at least one unmapped code are paired with the table's code columns (a VALUES list, portable
+        to PostgreSQL and SQL Server) and a CASE picks that column's local code and is_X_mapped flag, so
+        the rows out are those one UNION ALL branch per code column would give. -#}
+    {%- set staged_tables = mapped_columns | map(attribute='table') | unique | list %}
+    with
+
+    code_columns as (
+        select
+            listed.table_name,
+            listed.column_name,
+            listed.code_set
+        from (
+            values
+            {%- for c in mapped_columns %}
+            ('{{ c.table }}', '{{ c.column }}', '{{ c.code_set }}'){{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as listed (table_name, column_name, code_set)
+    ),
+    {%- for t in staged_tables %}
+    {%- set cols = mapped_columns | selectattr('table', 'equalto', t) | list %}
+
+    unmapped_{{ t }} as (
+        select
+            code_columns.code_set,
+            case code_columns.column_name
+                {%- for c in cols %}
+                when '{{ c.column }}' then staged.{{ c.staged }}_local
+                {%- endfor %}
+            end as local_code,
+            code_columns.table_name,
+            code_columns.column_name,
+            case code_columns.column_name
+                {%- for c in cols %}
+                when '{{ c.column }}' then staged.is_{{ c.staged }}_mapped
+                {%- endfor %}
+            end as is_mapped
+        from {{ ref(cols[0].model) }} as staged
+        inner join code_columns
+            on code_columns.table_name = '{{ t }}'
+        where
+            {%- for c in cols %}
+            {{ 'or ' if not loop.first }}staged.is_{{ c.staged }}_mapped = {{ sql_false() }}
+            {%- endfor %}
+    ),
+    {%- endfor %}
+
+    unmapped as (
+        {%- for t in staged_tables %}
+        select code_set, local_code, table_name, column_name
+        from unmapped_{{ t }}
+        where is_mapped = {{ sql_false() }}
+        {{ 'union all' if not loop.last }}
+        {%- endfor %}
+    )
+
+    select
+        code_set,
+        local_code,
+        table_name,
+        column_name,
+        count(*) as row_count
+    from unmapped
+    group by code_set, local_code, table_name, column_name
+{% endmacro %}

@@ -167,101 +167,22 @@ def staging_models_yaml() -> dict:
 
 
 def unmapped_sql() -> str:
-    """int_unmapped_local_codes: each staging relation is read once (not once per code column).
-
-    A first filter keeps the rows with at least one unmapped code; each is then paired with the
-    table's code columns (a VALUES list, portable to PostgreSQL and SQL Server) and a CASE picks that
-    column's local code and is_X_mapped flag, so the rows out are the same as one UNION ALL branch
-    per code column would give.
-    """
-    tables = [t for t in schema.TABLES if code_columns(t)]
+    """int_unmapped_local_codes: the mapped code columns of every staging table, as generated data for
+    macro unmapped_local_codes_sql (macros/mapping.sql), which reads each staging relation once."""
     listed = [
-        f"        ('{t.name}', '{c.name}', '{c.code_set}')" for t in tables for c in code_columns(t)
+        f"    {{'table': '{t.name}', 'model': '{model_name(t)}', 'column': '{c.name}', "
+        f"'code_set': '{c.code_set}', 'staged': '{staged_name(t, c)}'}}"
+        for t in schema.TABLES for c in code_columns(t)
     ]
-    ctes = [
-        "\n".join(
-            [
-                "code_columns as (",
-                "",
-                "    -- every mapped local code column: its staging table, source column and code set",
-                "    select",
-                "        listed.table_name,",
-                "        listed.column_name,",
-                "        listed.code_set",
-                "    from (",
-                "        values",
-                ",\n".join(listed),
-                "    ) as listed (table_name, column_name, code_set)",
-                "",
-                ")",
-            ]
-        )
-    ]
-    branches = []
-    for t in tables:
-        cols = code_columns(t)
-        pick_local = [f"            when '{c.name}' then staged.{staged_name(t, c)}_local" for c in cols]
-        pick_flag = [f"            when '{c.name}' then staged.is_{staged_name(t, c)}_mapped" for c in cols]
-        any_unmapped = [f"staged.is_{staged_name(t, c)}_mapped = {{{{ sql_false() }}}}" for c in cols]
-        where = (
-            [f"    where {any_unmapped[0]}"]
-            if len(any_unmapped) == 1
-            else ["    where", f"        {any_unmapped[0]}", *(f"        or {f}" for f in any_unmapped[1:])]
-        )
-        ctes.append(
-            "\n".join(
-                [
-                    f"unmapped_{t.name} as (",
-                    "",
-                    "    select",
-                    "        code_columns.code_set,",
-                    "        case code_columns.column_name",
-                    *pick_local,
-                    "        end as local_code,",
-                    "        code_columns.table_name,",
-                    "        code_columns.column_name,",
-                    "        case code_columns.column_name",
-                    *pick_flag,
-                    "        end as is_mapped",
-                    f"    from {{{{ ref('{model_name(t)}') }}}} as staged",
-                    "    inner join code_columns",
-                    f"        on code_columns.table_name = '{t.name}'",
-                    *where,
-                    "",
-                    ")",
-                ]
-            )
-        )
-        branches.append(
-            "\n".join(
-                [
-                    "    select",
-                    "        code_set,",
-                    "        local_code,",
-                    "        table_name,",
-                    "        column_name",
-                    f"    from unmapped_{t.name}",
-                    "    where is_mapped = {{ sql_false() }}",
-                ]
-            )
-        )
-    ctes.append("unmapped as (\n\n" + "\n\n    union all\n\n".join(branches) + "\n\n)")
     lines = [
         GENERATED_SQL,
-        "-- Every local code that has no row in its mapping seed, where it occurs, and on how many rows.",
-        "-- Each staging relation is read once: its rows with an unmapped code are paired with the table's",
-        "-- code columns (code_columns) and each pair keeps that column's local code when it is unmapped.",
-        "with",
+        "-- Every local code that has no row in its mapping seed, where it occurs, and on how many rows",
+        "-- (macro unmapped_local_codes_sql). The mapped code columns: staging table and model, source column,",
+        "-- code set and the staging model's name for it (<staged>_local, is_<staged>_mapped).",
+        "{% set mapped_columns = [",
+        ",\n".join(listed),
+        "] -%}",
         "",
-        ",\n\n".join(ctes),
-        "",
-        "select",
-        "    code_set,",
-        "    local_code,",
-        "    table_name,",
-        "    column_name,",
-        "    count(*) as row_count",
-        "from unmapped",
-        "group by code_set, local_code, table_name, column_name",
+        "{{ unmapped_local_codes_sql(mapped_columns) }}",
     ]
     return "\n".join(lines) + "\n"
