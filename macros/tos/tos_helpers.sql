@@ -100,12 +100,17 @@
 {%- endmacro %}
 
 
-{% macro tos_header_cte() -%}
+{% macro tos_header_row() -%}
     {#- The header the platform compares against: the first IDS000 row (the platform reads one). -#}
+    select * from {{ tos_norm_ref('IDS000Header') }}
+    order by tos_row_id
+    limit 1
+{%- endmacro %}
+
+
+{% macro tos_header_cte() -%}
     tos_hdr as (
-        select * from {{ tos_norm_ref('IDS000Header') }}
-        order by tos_row_id
-        limit 1
+        {{ tos_header_row() }}
     )
 {%- endmacro %}
 

@@ -68,13 +68,23 @@
     {%- if not meta['record_key'] -%}
         'HeaderRow=' || cast(row_number() over (order by {{ tos_row_id() }}) as {{ dbt.type_string() }})
     {%- else -%}
-        {%- set parts = [] -%}
+        {%- set exprs = [] -%}
         {%- for c in meta['record_key'] -%}
-            {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ tos_text(c, meta['types'][meta['columns'].index(c)]) ~ ", '')") -%}
+            {%- do exprs.append(tos_text(c, meta['types'][meta['columns'].index(c)])) -%}
         {%- endfor -%}
-        {{ parts | join(" || ';' || ") }}
+        {{ tos_key_text(meta['record_key'], exprs) }}
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro tos_key_text(columns, exprs) -%}
+    {#- 'Col1=v1;Col2=v2' from the key's column names and an SQL expression of each value. -#}
+    {%- set parts = [] -%}
+    {%- for c in columns -%}
+        {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ exprs[loop.index0] ~ ", '')") -%}
+    {%- endfor -%}
+    {{ parts | join(" || ';' || ") }}
+{%- endmacro %}
 
 
 {% macro tos_record_key_of(table_name, alias='t') %}
@@ -84,11 +94,11 @@
     {%- if not meta['record_key'] -%}
         {{ alias }}.tos_record_key
     {%- else -%}
-        {%- set parts = [] -%}
+        {%- set exprs = [] -%}
         {%- for c in meta['record_key'] -%}
-            {%- do parts.append("'" ~ c ~ "=' || coalesce(" ~ tos_col(c, alias) ~ ", '')") -%}
+            {%- do exprs.append(tos_col(c, alias)) -%}
         {%- endfor -%}
-        {{ parts | join(" || ';' || ") }}
+        {{ tos_key_text(meta['record_key'], exprs) }}
     {%- endif -%}
 {% endmacro %}
 

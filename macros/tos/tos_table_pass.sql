@@ -19,13 +19,6 @@
 {% endmacro %}
 
 
-{% macro tos_pass_checks() %}
-    {#- The checks that expose their condition and message (macro tos_parts_<check>). -#}
-    {{ return(['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
-        'date_compare', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range']) }}
-{% endmacro %}
-
-
 {% macro tos_pass_bit(n) -%}
     {#- 2^n as an exact integer literal (n < 62). -#}
     cast({{ 2 ** n }} as {{ dbt.type_bigint() }})
@@ -62,9 +55,7 @@
             from {{ tos_norm_ref(table_name) }} as t
             {%- if uses_header %}
             left join (
-                select * from {{ tos_norm_ref('IDS000Header') }}
-                order by tos_row_id
-                limit 1
+                {{ tos_header_row() }}
             ) as h on 1 = 1
             {%- endif %}
             {%- if path %}
@@ -95,8 +86,9 @@
     {%- set by_ancestor = {} -%}
     {%- set others = [] -%}
     {%- for rule in rules -%}
-        {%- if rule['check'] in tos_pass_checks() -%}
-            {%- set parts = context['tos_parts_' ~ rule['check']](rule) -%}
+        {%- set parts_macro = context.get('tos_parts_' ~ rule['check']) -%}
+        {%- if parts_macro -%}
+            {%- set parts = parts_macro(rule) -%}
             {%- if parts.get('path') -%}
                 {%- set anc = parts['path'][-1][0] -%}
                 {%- do by_ancestor.update({anc: by_ancestor.get(anc, []) + [[rule, parts]]}) -%}
