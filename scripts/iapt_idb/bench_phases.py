@@ -123,21 +123,15 @@ def phase_build(p: dict[str, Any]) -> Result:
             "dbt": dbt, "dropped_args": dropped}
 
 
-def _run_results_mtime() -> float:
-    results = Path(os.environ.get("DBT_TARGET_PATH") or "target") / "run_results.json"
-    return results.stat().st_mtime if results.exists() else 0.0
-
-
-def validation_profile(before: float, keep_as: Path | None) -> dict[str, Any]:
-    """dbt's run_results when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1), else what the engine
-    did (plan compiled or cached, seeds loaded, seconds per model)."""
-    if _run_results_mtime() > before:
-        return dbt_profile(keep_as)
+def validation_profile(keep_as: Path | None) -> dict[str, Any]:
+    """What the engine did (plan compiled or cached, seeds loaded, seconds per model), or dbt's run_results
+    when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1: the engine did not run in this phase's
+    process)."""
     from .validation import engine
 
     run = engine.last_run
     if run is None:
-        return {}
+        return dbt_profile(keep_as) or {}
     slowest = sorted(run.step_seconds.items(), key=lambda kv: -kv[1])[:8]
     return {"engine": True, "plan_compiled": run.compiled, "compile_s": run.compile_seconds,
             "seeds_loaded": run.seeds_loaded, "elapsed_s": run.seconds,
@@ -147,7 +141,6 @@ def validation_profile(before: float, keep_as: Path | None) -> dict[str, Any]:
 def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
     from .validation.api import run_validation
 
-    before = _run_results_mtime()
     result, seconds, dropped = timed(
         run_validation,
         source=None,
@@ -158,7 +151,7 @@ def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
     )
     detail = jsonable(result)
     detail.pop("failures", None)  # one entry per failing record: large, and in the report already
-    dbt = validation_profile(before, Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
+    dbt = validation_profile(Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 
@@ -186,10 +179,9 @@ def phase_verdict(p: dict[str, Any]) -> Result:
     """What `iapt-idb export` runs before writing: export_verdict (the validation models again)."""
     from .validation.api import export_verdict
 
-    before = _run_results_mtime()
     verdict, seconds, dropped = timed(export_verdict, target_db=Path(p["target_db"]), period=p["period"])
     detail = {"file_rejected": verdict.file_rejected, "reasons": verdict.reasons[:10]}
-    dbt = validation_profile(before, Path(p["logs"]) / "verdict.run_results.json" if p.get("logs") else None)
+    dbt = validation_profile(Path(p["logs"]) / "verdict.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 

@@ -98,46 +98,24 @@ def use_dbt() -> bool:
     return os.environ.get("IAPT_VALIDATE_WITH_DBT", "").strip().lower() in ("1", "true", "yes")
 
 
-def _require_marts(target_db: Path) -> None:
-    """UserError naming the missing IDB marts (before any dbt compile is spent on them)."""
-    from ..spec import table_names
-
-    con = duckdb.connect(str(target_db), read_only=True)
-    try:
-        present = {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' "
-            "union all select view_name from duckdb_views() where schema_name = 'main'").fetchall()}
-    finally:
-        con.close()
-    missing = [t for t in table_names() if t not in present]
-    if missing:
-        raise UserError(
-            f"{target_db}: the IDB marts are missing ({', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}): "
-            "build them first with 'iapt-idb build --period YYYY-MM', or validate an .accdb/CSV SOURCE"
-        )
-
-
 def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
-    provider_ods: str | None = None, seed: bool = True, with_dbt: bool | None = None,
+    provider_ods: str | None = None, with_dbt: bool | None = None,
 ) -> None:
     """The seeds (reference + tos) and the validation models in target_db.
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
-    DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). ``with_dbt`` (default: $IAPT_VALIDATE_WITH_DBT)
-    runs `dbt build` instead, tests included.
+    DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). ``with_dbt``
+    (default: $IAPT_VALIDATE_WITH_DBT) runs `dbt build` instead, tests included.
     """
     dbt_vars = _dbt_vars(period, provider_ods, input_schema)
     if not (use_dbt() if with_dbt is None else with_dbt):
-        if input_schema is None:
-            _require_marts(target_db)
         try:
             engine.build_validation(target_db, dbt_vars, warehouse=warehouse)
             return
         except engine.EngineUnsupported as exc:
             _log(f"{exc}: running the validation models with dbt")
-    select = VALIDATION_SELECT if seed else VALIDATION_SELECT[2:]
-    args = ["build", "--select", *select, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
+    args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
     proc = run_dbt(args, vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
     if proc.returncode != 0:
         out = proc.stdout or ""

@@ -195,7 +195,6 @@ def plan_key(target_db: Path, dbt_vars: Mapping[str, Any]) -> str:
     add("dbt_target", os.environ.get("IAPT_DBT_TARGET", "duckdb").encode())
     add("vars", json.dumps(dict(dbt_vars), sort_keys=True).encode())
     add("catalog", catalog_name(target_db).encode())
-    add("input_schema", str(dbt_vars.get("tos_input_schema", "")).encode())
     for f in _key_files():
         rel = f.relative_to(ROOT).as_posix() if f.is_relative_to(ROOT) else str(f)
         add(rel, f.read_bytes())
@@ -361,9 +360,27 @@ def prepare_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path |
     plan = load_plan(plan_key(target_db, dbt_vars))
     if plan is not None:
         return plan, False
+    if not dbt_vars.get("tos_input_schema"):
+        _require_marts(target_db)  # before a dbt compile is spent on them
     if not seeds_loaded:
         _dbt_seed(target_db, dbt_vars, warehouse)
     return compile_plan(target_db, dbt_vars, warehouse), True
+
+
+def _require_marts(target_db: Path) -> None:
+    """The UserError naming the IDB marts missing from schema main of target_db, if any."""
+    from ..spec import table_names
+
+    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        present = {n for n, in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' "
+            "union all select view_name from duckdb_views() where schema_name = 'main'").fetchall()}
+    finally:
+        con.close()
+    missing = [t for t in table_names() if t not in present]
+    if missing:
+        raise missing_marts_error(target_db, missing)
 
 
 def _dbt_seed(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None) -> None:
@@ -410,11 +427,13 @@ def _read_csv(seed: Seed) -> str:
             f"columns = {{{cols}}})")
 
 
-def _stale_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tuple[str, str], str]) -> list[Seed]:
-    """The seeds whose table is missing, typed differently or holds other rows than its CSV file (one query)."""
+def _stale_seeds(con: duckdb.DuckDBPyConnection, plan: Plan,
+                 existing: dict[tuple[str, str], str]) -> tuple[list[Seed], bool]:
+    """The seeds whose table is missing, typed differently or holds other rows than its CSV file (one query),
+    and whether every seed was vouched for by its stamp (then the stamps need no refresh)."""
     seeds = [s for s in plan.seeds if s.columns]
     if not seeds:
-        return []
+        return [], True
     types = con.execute("select " + ", ".join(f"typeof(cast(null as {t}))" for s in seeds for _, t in s.columns)).fetchone()
     expected: dict[str, list[tuple[str, str]]] = {}
     i = 0
@@ -439,8 +458,8 @@ def _stale_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tupl
             f"from {_q(plan.catalog)}.{_q(s.schema)}.{_q(s.identifier)} except all select * from {_read_csv(s)})) as n"
             for s in check)
         differ = {name for name, n in con.execute(diffs).fetchall() if n}
-        stale += [s for s in check if s.name in differ]
-    return stale
+        return stale + [s for s in check if s.name in differ], False
+    return stale, not stale
 
 
 def _file_sha256(seed: Seed) -> str:
@@ -482,12 +501,12 @@ def _refresh_stamps(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
                     + ", ".join(f"({_lit(name)}, {_lit(sha)}, {int(n)})" for name, (sha, n) in sorted(stamps.items())))
 
 
-def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
+def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:
     """(Re)load each seed that is missing or differs from its CSV file, as dbt-duckdb loads it: create table with
     the seed's column_types, then COPY FROM the file. -> the names of the seeds loaded"""
-    existing = _relations(con, plan.catalog)
     loaded = []
-    for s in _stale_seeds(con, plan, existing):
+    stale, stamped = _stale_seeds(con, plan, existing)
+    for s in stale:
         target = f"{_q(plan.catalog)}.{_q(s.schema)}.{_q(s.identifier)}"
         con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(s.schema)}")
         kind = existing.get((s.schema, s.identifier))
@@ -497,15 +516,23 @@ def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
         con.execute(f"copy {target} from {_lit(str(ROOT / s.path))} "
                     f"(FORMAT CSV, HEADER TRUE, DELIMITER {_lit(s.delimiter)})")
         loaded.append(s.name)
-    _refresh_stamps(con, plan)
+    if not stamped:
+        _refresh_stamps(con, plan)
     if loaded:
         log.debug("validation: seeds loaded: %s", ", ".join(loaded))
     return loaded
 
 
-def missing_inputs(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
-    existing = _relations(con, plan.catalog)
+def missing_inputs(plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:
     return [f"{s}.{t}" for s, t in plan.inputs if (s, t) not in existing]
+
+
+def missing_marts_error(target_db: Path, missing: list[str]) -> UserError:
+    """What to say when the IDB marts a validation reads are not in the target DB."""
+    return UserError(
+        f"{target_db}: the IDB marts are missing ({', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}): "
+        "build them first with 'iapt-idb build --period YYYY-MM', or validate an .accdb/CSV SOURCE"
+    )
 
 
 def _create(con: duckdb.DuckDBPyConnection, plan: Plan, step: Step, existing: dict[tuple[str, str], str],
@@ -517,9 +544,8 @@ def _create(con: duckdb.DuckDBPyConnection, plan: Plan, step: Step, existing: di
         if kind and (name != step.identifier or kind != step.materialized):
             con.execute(f"drop {kind} {_q(plan.catalog)}.{_q(step.schema)}.{_q(name)}")
     con.execute(f"create or replace {step.materialized} {rel} as (\n{_fill_now(step.sql, now)}\n)")
-    kind = "table" if step.materialized == "table" else "view"
     if step.comment:
-        con.execute(f"comment on {kind} {rel} is {_lit(step.comment)}")
+        con.execute(f"comment on {step.materialized} {rel} is {_lit(step.comment)}")
     if step.column_comments:
         present = {c for c, _ in _columns(con, rel)}
         for col, text in step.column_comments.items():
@@ -551,14 +577,12 @@ def _prepare(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats:
     con.execute("begin")
     t = time.perf_counter()
     try:
-        stats.seeds_loaded = ensure_seeds(con, plan)
-        stats.step_seconds["(seeds)"] = round(time.perf_counter() - t, 3)
-        missing = missing_inputs(con, plan)
+        existing = _relations(con, plan.catalog)
+        missing = missing_inputs(plan, existing)
         if missing:
-            raise UserError(
-                f"{target_db}: the IDB marts are missing ({', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}): "
-                "build them first with 'iapt-idb build --period YYYY-MM', or validate an .accdb/CSV SOURCE"
-            )
+            raise missing_marts_error(target_db, missing)
+        stats.seeds_loaded = ensure_seeds(con, plan, existing)
+        stats.step_seconds["(seeds)"] = round(time.perf_counter() - t, 3)
         for schema in sorted({s.schema for s in plan.steps}):
             con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(schema)}")
     except BaseException:
@@ -658,8 +682,8 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
     """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan."""
     global last_run
     began = time.perf_counter()
-    stats = RunStats(plan_key=plan_key(target_db, dbt_vars))
-    plan, stats.compiled = prepare_plan(target_db, dbt_vars, warehouse)
+    plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
+    stats = RunStats(plan_key=plan.key, compiled=compiled)
     if stats.compiled:
         stats.compile_seconds = round(time.perf_counter() - began, 3)
     elif seeds_needing_dbt(plan):

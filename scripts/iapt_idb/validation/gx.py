@@ -182,29 +182,12 @@ def _unique(expectations: list[Any]) -> list[Any]:
 
 def _validation_definition(gx: Any, context: Any, source: Any, table: str, expectations: list[Any]) -> Any:
     """Suite, data asset, whole-dataframe batch definition and validation definition of one table, each
-    added once to the (fresh, ephemeral) context. ``validation_definitions.add_or_update`` would save the
-    suite a second time and compare it expectation by expectation with the stored copy."""
-    from great_expectations.exceptions import DataContextError
-
+    added once to the fresh ephemeral context of this run (``add_or_update`` would save the suite a second
+    time and compare it expectation by expectation with the stored copy)."""
     name = f"tos_{table}"
-    suite = gx.ExpectationSuite(name=name, expectations=_unique(expectations))
-    try:
-        suite = context.suites.add(suite)
-    except DataContextError:  # a context that already has the suite
-        suite = context.suites.add_or_update(suite)
-    try:
-        asset = source.get_asset(table)
-    except LookupError:
-        asset = source.add_dataframe_asset(table)
-    try:
-        batch_def = asset.get_batch_definition("whole")
-    except (KeyError, LookupError, ValueError):
-        batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    vd = gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
-    try:
-        return context.validation_definitions.add(vd)
-    except DataContextError:
-        return context.validation_definitions.add_or_update(vd)
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=_unique(expectations)))
+    batch_def = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
 
 
 def _add_site_and_source(context: Any, report_dir: Path) -> Any:
