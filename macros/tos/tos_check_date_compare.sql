@@ -33,12 +33,13 @@
 {%- endmacro %}
 
 
-{% macro tos_path_join(path) -%}
-    {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. -#}
+{% macro tos_path_join(path, child=none) -%}
+    {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. Without
+        child, a1 starts a FROM; with it, a1 is joined to the row aliased child. -#}
     {%- for step in path %}
-    {{ 'from' if loop.first else 'inner join' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
-    {%- if not loop.first %}
-        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 'a' ~ loop.index0) }}
+    {{ 'inner join' if child or not loop.first else 'from' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+    {%- if child or not loop.first %}
+        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], child if loop.first else 'a' ~ loop.index0) }}
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -59,10 +59,7 @@
             ) as h on 1 = 1
             {%- endif %}
             {%- if path %}
-            {%- for step in path %}
-            inner join {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
-                on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], 't' if loop.first else 'a' ~ loop.index0) }}
-            {%- endfor %}
+            {{ tos_path_join(path, 't') }}
             {%- endif %}
         ) as masked
         where tos_mask <> 0
