@@ -6,5 +6,5 @@ select
     cast({{ national_or_local('reason') }} as {{ sql_type('string') }}) as OnwardReferReason,
     cast(receiving_org as {{ sql_type('string') }}) as OrgIDReceiving
 from {{ ref('stg_local_cms__onward_referral') }}
-where {{ dated_in_period('cast(referred_at as date)') }}
+where {{ timestamp_in_period('referred_at') }}
 {{ order_by_columns(5) }}

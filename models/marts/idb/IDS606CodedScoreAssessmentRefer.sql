@@ -8,5 +8,5 @@ select
 from {{ ref('stg_local_cms__questionnaire_score') }}
 where
     intervention_id is null
-    and {{ dated_in_period('cast(completed_at as date)') }}
+    and {{ timestamp_in_period('completed_at') }}
 {{ order_by_columns(5) }}
