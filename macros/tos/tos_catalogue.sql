@@ -62,7 +62,7 @@
 
 {% macro tos_row_check_sql(group) %}
     {#- The row-level rules of the catalogue on the tables of one group (macro tos_table_checks_sql per table):
-        each rule's failing rows, from the macro tos_parts_<check> / tos_check_<check> named in the catalogue. -#}
+        each rule's failing rows, from the macro (tos_parts_<check> or tos_check_<check>) named in the catalogue. -#}
     {%- set checks = ['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
         'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
         'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',

@@ -17,7 +17,3 @@
         'header': true,
     }) }}
 {% endmacro %}
-
-{% macro tos_check_age_range(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_age_range(rule)) -}}
-{% endmacro %}

@@ -44,8 +44,3 @@
         'header': preds | selectattr('op', 'equalto', 'ne_header') | list | length > 0,
     }) }}
 {% endmacro %}
-
-
-{% macro tos_check_cross_field(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_cross_field(rule)) -}}
-{% endmacro %}

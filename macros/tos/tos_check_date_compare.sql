@@ -94,8 +94,3 @@
     {%- endif -%}
     {{ return(parts) }}
 {% endmacro %}
-
-
-{% macro tos_check_date_compare(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_date_compare(rule)) -}}
-{% endmacro %}

@@ -8,7 +8,3 @@
         'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not in the national list ' ~ p['code_list']),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_in_code_list(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_in_code_list(rule)) -}}
-{% endmacro %}

@@ -8,7 +8,3 @@
             ~ tos_lit(' characters; ' ~ p['min'] ~ '-' ~ p['max'] ~ ' allowed'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_length(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_length(rule)) -}}
-{% endmacro %}

@@ -23,7 +23,3 @@
         'message': tos_lit('NHS number fails the NHS number check (10 digits, modulus-11 check digit)'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_nhs_number(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_nhs_number(rule)) -}}
-{% endmacro %}

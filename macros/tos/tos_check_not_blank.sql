@@ -6,7 +6,3 @@
         'message': tos_lit(c ~ ' is blank; it must be supplied'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_not_blank(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_not_blank(rule)) -}}
-{% endmacro %}

@@ -8,7 +8,3 @@
         'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ (' matches ' if fails_on_match else ' does not match ') ~ p['pattern']),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_regex(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_regex(rule)) -}}
-{% endmacro %}

@@ -26,8 +26,3 @@
     {%- endif -%}
     {{ return({'cond': cond, 'message': msg}) }}
 {% endmacro %}
-
-
-{% macro tos_check_submission_metadata(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_submission_metadata(rule)) -}}
-{% endmacro %}

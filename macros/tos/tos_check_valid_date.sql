@@ -6,7 +6,3 @@
         'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not a valid date (YYYY-MM-DD, from 1890-01-01)'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_valid_date(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_valid_date(rule)) -}}
-{% endmacro %}

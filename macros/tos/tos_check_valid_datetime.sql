@@ -6,7 +6,3 @@
         'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not a valid timestamp (YYYY-MM-DDThh:mm:ss)'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_valid_datetime(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_valid_datetime(rule)) -}}
-{% endmacro %}

@@ -6,7 +6,3 @@
         'message': tos_value_text(c) ~ " || " ~ tos_lit(' in ' ~ c ~ ' is not a valid time (hh:mm:ss)'),
     }) }}
 {% endmacro %}
-
-{% macro tos_check_valid_time(rule) %}
-    {{- tos_row_local_check(rule, tos_parts_valid_time(rule)) -}}
-{% endmacro %}

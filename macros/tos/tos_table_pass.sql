@@ -5,20 +5,6 @@
     message chosen per rule. Rules needing an ancestor record (date_compare up the tree) join each ancestor
     once per table; the other checks (uniqueness, code schemes, SNOMED, follow-ups) stay one query each. -#}
 
-{% macro tos_row_local_check(rule, parts) %}
-    {#- One row-local rule as its own query over its table (the rule run alone). -#}
-    {%- if parts.get('header') %}
-    with {{ tos_header_cte() }}
-    {%- endif %}
-    {{ tos_failure(rule, parts['message']) }}
-    from {{ tos_norm_ref(rule['table_name']) }} as t
-    {%- if parts.get('header') %}
-    cross join tos_hdr as h
-    {%- endif %}
-    where {{ parts['cond'] }}
-{% endmacro %}
-
-
 {% macro tos_pass_bit(n) -%}
     {#- 2^n as an exact integer literal (n < 62). -#}
     cast({{ 2 ** n }} as {{ dbt.type_bigint() }})

@@ -53,7 +53,8 @@ COLUMNS = (
     "fix_hint", "implemented_by", "status", "status_reason",
 )
 
-# Checks whose SQL runs row by row in model tos_check_failures (macro tos_check_<check>).
+# Checks whose SQL runs row by row in model tos_check_failures (macros/tos/tos_check_<check>.sql: macro
+# tos_parts_<check> for the row-local checks evaluated in one pass per table, else tos_check_<check>).
 ROW_CHECKS = (
     "not_blank", "length", "regex", "valid_date", "valid_datetime", "valid_time", "in_code_list",
     "date_compare", "unique", "cross_field", "submission_metadata", "nhs_number", "age_range",
@@ -267,9 +268,16 @@ def fix_hint(rule: Rule) -> str:
     raise ValueError(f"no fix hint for check {check!r}")
 
 
+def check_macro(check: str) -> str:
+    """The macro holding a row check's SQL: tos_parts_<check> (condition + message, run in the table's one
+    pass) when macros/tos/tos_check_<check>.sql defines it, else tos_check_<check> (a query of its own)."""
+    text = (ROOT / "macros" / "tos" / f"tos_check_{check}.sql").read_text(encoding="utf-8")
+    return f"tos_parts_{check}" if f"macro tos_parts_{check}(" in text else f"tos_check_{check}"
+
+
 def implemented_by(rule: Rule) -> str:
     if rule.check in ROW_CHECKS:
-        where = f"macro tos_check_{rule.check} -> model tos_check_failures"
+        where = f"macro {check_macro(rule.check)} -> model tos_check_failures"
         if rule.check in GX_CHECKS:
             where += "; Great Expectations suite tos_" + rule.table_name
         return where
