@@ -257,8 +257,7 @@ def run_gx(db: Path, report_dir: Path, period: str) -> dict[str, Any]:
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         with ExitStack() as speedups:
             speedups.enter_context(unsaved_ephemeral_config(context))
-            if not speedups.enter_context(precomputed_fingerprints(fingerprints)):
-                fingerprints.close()  # GX hashes each frame itself: keep none
+            speedups.enter_context(precomputed_fingerprints(fingerprints))  # (closes them if not in place)
             speedups.enter_context(blank_regex_on_arrow())
             speedups.enter_context(memoized_id_dict_ids())
             speedups.enter_context(memoized_metric_kwargs())

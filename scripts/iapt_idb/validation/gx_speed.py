@@ -56,8 +56,28 @@ BLANK = r"^\s*$"
 BLANK_ASCII = r"^[\t\n\x0b\x0c\r\x1c-\x1f ]*$"
 
 _lock = threading.Lock()
-_depth = 0
-_original: Any = None
+_active: set[tuple[int, str]] = set()  # (id(owner), attribute) patched by a block that is running
+
+
+@contextlib.contextmanager
+def _patched(owner: Any, attr: str, replacement: Any) -> Iterator[bool]:
+    """``owner.attr`` is ``replacement`` while the block runs and restored after. If another block already
+    patched it (another thread, or a nested block), it is left to that block. Yields whether this block
+    put the patch in place."""
+    key = (id(owner), attr)
+    with _lock:
+        mine = key not in _active
+        if mine:
+            original = vars(owner)[attr]
+            setattr(owner, attr, replacement)
+            _active.add(key)
+    try:
+        yield mine
+    finally:
+        if mine:
+            with _lock:
+                setattr(owner, attr, original)
+                _active.discard(key)
 
 
 def _patched_contains(original: Any) -> Any:
@@ -84,7 +104,6 @@ def _patched_contains(original: Any) -> Any:
 def blank_regex_on_arrow() -> Iterator[bool]:
     """While active, ``str.contains(r"^\\s*$")`` on all-ASCII Arrow-backed strings runs in RE2 (see the
     module doc). Yields whether the speed-up is in place (False on a pandas without the hook)."""
-    global _depth, _original
     try:
         from pandas.core.arrays.string_arrow import ArrowStringArray
     except ImportError:  # pragma: no cover - pandas without Arrow strings
@@ -93,19 +112,8 @@ def blank_regex_on_arrow() -> Iterator[bool]:
     if "_str_contains" not in ArrowStringArray.__dict__:
         yield False  # pragma: no cover - another pandas layout: run as pandas does
         return
-    with _lock:
-        if _depth == 0:
-            _original = ArrowStringArray.__dict__["_str_contains"]
-            ArrowStringArray._str_contains = _patched_contains(_original)
-        _depth += 1
-    try:
+    with _patched(ArrowStringArray, "_str_contains", _patched_contains(ArrowStringArray.__dict__["_str_contains"])):
         yield True
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                ArrowStringArray._str_contains = _original
-                _original = None
 
 
 _LEAVES = (str, int, float, bool, type(None))
@@ -167,19 +175,10 @@ def memoized_expectation_configuration() -> Iterator[bool]:
         })
         return cfg
 
-    configuration._iapt_memo = True  # type: ignore[attr-defined]
-    with _lock:
-        if getattr(prop.fget, "_iapt_memo", False):  # already patched by another block: leave it to that one
-            mine = False
-        else:
-            Expectation.configuration = property(configuration, doc=prop.__doc__)
-            mine = True
     try:
-        yield True
+        with _patched(Expectation, "configuration", property(configuration, doc=prop.__doc__)):
+            yield True
     finally:
-        if mine:
-            with _lock:
-                Expectation.configuration = prop
         cache.clear()
 
 
@@ -245,7 +244,6 @@ def _fingerprint_lookup(original: Any, fingerprints: Fingerprints) -> Any:
         fingerprint = fingerprints.take(df)
         return original(df) if fingerprint is None else fingerprint
 
-    hash_pandas_dataframe._iapt_fingerprints = True  # type: ignore[attr-defined]
     return hash_pandas_dataframe
 
 
@@ -259,20 +257,16 @@ def precomputed_fingerprints(fingerprints: Fingerprints) -> Iterator[bool]:
     except ImportError:  # pragma: no cover
         yield False
         return
-    with _lock:
-        original = engine.__dict__.get("hash_pandas_dataframe")
-        usable = (callable(original) and not getattr(original, "_iapt_fingerprints", False)
-                  and original(probe := _probe_frame()) == pandas_fingerprint(probe))
-        if usable:
-            engine.hash_pandas_dataframe = _fingerprint_lookup(original, fingerprints)
-    if not usable:
-        yield False  # another GX layout, another block's patch, or another fingerprint: run as GX does
+    original = engine.__dict__.get("hash_pandas_dataframe")
+    if ((id(engine), "hash_pandas_dataframe") in _active or not callable(original)
+            or original(probe := _probe_frame()) != pandas_fingerprint(probe)):
+        fingerprints.close()
+        yield False  # another block's patch, another GX layout or another fingerprint: GX hashes each frame
         return
     try:
-        yield True
+        with _patched(engine, "hash_pandas_dataframe", _fingerprint_lookup(original, fingerprints)) as mine:
+            yield mine
     finally:
-        with _lock:
-            engine.hash_pandas_dataframe = original
         fingerprints.close()
 
 
@@ -361,17 +355,10 @@ def memoized_id_dict_ids() -> Iterator[bool]:
             hit = cache[key] = original(self, id_keys, id_ignore_keys)
         return hit
 
-    to_id._iapt_memo = True  # type: ignore[attr-defined]
-    with _lock:
-        mine = not getattr(IDDict.__dict__["to_id"], "_iapt_memo", False)  # else another block's: leave it
-        if mine:
-            IDDict.to_id = to_id
     try:
-        yield True
+        with _patched(IDDict, "to_id", to_id):
+            yield True
     finally:
-        if mine:
-            with _lock:
-                IDDict.to_id = original
         cache.clear()
 
 
@@ -470,15 +457,8 @@ def memoized_metric_kwargs() -> Iterator[bool]:
             cache[key] = (held, _fresh(answer))
         return answer
 
-    get_metric_kwargs._iapt_memo = True  # type: ignore[attr-defined]
-    with _lock:
-        mine = not getattr(module.__dict__["get_metric_kwargs"], "_iapt_memo", False)  # else another block's
-        if mine:
-            module.get_metric_kwargs = get_metric_kwargs
     try:
-        yield True
+        with _patched(module, "get_metric_kwargs", get_metric_kwargs):
+            yield True
     finally:
-        if mine:
-            with _lock:
-                module.get_metric_kwargs = original
         cache.clear()
