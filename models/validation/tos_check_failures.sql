@@ -1,8 +1,12 @@
 {{ config(materialized='table', schema='validation') }}
 
--- Failing rows of every row-level TOS rule in the catalogue (seed tos_rules): the four groups together.
+-- Failing rows of every row-level TOS rule in the catalogue (seed tos_rules): the five groups together.
 with patient_level as (
     select * from {{ ref('tos_check_failures__patient') }}
+),
+
+circumstances_level as (
+    select * from {{ ref('tos_check_failures__circumstances') }}
 ),
 
 referral_level as (
@@ -19,6 +23,8 @@ activity_level as (
 
 unioned as (
     select * from patient_level
+    union all
+    select * from circumstances_level
     union all
     select * from referral_level
     union all

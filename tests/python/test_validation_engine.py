@@ -272,3 +272,55 @@ def test_a_failing_step_is_named_and_the_others_stop(built_marts: BuiltMarts, wa
     monkeypatch.setenv("IAPT_VALIDATE_WORKERS", "two")
     with pytest.raises(UserError, match="IAPT_VALIDATE_WORKERS"):
         engine.run_plan(db, plan)
+
+
+def test_the_longest_steps_start_first_each_query_gets_its_share_of_threads_and_results_are_read_before_close(
+    built_marts: BuiltMarts, warm: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scheduling changes when each relation is built, never what it holds: the last run's durations order the
+    ready steps (longest first), queries side by side get one DuckDB thread each (a step alone gets them all),
+    and ``read`` sees the finished relations on the engine's connection before it closes in the background."""
+    started: list[tuple[str, int]] = []
+    real_create = engine._create
+
+    def watched_create(con: Any, plan: Any, step: Any, *args: Any) -> None:
+        if step.materialized == "table":
+            started.append((step.name, int(con.execute("select current_setting('threads')").fetchone()[0])))
+        real_create(con, plan, step, *args)
+
+    monkeypatch.setattr(engine, "_create", watched_create)
+    monkeypatch.setenv("IAPT_VALIDATE_WORKERS", "2")
+    db = _copy_marts(built_marts, warm / "scheduled")
+    engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)  # records the durations
+    recorded = engine.read_step_seconds()
+    groups = sorted(n for n, _ in started if n.startswith("tos_check_failures__"))
+    assert set(groups) <= set(recorded) and len(groups) == 5
+    # pretend the activity group took longest last time and the patient group second
+    engine.write_step_seconds({**recorded, "tos_check_failures__activity": 99.0, "tos_check_failures__patient": 98.0})
+    started.clear()
+    stats = engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse,
+                                    read=lambda con: con.execute(
+                                        "select count(*) from main_validation.tos_failures").fetchone()[0])
+    assert [n for n, _ in started[:2]] == ["tos_check_failures__activity", "tos_check_failures__patient"]
+    threads = dict(started)
+    all_threads = int(duckdb.connect().execute("select current_setting('threads')").fetchone()[0])
+    assert {threads[g] for g in groups} == {max(1, all_threads // 2)}  # two at a time: a share each
+    assert threads["tos_rows_removed"] == all_threads  # alone on the critical path: every thread
+    engine.wait_closed()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert stats.read_value == con.execute("select count(*) from main_validation.tos_failures").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_step_durations_are_a_cache_and_longest_first_keeps_plan_order_on_ties(warm: Path) -> None:
+    steps = [engine.Step(name=n, schema="s", identifier=n, materialized="table", sql="") for n in "abcd"]
+    assert [s.name for s in engine.longest_first(steps, {"c": 2.0, "b": 2.0, "d": 5.0})] == ["d", "b", "c", "a"]
+    path = engine.plan_dir() / engine.STEP_SECONDS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not json", encoding="utf-8")
+    assert engine.read_step_seconds() == {}  # unreadable: no order, no error
+    engine.write_step_seconds({"a": 1.5})
+    assert engine.read_step_seconds() == {"a": 1.5}
+    assert not list(engine.plan_dir().glob("runs*.json"))  # never taken for a plan

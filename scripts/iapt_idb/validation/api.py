@@ -26,7 +26,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -36,6 +37,8 @@ from ..dbt_runner import run_dbt
 from ..periods import parse_period
 from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
+
+T = TypeVar("T")
 
 VALIDATION_SELECT = ["path:seeds/reference", "path:seeds/tos", "path:models/validation"]
 # Tests on the national code-list seeds are the seed owner's; the validation run only needs the data.
@@ -101,18 +104,22 @@ def use_dbt() -> bool:
 def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
     provider_ods: str | None = None, with_dbt: bool | None = None,
-) -> None:
-    """The seeds (reference + tos) and the validation models in target_db.
+    read: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
+) -> T | None:
+    """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
+    given, on a connection to target_db (its value is returned).
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
-    DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). ``with_dbt``
-    (default: $IAPT_VALIDATE_WITH_DBT) runs `dbt build` instead, tests included.
+    DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
+    ``read`` on its own connection, then closes it (a checkpoint) in the background: this returns while that
+    goes on: call ``engine.wait_closed()`` before target_db is opened again in this process.
+    ``with_dbt`` (default: $IAPT_VALIDATE_WITH_DBT) runs `dbt build` instead, tests included.
     """
     dbt_vars = _dbt_vars(period, provider_ods, input_schema)
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
-            engine.build_validation(target_db, dbt_vars, warehouse=warehouse)
-            return
+            stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read)
+            return stats.read_value
         except engine.EngineUnsupported as exc:
             _log(f"{exc}: running the validation models with dbt")
     args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
@@ -120,6 +127,13 @@ def build_validation_models(
     if proc.returncode != 0:
         out = proc.stdout or ""
         raise RuntimeError(f"dbt validation build failed (exit {proc.returncode}):\n{out[-6000:]}")
+    if read is None:
+        return None
+    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        return read(con)
+    finally:
+        con.close()
 
 
 def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
@@ -181,9 +195,13 @@ def run_validation(
             input_schema = INPUT_SCHEMA
             warehouse = _warehouse_for(scratch)
         _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
-        build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema, provider_ods=provider_ods)
-        data = report.read_results(db)
-        result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
+        data = build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema,
+                                       provider_ods=provider_ods, read=report.read_results_from)
+        assert data is not None
+        try:
+            result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
+        finally:
+            engine.wait_closed()
         if gx:
             from .gx import run_gx
 

@@ -2,7 +2,8 @@
 
     prepare_plan(target_db, dbt_vars, warehouse) -> Plan     cached plan, or `dbt compile` on a cache miss
     compile_plan(target_db, dbt_vars, warehouse) -> Plan     `dbt compile --select path:models/validation`
-    run_plan(target_db, plan) -> RunStats                    plain DuckDB, independent tables at the same time
+    run_plan(target_db, plan) -> RunStats                    plain DuckDB, independent tables at the same time,
+                                                             the longest first, then read(con) and close
 
 A plan is what dbt compiled for the validation models: per model (in dependency order) its relation,
 materialization (table/view) and SQL, plus the stored-failure tables of the data tests configured with
@@ -35,7 +36,9 @@ import json
 import logging
 import os
 import re
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -54,9 +57,9 @@ log = logging.getLogger(__name__)
 PLAN_FORMAT = 2
 # Relations (tables) created at the same time, each on its own DuckDB connection: the TOS check groups read
 # tables of one or two row groups (~120k rows), which DuckDB scans on one thread each, so running two of
-# them at once uses the second core (the four check groups of the benchmark month: 2.3 s side by side, 2.6-3.5 s
-# one after the other). $IAPT_VALIDATE_WORKERS
-# overrides it (1 runs the steps one after the other).
+# them at once uses the second core. The longest ready step starts first (by the last run's durations), and
+# steps side by side get one DuckDB thread each (``_Threads``). $IAPT_VALIDATE_WORKERS overrides it (1 runs
+# the steps one after the other).
 DEFAULT_WORKERS = 2
 VALIDATION_PATH = "models/validation"
 SEED_PATHS = ("seeds/reference", "seeds/tos")
@@ -65,6 +68,9 @@ SEED_STAMPS = ("main_validation", "tos_engine_seed_stamps")
 SEED_SELECT = [f"path:{p}" for p in SEED_PATHS]
 KEY_PATHS = ("models", "macros", *SEED_PATHS, "dbt_project.yml")
 PLAN_DIR_NAME = "validation_plans"
+# How long each step took last time (step name -> seconds), for starting the longest ready steps first
+# (a subfolder, so that it is never taken for a plan).
+STEP_SECONDS_FILE = "runs/step_seconds.json"
 KEEP_PLANS = 20
 # Placeholders for the time of validation (dbt's run_started_at) in the compiled SQL: (token, utc?, format)
 NOW_TOKENS = (
@@ -138,6 +144,7 @@ class RunStats:
     seeds_loaded: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    read_value: Any = field(default=None, repr=False)  # what run_plan's ``read`` returned
 
 
 last_run: RunStats | None = None
@@ -564,6 +571,7 @@ def workers() -> int:
 
 
 def _connect(target_db: Path, plan: Plan) -> duckdb.DuckDBPyConnection:
+    wait_closed()
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
     # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
@@ -612,15 +620,102 @@ def _run_step(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, step:
               stats.step_seconds[step.name])
 
 
-def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None) -> RunStats:
+def read_step_seconds() -> dict[str, float]:
+    """The step durations the last run recorded ({} when there is none or it cannot be read: a cache)."""
+    try:
+        data = json.loads((plan_dir() / STEP_SECONDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+def write_step_seconds(seconds: Mapping[str, float]) -> None:
+    """Record this run's step durations (merged into the file; best effort: it only orders later runs)."""
+    merged = {**read_step_seconds(), **seconds}
+    path = plan_dir() / STEP_SECONDS_FILE
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.debug("validation: step durations not recorded: %s", exc)
+
+
+def longest_first(steps: list[Step], seconds: Mapping[str, float]) -> list[Step]:
+    """The ready steps in the order to start them: the longest last time first (so the longest check group
+    does not start last and leave one core idle at the end), then in plan order."""
+    return sorted(steps, key=lambda s: -seconds.get(s.name, 0.0))  # (stable: ties keep the plan order)
+
+
+class _Threads:
+    """DuckDB's thread count for the steps running at once. Side by side, each query gets one thread (the
+    cores are already shared out between them; extra threads only add scheduling work: 15% more CPU for the
+    check groups of the benchmark month); a step running alone (the cascade, the summaries) gets them all."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._all = int(con.execute("select current_setting('threads')").fetchone()[0])
+        self._now = self._all
+
+    def share(self, steps_at_once: int) -> None:
+        n = self._all if steps_at_once <= 1 else max(1, self._all // steps_at_once)
+        if n != self._now:
+            self._con.execute(f"set threads = {n}")
+            self._now = n
+
+
+class Closing:
+    """The engine's connection, closed on a background thread: closing checkpoints the new relations into
+    the file (0.2-0.3 s at benchmark scale), which can overlap the caller's report writing. ``wait()`` before
+    the file is opened again in this process (another attach of it would fail on the file lock)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._close, args=(con,), name="tos-close", daemon=False)
+        self._thread.start()
+
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            con.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+_closing: list[Closing] = []  # connections of run_plan(read=...) still closing
+
+
+def wait_closed() -> None:
+    """Wait until every connection run_plan left closing in the background is closed (and checkpointed)."""
+    while _closing:
+        _closing.pop().wait()
+
+
+def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
+             read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
     """Load the seeds if needed, then create every relation of the plan in target_db, each once the relations
     it reads exist. Views (instant) are created on the main connection; tables go to ``workers()`` threads,
-    each with its own connection, so independent tables are computed at the same time. Each relation is
-    created in its own transaction (as `dbt build` does): if a step fails, the relations before it are new,
-    the others as they were, and the error names the step."""
+    each with its own connection, so independent tables are computed at the same time, the longest (by the
+    last run's durations, ``STEP_SECONDS_FILE``) first. Each relation is created in its own transaction (as
+    `dbt build` does): if a step fails, the relations before it are new, the others as they were, and the
+    error names the step.
+
+    With ``read``, ``read(con)`` runs on the engine's connection once every relation exists (its value is
+    ``stats.read_value``), and the connection is then closed in the background: ``wait_closed()`` before
+    the file is opened again in this process."""
     stats = stats or RunStats(plan_key=plan.key)
     began = time.perf_counter()
+    last_seconds = read_step_seconds()
     con = _connect(target_db, plan)
+    closed_later = False
     try:
         _prepare(con, target_db, plan, stats)
         existing = _relations(con, plan.catalog)
@@ -640,6 +735,7 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None) -> RunS
                 cur.close()
 
         n_workers = workers()
+        threads = _Threads(con)
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="tos-step") as pool:
             running: dict[Future[None], Step] = {}
             try:
@@ -647,7 +743,11 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None) -> RunS
                     started = True
                     while started:  # views run at once, which can make more steps ready
                         started = False
-                        for step in [s for s in pending if all(d in done or d not in names for d in s.depends_on)]:
+                        ready = [s for s in pending if all(d in done or d not in names for d in s.depends_on)]
+                        tables = [s for s in ready if s.materialized != "view"]
+                        if n_workers > 1:
+                            threads.share(len(running) + len(tables))
+                        for step in longest_first(ready, last_seconds):
                             pending.remove(step)
                             if step.materialized == "view" or n_workers == 1:
                                 _run_step(con, target_db, plan, step, existing, now, stats)
@@ -672,14 +772,22 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None) -> RunS
                     with contextlib.suppress(duckdb.Error):
                         cur.interrupt()
                 raise
+        if read is not None:
+            stats.read_value = read(con)
+            _closing.append(Closing(con))
+            closed_later = True
     finally:
-        con.close()
+        if not closed_later:
+            con.close()
+    write_step_seconds(stats.step_seconds)
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats
 
 
-def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None) -> RunStats:
-    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan."""
+def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
+                     read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
+    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan
+    (``read``: see there)."""
     global last_run
     began = time.perf_counter()
     plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
@@ -688,7 +796,7 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
         stats.compile_seconds = round(time.perf_counter() - began, 3)
     elif seeds_needing_dbt(plan):
         _dbt_seed(target_db, dbt_vars, warehouse)
-    run_plan(target_db, plan, stats)
+    run_plan(target_db, plan, stats, read=read)
     stats.seconds = round(time.perf_counter() - began, 3)
     last_run = stats
     return stats

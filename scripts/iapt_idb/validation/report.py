@@ -23,24 +23,21 @@ REPORT_COLUMNS = ("rule_code", "severity", "table", "record_key", "columns", "me
 _TABLE_ORDER = {m.name: i for i, m in enumerate(table_meta())}
 
 
-def read_results(db: Path) -> dict[str, list[dict[str, Any]]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        def rows(sql: str) -> list[dict[str, Any]]:
-            cur = con.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """The validation results, read through a connection whose default catalog is the target DB."""
+    def rows(sql: str) -> list[dict[str, Any]]:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
 
-        return {
-            "failures": rows(
-                f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
-            ),
-            "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
-            "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
-            "summary": rows(f"select * from {SCHEMA}.tos_summary"),
-        }
-    finally:
-        con.close()
+    return {
+        "failures": rows(
+            f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
+        ),
+        "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
+        "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
+        "summary": rows(f"select * from {SCHEMA}.tos_summary"),
+    }
 
 
 def _sort_key(f: dict[str, Any]) -> tuple:
