@@ -1,6 +1,7 @@
 {{ config(materialized='table', schema='validation') }}
 
--- Failing rows of the row-level TOS rules on the patients' circumstances tables (macro tos_check_groups), one pass per table.
+-- Failing rows of the row-level TOS rules on the patients' circumstances tables (macro tos_check_groups),
+-- one pass per table.
 -- depends_on: {{ ref('tos_rules') }}
 -- depends_on: {{ ref('tos_assessment_scales') }}
 {{ tos_norm_refs() }}

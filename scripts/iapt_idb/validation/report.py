@@ -40,11 +40,6 @@ def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str
     }
 
 
-def _sort_key(f: dict[str, Any]) -> tuple:
-    return (_TABLE_ORDER.get(f["table"] or "", -1), f["rule_code"], f["record_key"] or "", f["message"] or "",
-            f["columns"] or "", f["severity"])
-
-
 def _structure_failures(problems: list[StructureProblem]) -> list[dict[str, Any]]:
     rule = next(r for r in load_rules() if r["rule_code"] == "IDSREJ001")
     return [
@@ -61,9 +56,14 @@ def failures_json(failures: list[dict[str, Any]]) -> str:
     if not failures or any(set(f) != set(REPORT_COLUMNS) or not all(isinstance(v, str) for v in f.values())
                            for f in failures):
         return json.dumps(failures, indent=1, sort_keys=True)
+    return _rows_json([tuple(f[c] for c in REPORT_COLUMNS) for f in failures])
+
+
+def _rows_json(rows: list[tuple[str, ...]]) -> str:
+    """``failures_json`` of failures given as text tuples in REPORT_COLUMNS order (at least one)."""
     enc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps' str encoder
-    keys = [(k, enc(k)) for k in sorted(REPORT_COLUMNS)]
-    items = ("{\n" + ",\n".join(f"  {name}: {enc(f[k])}" for k, name in keys) + "\n }" for f in failures)
+    keys = [(REPORT_COLUMNS.index(k), enc(k)) for k in sorted(REPORT_COLUMNS)]
+    items = ("{\n" + ",\n".join(f"  {name}: {enc(r[i])}" for i, name in keys) + "\n }" for r in rows)
     return "[\n " + ",\n ".join(items) + "\n]"
 
 
@@ -75,19 +75,25 @@ def write_reports(
     report_dir: Path, data: dict[str, list[dict[str, Any]]], problems: list[StructureProblem], period: str,
     source: str,
 ) -> dict[str, Any]:
-    failures = [
-        {"rule_code": f["rule_code"], "severity": f["severity"], "table": f["table_name"] or "",
-         "record_key": f["record_key"] or "", "columns": f["columns"] or "", "message": f["message"] or ""}
+    # one tuple per failure in REPORT_COLUMNS order, sorted by table (IDB order), rule code, record key,
+    # message, columns and severity
+    rows = [
+        (f["rule_code"], f["severity"], f["table_name"] or "", f["record_key"] or "", f["columns"] or "",
+         f["message"] or "")
         for f in data["failures"]
-    ] + _structure_failures(problems)
-    failures.sort(key=_sort_key)
+    ] + [tuple(f[c] for c in REPORT_COLUMNS) for f in _structure_failures(problems)]
+    order = _TABLE_ORDER.get
+    rows.sort(key=lambda r: (order(r[2], -1), r[0], r[3], r[5], r[4], r[1]))
+    failures = [dict(zip(REPORT_COLUMNS, r)) for r in rows]
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(REPORT_COLUMNS)
-    w.writerows([f[c] for c in REPORT_COLUMNS] for f in failures)
+    w.writerows(rows)
     (report_dir / "validation_report.csv").write_text(buf.getvalue(), encoding="utf-8")
-    (report_dir / "validation_report.json").write_text(failures_json(failures) + "\n", encoding="utf-8")
+    text_only = rows and all(r[0] is not None and r[1] is not None for r in rows)  # the other four are text
+    json_text = _rows_json(rows) if text_only else json.dumps(failures, indent=1, sort_keys=True)
+    (report_dir / "validation_report.json").write_text(json_text + "\n", encoding="utf-8")
 
     catalogue = {r["rule_code"]: r for r in load_rules()}
     counts: dict[str, int] = {}
