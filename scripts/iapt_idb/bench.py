@@ -14,8 +14,9 @@ raw Jackcess ``addRows`` of the same rows. It prints a table and PASS/FAIL per t
 ``<out>/results.json`` (rewritten after every phase, so a stopped run keeps its figures).
 
 The short phases behind the ratio targets (validation, export and the two baselines) run ``--repeat`` times
-(default 3) and the run with the median time is reported, with the spread in its note: on a shared 2-core
-machine one run of a few seconds swings by a third.
+(default 3), in rounds (each of them once per round, so that a phase and its baseline meet the same moments
+of the machine), and the run with the median time is reported, with the spread in its note: on a shared
+2-core machine one run of a few seconds swings by a third.
 
 Columns: ``seconds`` is the API call alone; ``wall s`` the whole child process (interpreter start
 and imports included); ``cpu s`` its user+system CPU, which a busy shared machine does not stretch;
@@ -82,7 +83,8 @@ DEPENDS = {
     "raw_jackcess": "build",
 }
 # The phases behind the ratio targets are short (seconds) and a shared 2-core VM swings them by +-30%: each
-# runs --repeat times and the run with the median time is reported (its peak memory the largest of all).
+# runs --repeat times, in rounds beside its baseline, and the run with the median time is reported (its peak
+# memory the largest of all).
 REPEATED = ("validate", "validate_dbt", "validate_gx", "export", "parquet", "raw_jackcess")
 DEFAULT_REPEAT = 3
 DEFAULT_PATIENTS = 340_000
@@ -195,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat",
         type=int,
         default=DEFAULT_REPEAT,
-        help=f"runs of each short phase behind a ratio target ({', '.join(REPEATED)}); the median run is "
-        f"reported, with the spread (default {DEFAULT_REPEAT})",
+        help=f"runs of each short phase behind a ratio target ({', '.join(REPEATED)}), in rounds (each of "
+        f"them once per round); the median run is reported, with the spread (default {DEFAULT_REPEAT})",
     )
     p.add_argument("--skip-generate", action="store_true", help="use the warehouse already in --out, whatever its settings")
     p.add_argument(
@@ -259,16 +261,10 @@ def run_phase(phase: str, params: dict[str, Any], paths: Paths) -> PhaseRecord:
     return rec
 
 
-def run_repeated(phase: str, params: dict[str, Any], paths: Paths, times: int,
-                 runner: Callable[[str, dict[str, Any], Paths], PhaseRecord] = run_phase) -> PhaseRecord:
-    """The phase run ``times`` times: the run with the median time (its peak memory the largest of all runs,
-    every run's time in detail['runs']), or the first failed run."""
-    runs = []
-    for _ in range(times):
-        rec = runner(phase, params, paths)
-        if rec.status != "ok":
-            return rec
-        runs.append(rec)
+def median_run(runs: list[PhaseRecord]) -> PhaseRecord:
+    """Of several successful runs of one phase, the run with the median time, with the peak memory of all runs
+    and every run's time (detail['runs'])."""
+    times = len(runs)
     if times == 1:
         return runs[0]
     median = sorted(runs, key=lambda r: r.seconds or 0.0)[(times - 1) // 2]
@@ -381,20 +377,32 @@ def run_all(
     if "generate" in phases:
         records["generate"] = ensure_warehouse(args, paths)
     counts = None if "build" in phases else existing_mart_counts(paths)
-    for phase in phases:
-        if phase == "generate":
-            continue
-        blocked = [d for d in dependencies(phase, args) if d in records and records[d].status not in ("ok", "reused")]
-        if blocked:
-            records[phase] = PhaseRecord(phase, "skipped", note=f"{blocked[0]} failed")
-            continue
-        rows = sum(counts.values()) if counts else None
-        times = max(1, args.repeat) if phase in REPEATED else 1
-        records[phase] = run_repeated(phase, phase_params(phase, args, paths, rows), paths, times)
-        if phase == "build" and records[phase].status == "ok":
-            counts = records[phase].detail.get("counts")
-        if save:
-            save(records, counts)
+    rounds = max(1, args.repeat)
+    todo = [p for p in phases if p != "generate"]
+    while todo:
+        # The repeated phases (and the verdict between them) run in rounds, each phase once per round, so that
+        # a phase and its baseline meet the same moments of a shared machine; the median run is reported.
+        block = [todo.pop(0)]
+        while block[0] in REPEATED and todo and (todo[0] in REPEATED or todo[0] == "verdict"):
+            block.append(todo.pop(0))
+        runs: dict[str, list[PhaseRecord]] = {p: [] for p in block}
+        for r in range(rounds if block[0] in REPEATED else 1):
+            for phase in block:
+                if (r > 0 and phase not in REPEATED) or (phase in records and records[phase].status != "ok"):
+                    continue
+                blocked = [d for d in dependencies(phase, args)
+                           if d in records and records[d].status not in ("ok", "reused")]
+                if blocked:
+                    records[phase] = PhaseRecord(phase, "skipped", note=f"{blocked[0]} failed")
+                    continue
+                rows = sum(counts.values()) if counts else None
+                rec = run_phase(phase, phase_params(phase, args, paths, rows), paths)
+                runs[phase].append(rec)
+                records[phase] = rec if rec.status != "ok" else median_run(runs[phase])
+                if phase == "build" and rec.status == "ok":
+                    counts = rec.detail.get("counts")
+                if save:
+                    save(records, counts)
     if "readback" in records and records["readback"].status == "ok":
         written = records["export"].detail.get("detail", {}).get("tables") if "export" in records else None
         expected = written or counts or {}

@@ -133,17 +133,42 @@ def test_scale_is_checked_against_the_brief() -> None:
     assert "at least 120,000" in bench.format_scale(checks)
 
 
-def test_short_phases_report_the_median_of_their_runs(tmp_path: Path) -> None:
+def test_short_phases_run_in_rounds_and_report_the_median_of_their_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paths = bench.Paths(tmp_path)
-    times = iter([5.0, 3.0, 4.0])
-    peaks = iter([100.0, 300.0, 200.0])
+    order: list[str] = []
+    times = {"validate_dbt": iter([5.0, 3.0, 4.0]), "verdict": iter([2.0]), "export": iter([1.0, 2.0, 3.0]),
+             "parquet": iter([1.0, 1.2, 0.8]), "readback": iter([9.0])}
+    peaks = iter(range(100, 10_000, 100))
+    failing_export = False
 
     def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
-        return bench.PhaseRecord(phase, "ok", rows=10, seconds=next(times), wall_seconds=1.0, maxrss_mb=next(peaks))
+        order.append(phase)
+        if phase == "export" and failing_export and len([p for p in order if p == "export"]) == 2:
+            return bench.PhaseRecord(phase, "failed", note="exit 1")
+        return bench.PhaseRecord(phase, "ok", rows=10, seconds=next(times[phase]), wall_seconds=1.0,
+                                 maxrss_mb=float(next(peaks)))
 
-    rec = bench.run_repeated("export", {}, paths, 3, runner=runner)
-    assert rec.seconds == 4.0 and rec.maxrss_mb == 300.0  # the median run; the largest peak of all runs
-    assert rec.detail["runs"]["seconds"] == [5.0, 3.0, 4.0] and rec.note == "median of 3 runs (3.0-5.0 s)"
-    failing = iter([bench.PhaseRecord("export", "ok", seconds=1.0), bench.PhaseRecord("export", "failed")])
-    assert bench.run_repeated("export", {}, paths, 3, runner=lambda *a: next(failing)).status == "failed"
+    monkeypatch.setattr(bench, "run_phase", runner)
+    monkeypatch.setattr(bench, "existing_mart_counts", lambda paths: {"IDS101Referral": 10})
+    args = bench.build_parser().parse_args(["--phases", "validate_dbt,verdict,export,parquet,readback",
+                                            "--repeat", "3", "--out", str(tmp_path)])
+    records, _ = bench.run_all(args, paths)
+    # each repeated phase once per round, beside its baseline; the verdict and the read-back once
+    assert order == ["validate_dbt", "verdict", "export", "parquet", "validate_dbt", "export", "parquet",
+                     "validate_dbt", "export", "parquet", "readback"]
+    rec = records["validate_dbt"]
+    assert rec.seconds == 4.0 and rec.detail["runs"]["seconds"] == [5.0, 3.0, 4.0]  # the median run
+    assert rec.maxrss_mb == 800.0  # the largest peak of its three runs (100, 500, 800)
+    assert rec.note == "median of 3 runs (3.0-5.0 s)"
+    assert records["verdict"].seconds == 2.0 and records["parquet"].seconds == 1.0
+    # a failed run is what is reported, and the phase is not run again
+    order.clear()
+    times.update({"validate_dbt": iter([1.0, 1.0, 1.0]), "verdict": iter([1.0]), "export": iter([1.0, 1.0, 1.0]),
+                  "parquet": iter([1.0, 1.0, 1.0]), "readback": iter([1.0])})
+    failing_export = True
+    records, _ = bench.run_all(args, paths)
+    assert records["export"].status == "failed" and order.count("export") == 2
+    assert records["readback"].status == "skipped"
     assert "export" in bench.REPEATED and "build" not in bench.REPEATED
