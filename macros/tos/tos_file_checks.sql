@@ -60,7 +60,9 @@
 
 
 {% macro tos_file_nothing_valid(rule) %}
-    {#- After record/group rejections and the cascade, at least one row of the table must be kept. -#}
+    {#- After record/group rejections and the cascade, at least one row of the table must be kept. The kept
+        rows are the table's rows not in tos_rows_removed: the same definition as view tos_row_status, read
+        from the table itself rather than through that view's union of every table. -#}
     {%- set t = rule['params']['table'] -%}
     {{ tos_file_failure(rule, tos_lit('no valid ' ~ t ~ ' row is left after validation')) }}
     where not exists (

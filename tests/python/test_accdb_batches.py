@@ -42,6 +42,23 @@ def test_helper_jar_is_checked_against_its_build_stamp(tmp_path: Path) -> None:
         jars.helper_jar.__wrapped__(tmp_path / "jars", src)
 
 
+
+def test_every_jvm_loads_exactly_its_checked_jars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer JVM gets the pinned writer jars plus the helper; the replica JVM only its pinned jars. A
+    missing helper stops the writer (and only the writer) before any work, saying what to run."""
+    writer, replica = jars.jvm_classpath(jars.WRITER), jars.jvm_classpath(jars.REPLICA)
+    assert writer == jars.classpath(jars.WRITER) + (jars.helper_jar(),)
+    assert replica == jars.classpath(jars.REPLICA) and not any(jars.HELPER_JAR in j for j in replica)
+
+    def missing() -> str:
+        raise AccdbError("missing the writer helper x. Run 'make jars'")
+
+    monkeypatch.setattr(jars, "helper_jar", missing)
+    with pytest.raises(AccdbError, match="make jars"):
+        jars.jvm_classpath(jars.WRITER)
+    assert jars.jvm_classpath(jars.REPLICA) == replica
+
+
 _SCRIPT = r'''
 import hashlib, sys
 from pathlib import Path

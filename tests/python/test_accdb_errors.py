@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from accdb_fixtures import PERIOD, base_db, create_accdb, fresh_dir, make_target_db, variant_db, workdir
@@ -39,6 +40,37 @@ def test_over_length_text_is_refused_with_table_column_row_and_key() -> None:
            "long; the column holds at most 2" in msg
     assert "IDS001MPI.Gender, row 3 (0-based; LocalPatientId='31'): text is 2 characters long" in msg
     assert "no file was written" in msg
+
+
+def test_skip_unstorable_writes_the_rest_and_lists_each_left_out_value() -> None:
+    """With skip_unstorable, rows holding a value the file cannot store are left out and listed (table, row,
+    local key, column, reason) beside the file; every other row is written, and the manifest says so."""
+    import csv
+
+    from iapt_idb.accdb.writer import excluded_path
+
+    db = variant_db(
+        "skip_unstorable",
+        "UPDATE IDS101Referral SET SourceOfReferralIAPT = 'ABC' WHERE ServiceRequestId = '31'",
+        "UPDATE IDS001MPI SET Gender = '😀' WHERE LocalPatientId = '31'",
+    )
+    out = fresh_dir("skip_unstorable") / "IDB.accdb"
+    manifest = export_idb(db, out, PERIOD, progress=False, skip_unstorable=True)
+    rows = list(csv.DictReader(excluded_path(out).open(encoding="utf-8")))
+    assert [(r["table"], r["row"], r["record_key"], r["column"]) for r in rows] == [
+        ("IDS001MPI", "3", "LocalPatientId=31", "Gender"),
+        ("IDS101Referral", "3", "ServiceRequestId=31", "SourceOfReferralIAPT"),
+    ]
+    assert all(r["reason"].startswith("text is ") for r in rows)
+    assert manifest["rows_left_out_unstorable"] == {"IDS001MPI": 1, "IDS101Referral": 1}
+    assert manifest["excluded_file"] == excluded_path(out).name
+    con = duckdb.connect(str(base_db()), read_only=True)
+    try:
+        for table, n in manifest["tables"].items():
+            left_out = manifest["rows_left_out_unstorable"].get(table, 0)
+            assert n + left_out == con.execute(f'select count(*) from main."{table}"').fetchone()[0], table
+    finally:
+        con.close()
 
 
 def test_out_of_range_integer_is_refused_not_wrapped() -> None:

@@ -104,3 +104,11 @@ def helper_jar(jars_dir: Path = paths.JARS_DIR, src: Path = HELPER_SRC) -> str:
     if name != HELPER_JAR or _sha256(jar) != digest:
         raise AccdbError(f"{jar} does not match its build stamp {stamp}. Delete the .jars folder and run 'make jars'.")
     return str(jar)
+
+
+def jvm_classpath(classpath_name: str) -> tuple[str, ...]:
+    """Every jar a JVM of one classpath loads, each checked: the pinned jars, and for the writer also the
+    project's helper jar (against its build stamp). Call it before any work, to fail early and say what
+    to run."""
+    pinned = classpath(classpath_name)
+    return pinned + (helper_jar(),) if classpath_name == WRITER else pinned

@@ -10,7 +10,7 @@ import os
 import tempfile
 
 from .errors import AccdbError
-from .jars import WRITER, classpath, helper_jar
+from .jars import jvm_classpath
 
 DEFAULT_XMX = {"writer": "2g", "replica": "4g"}
 _started: list[str] = []
@@ -36,7 +36,7 @@ def start(classpath_name: str, convert_strings: bool = False) -> None:
         "-Djava.awt.headless=true",
         # A JVM killed mid-start (Ctrl-C, SIGTERM) must not leave hs_err files in the user's folder.
         f"-XX:ErrorFile={tempfile.gettempdir()}/iapt_idb_hs_err_pid%p.log",
-        classpath=list(classpath(classpath_name)) + ([helper_jar()] if classpath_name == WRITER else []),
+        classpath=list(jvm_classpath(classpath_name)),
         convertStrings=convert_strings,
     )
     _started.append(classpath_name)

@@ -22,7 +22,7 @@ def load_accdb_to_duckdb(accdb: Path, duckdb_path: Path, schema: str = "main", p
     accdb = Path(accdb)
     if not accdb.is_file():
         raise AccdbError(f"{accdb}: no such file")
-    jars.classpath(jars.REPLICA)
+    jars.jvm_classpath(jars.REPLICA)
     counts = run_replica(
         "replica_load",
         {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema, "progress": progress},

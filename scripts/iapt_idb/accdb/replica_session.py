@@ -38,7 +38,7 @@ class ReplicaError(AccdbError):
 
 class ReplicaSession:
     def __init__(self) -> None:
-        jars.classpath(jars.REPLICA)
+        jars.jvm_classpath(jars.REPLICA)
         code = "from iapt_idb.accdb import replica_ops; replica_ops.serve()"
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True, encoding="utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -104,12 +104,14 @@ class TablePlan:
         return checks[0] if len(checks) == 1 else "coalesce(" + ", ".join(checks) + ")"
 
     def storable_only(self) -> "TablePlan":
-        """The same plan reading only the rows whose every value fits the file's columns."""
+        """The same plan reading only the rows whose every value fits the file's columns. Its columns carry
+        no checks: the filter has applied them all (the pre-flight would only count zero problems again)."""
         cond = self.any_problem_sql()
         if cond is None:
             return self
         sql = f"SELECT * FROM ({self.source_sql}) AS src WHERE {cond} IS NULL"
-        return TablePlan(self.table, self.file_table, sql, self.key, self.columns)
+        return TablePlan(self.table, self.file_table, sql, self.key,
+                         tuple(replace(c, check_sql=None) for c in self.columns))
 
     def unstorable_sql(self) -> str | None:
         """One row per value that cannot be stored: 0-based row, local key, column, reason."""

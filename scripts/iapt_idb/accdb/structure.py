@@ -35,7 +35,7 @@ def inspect_structure(accdb: Path, replica: bool = True) -> dict[str, Any]:
         version = ace_version(accdb)
     except ValueError as exc:
         raise AccdbError(str(exc)) from None
-    jars.classpath(jars.WRITER)
+    jars.jvm_classpath(jars.WRITER)
     listing = run_child("list", {"path": str(accdb.resolve())})
     tables = [PhysTable.from_json(t) for t in listing["tables"]]
     differences = structure_differences(tables)
@@ -56,7 +56,7 @@ def inspect_structure(accdb: Path, replica: bool = True) -> dict[str, Any]:
     if not report["platform_readable_format"]:
         differences.append(f"file format {version}: the national reader (Jackcess 2.2.0) opens only {', '.join(PLATFORM_READABLE)}")
     if replica:
-        jars.classpath(jars.REPLICA)
+        jars.jvm_classpath(jars.REPLICA)
         try:
             rows = run_replica("replica_schema", {"path": str(accdb.resolve())})["rows"]
         except AccdbError as exc:

@@ -121,8 +121,7 @@ def export_idb(
             raise AccdbError(f"template {template} not found; pass the official empty IAPT v2.1 IDB (.accdb)")
         if template.resolve() == out.resolve():
             raise AccdbError("the template and the output must be different files")
-    jars.classpath(jars.WRITER)  # fail early, in the parent, when the jars are missing or tampered with
-    jars.helper_jar()
+    jars.jvm_classpath(jars.WRITER)  # fail early, in the parent, when a jar is missing or tampered with
 
     select = rows_sql or source.default_rows_sql
     sources = {t.name: select(t.name) for t in load_tables()}
