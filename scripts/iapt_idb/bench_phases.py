@@ -167,12 +167,13 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
 
 def phase_validate_gx(p: dict[str, Any]) -> Result:
     """The Great Expectations half of run_validation(gx=True), on the models validate_dbt built."""
-    from .validation.gx import run_gx
+    from .validation import gx
 
     result, seconds, dropped = timed(
-        run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"]
+        gx.run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"]
     )
-    return {"seconds": seconds, "rows": p["rows"], "detail": jsonable(result), "dropped_args": dropped}
+    return {"seconds": seconds, "rows": p["rows"], "detail": jsonable(result), "dropped_args": dropped,
+            "gx_timings": dict(gx.last_timings)}
 
 
 def phase_verdict(p: dict[str, Any]) -> Result:

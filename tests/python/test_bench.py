@@ -172,3 +172,13 @@ def test_short_phases_run_in_rounds_and_report_the_median_of_their_runs(
     assert records["export"].status == "failed" and order.count("export") == 2
     assert records["readback"].status == "skipped"
     assert "export" in bench.REPEATED and "build" not in bench.REPEATED
+
+
+def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:
+    gx = bench.PhaseRecord("validate_gx", "ok", rows=10, seconds=10.0,
+                           detail={"gx_timings": {"import_s": 3.5, "suites_s": 5.5, "data_docs_s": 0.8}})
+    parquet = bench.PhaseRecord("parquet", "ok", rows=10, seconds=1.0)
+    note = bench.gx_note({"validate_gx": gx, "parquet": parquet})
+    assert note is not None and "import 3.5 s (3.5 x the Parquet copy by itself)" in note
+    assert "suites and validation 5.5 s, data docs 0.8 s" in note
+    assert bench.gx_note({"validate_gx": gx}) is None  # no baseline, no note

@@ -55,6 +55,9 @@ from .report import SCHEMA
 from .tables import meta
 
 SITE = "tos_data_docs"
+# Seconds of the last run_gx in this process: GX import, suites + validation, data docs (for the benchmark;
+# never written into the reports, which stay byte-identical from run to run).
+last_timings: dict[str, float] = {}
 
 
 def _codes(stem: str, period: str) -> list[str]:
@@ -269,6 +272,9 @@ def run_gx(db: Path, report_dir: Path, period: str) -> dict[str, Any]:
     t_validate = time.perf_counter()
     context.build_data_docs(site_names=[SITE])
     t_docs = time.perf_counter()
+    last_timings.clear()
+    last_timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
+                        data_docs_s=round(t_docs - t_validate, 3))
     print(f"validate: GX import {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
           f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s, "
           f"batch fingerprints {reader.fingerprint_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
