@@ -1,4 +1,4 @@
-{{ config(materialized='table', schema='validation') }}
+{{ config(materialized='view', schema='validation') }}
 
 -- Failing rows of every row-level TOS rule in the catalogue (seed tos_rules): the five groups together.
 with patient_level as (
