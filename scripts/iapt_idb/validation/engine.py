@@ -746,7 +746,7 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
                         ready = [s for s in pending if all(d in done or d not in names for d in s.depends_on)]
                         tables = [s for s in ready if s.materialized != "view"]
                         if n_workers > 1:
-                            threads.share(len(running) + len(tables))
+                            threads.share(min(n_workers, len(running) + len(tables)))
                         for step in longest_first(ready, last_seconds):
                             pending.remove(step)
                             if step.materialized == "view" or n_workers == 1:

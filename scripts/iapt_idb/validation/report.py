@@ -49,18 +49,12 @@ def _structure_failures(problems: list[StructureProblem]) -> list[dict[str, Any]
     ]
 
 
-def failures_json(failures: list[dict[str, Any]]) -> str:
-    """``json.dumps(failures, indent=1, sort_keys=True)``, byte for byte, ~2x faster: with ``indent`` the json
-    module encodes in Python; here only the strings go through its C encoder. Failures are flat dicts of text
-    (anything else is left to json.dumps)."""
-    if not failures or any(set(f) != set(REPORT_COLUMNS) or not all(isinstance(v, str) for v in f.values())
-                           for f in failures):
-        return json.dumps(failures, indent=1, sort_keys=True)
-    return _rows_json([tuple(f[c] for c in REPORT_COLUMNS) for f in failures])
-
-
-def _rows_json(rows: list[tuple[str, ...]]) -> str:
-    """``failures_json`` of failures given as text tuples in REPORT_COLUMNS order (at least one)."""
+def failures_json(rows: list[tuple[Any, ...]]) -> str:
+    """The failures (tuples in REPORT_COLUMNS order) as ``json.dumps([dict(zip(REPORT_COLUMNS, row)), ...],
+    indent=1, sort_keys=True)``, byte for byte, ~2x faster: with ``indent`` the json module encodes in Python;
+    here only the strings go through its C encoder. Anything but text values is left to json.dumps."""
+    if not rows or not all(type(v) is str for r in rows for v in r):
+        return json.dumps([dict(zip(REPORT_COLUMNS, r)) for r in rows], indent=1, sort_keys=True)
     enc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps' str encoder
     keys = [(REPORT_COLUMNS.index(k), enc(k)) for k in sorted(REPORT_COLUMNS)]
     items = ("{\n" + ",\n".join(f"  {name}: {enc(r[i])}" for i, name in keys) + "\n }" for r in rows)
@@ -91,9 +85,7 @@ def write_reports(
     w.writerow(REPORT_COLUMNS)
     w.writerows(rows)
     (report_dir / "validation_report.csv").write_text(buf.getvalue(), encoding="utf-8")
-    text_only = rows and all(r[0] is not None and r[1] is not None for r in rows)  # the other four are text
-    json_text = _rows_json(rows) if text_only else json.dumps(failures, indent=1, sort_keys=True)
-    (report_dir / "validation_report.json").write_text(json_text + "\n", encoding="utf-8")
+    (report_dir / "validation_report.json").write_text(failures_json(rows) + "\n", encoding="utf-8")
 
     catalogue = {r["rule_code"]: r for r in load_rules()}
     counts: dict[str, int] = {}
