@@ -41,7 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="ODS code of the uploading provider, compared with the header (IDS00030/IDS00033); "
                         "default: the project's provider_ods_code")
     p.add_argument("--no-gx", action="store_true",
-                   help="skip the Great Expectations suites and data docs (faster)")
+                   help="skip the Great Expectations suites and data docs: the verdict and the failure "
+                        "reports are the same (they come from the TOS rules), summary.json has no "
+                        "great_expectations part, and a national-scale month validates in ~3 s instead of ~13 s")
     p.add_argument("--top", type=int, default=10, metavar="N", help="how many failing rules to print (default 10)")
     return p
 
