@@ -632,13 +632,12 @@ def read_step_seconds() -> dict[str, float]:
 
 
 def write_step_seconds(seconds: Mapping[str, float]) -> None:
-    """Record this run's step durations (merged into the file; best effort: it only orders later runs)."""
-    merged = {**read_step_seconds(), **seconds}
+    """Record step durations (best effort: they only order later runs)."""
     path = plan_dir() / STEP_SECONDS_FILE
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(dict(sorted(seconds.items())), indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -779,7 +778,7 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
     finally:
         if not closed_later:
             con.close()
-    write_step_seconds(stats.step_seconds)
+    write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats
 

@@ -23,7 +23,7 @@ REPORT_COLUMNS = ("rule_code", "severity", "table", "record_key", "columns", "me
 _TABLE_ORDER = {m.name: i for i, m in enumerate(table_meta())}
 
 
-def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
     """The validation results, read through a connection whose default catalog is the target DB."""
     def rows(sql: str) -> list[dict[str, Any]]:
         cur = con.execute(sql)
@@ -31,9 +31,10 @@ def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
     return {
-        "failures": rows(
+        # (rule_code, severity, table, record_key, columns, message): REPORT_COLUMNS order, as tuples
+        "failures": con.execute(
             f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
-        ),
+        ).fetchall(),
         "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
         "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
         "summary": rows(f"select * from {SCHEMA}.tos_summary"),
@@ -66,15 +67,14 @@ def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
 
 
 def write_reports(
-    report_dir: Path, data: dict[str, list[dict[str, Any]]], problems: list[StructureProblem], period: str,
+    report_dir: Path, data: dict[str, list[Any]], problems: list[StructureProblem], period: str,
     source: str,
 ) -> dict[str, Any]:
     # one tuple per failure in REPORT_COLUMNS order, sorted by table (IDB order), rule code, record key,
     # message, columns and severity
     rows = [
-        (f["rule_code"], f["severity"], f["table_name"] or "", f["record_key"] or "", f["columns"] or "",
-         f["message"] or "")
-        for f in data["failures"]
+        (code, severity, table or "", key or "", columns or "", message or "")
+        for code, severity, table, key, columns, message in data["failures"]
     ] + [tuple(f[c] for c in REPORT_COLUMNS) for f in _structure_failures(problems)]
     order = _TABLE_ORDER.get
     rows.sort(key=lambda r: (order(r[2], -1), r[0], r[3], r[5], r[4], r[1]))
