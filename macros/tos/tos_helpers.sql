@@ -8,6 +8,42 @@
     regexp_matches({{ expr }}, {{ tos_lit(pattern) }})
 {%- endmacro %}
 
+{% macro duckdb__tos_regex_match(expr, pattern) -%}
+    {#- A pattern anchored at both ends (^...$, no top-level |) runs as RE2's full match of its body, which
+        DuckDB evaluates once per distinct value of a dictionary-compressed column: ~15x faster on the
+        code columns at national scale (issue 7), with the same result. -#}
+    {%- if tos_is_anchored_pattern(pattern) -%}
+        regexp_full_match({{ expr }}, {{ tos_lit('(?:' ~ pattern[1:-1] ~ ')') }})
+    {%- else -%}
+        regexp_matches({{ expr }}, {{ tos_lit(pattern) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro tos_is_anchored_pattern(pattern) -%}
+    {#- True when the regex is ^body$ and matching it equals a full match of body: the final $ is not
+        escaped and no | stands outside a group or character class. -#}
+    {%- set ns = namespace(depth=0, in_class=false, escaped=false, top_bar=false) -%}
+    {%- for ch in pattern[1:-1] -%}
+        {%- if ns.escaped -%}
+            {%- set ns.escaped = false -%}
+        {%- elif ch == '\\' -%}
+            {%- set ns.escaped = true -%}
+        {%- elif ns.in_class -%}
+            {%- set ns.in_class = ch != ']' -%}
+        {%- elif ch == '[' -%}
+            {%- set ns.in_class = true -%}
+        {%- elif ch == '(' -%}
+            {%- set ns.depth = ns.depth + 1 -%}
+        {%- elif ch == ')' -%}
+            {%- set ns.depth = ns.depth - 1 -%}
+        {%- elif ch == '|' and ns.depth == 0 -%}
+            {%- set ns.top_bar = true -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(pattern | length >= 2 and pattern.startswith('^') and pattern.endswith('$')
+        and not ns.escaped and not ns.top_bar) -}}
+{%- endmacro %}
+
 {% macro postgres__tos_regex_match(expr, pattern) -%}
     ({{ expr }} ~ {{ tos_lit(pattern) }})
 {%- endmacro %}
@@ -74,8 +110,10 @@
 {%- endmacro %}
 
 {% macro duckdb__tos_is_blank(expr) -%}
-    {#- The same test as one RE2 full match: ~4x faster than ltrim, which copies every value (issue 7). -#}
-    regexp_full_match({{ expr }}, '[ \t\n\f\r]*')
+    {#- The same test as one RE2 full match: ~4x faster than ltrim, which copies every value (issue 7). A
+        blank value sorts before '!' (white space is below it, and '' is below everything), so the regex
+        only sees the few values that do: ~2.5x faster again on identifier columns. -#}
+    ({{ expr }} < '!' and regexp_full_match({{ expr }}, '[ \t\n\f\r]*'))
 {%- endmacro %}
 
 

@@ -1,0 +1,79 @@
+"""On DuckDB an anchored rule pattern ``^body$`` runs as RE2's full match of ``body`` (macro
+duckdb__tos_regex_match, issue 7: DuckDB then tests each distinct value of a dictionary-compressed column
+once). These tests pin the macro that decides when that is the same test (tos_is_anchored_pattern) and
+check, in DuckDB, that every catalogue pattern it converts gives the same answer both ways."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from iapt_idb import paths
+from iapt_idb.dbt_runner import dbt_executable
+from iapt_idb.validation.catalogue import load_rules
+
+CASES = {
+    "^[0-9]{6,18}$": True,
+    "^[0-9]{4}[-/](0[1-9]|1[0-2])$": True,  # | inside a group
+    "^[A-Z|]{2}$": True,  # | inside a character class
+    "^(a|b)$": True,
+    "^a|b$": False,  # top-level |: (^a)|(b$), not a full match of a|b
+    "^a$|^b$": False,
+    "^a\\$": False,  # the final $ is a literal dollar
+    "^[0-9]{2}": False,  # not anchored at the end
+    "[0-9]{2}$": False,  # not anchored at the start
+    "^$": True,
+}
+
+# Values on either side of the catalogue's patterns: digits, codes, dates, spaces and line ends.
+VALUES = [
+    "", " ", "\t", "\n", "0", "1", "12", "123", "1234", "12345", "123456", "1234567890", "12345678901234567890",
+    "A", "AB", "A1", "ABC", "ABC12", "RXX01", "RXX0123456", "ab", "a1", "2026-10-01", "2026-13-01",
+    "2026-10", "2026/10", "2026-1", "12:30:00", "2026-10-01T12:30:00", "AB1 2CD", "AB12 3CD", "ab1 2cd",
+    "999 123 4567", "9991234567", "1234\n", "\n1234", "12 ", " 12", "12.5", "-1", "+1", "１２", "Y", "N", "X",
+]
+
+
+def _macro_verdicts(patterns: list[str], tmp_path: Path) -> dict[str, bool]:
+    """tos_is_anchored_pattern of each pattern, rendered by dbt itself (`dbt compile --inline`)."""
+    inline = ("{% for p in fromjson(var('patterns')) %}"
+              "{{ tojson([p, tos_is_anchored_pattern(p)]) }}\n{% endfor %}")
+    env = dict(os.environ, DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"),
+               DBT_PROFILES_DIR=str(paths.ROOT))
+    proc = subprocess.run(
+        [dbt_executable(), "--quiet", "compile", "--inline", inline, "--vars",
+         json.dumps({"patterns": json.dumps(patterns)})],
+        cwd=paths.ROOT, env=env, text=True, capture_output=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    pairs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
+    return {p: bool(v) for p, v in pairs}
+
+
+@pytest.fixture(scope="module")
+def catalogue_patterns() -> list[str]:
+    found = sorted({r["params"]["pattern"] for r in load_rules() if r["check_name"] == "regex"})
+    assert len(found) >= 10, "the catalogue's regex rules were not found"
+    return found
+
+
+def test_anchored_pattern_macro(catalogue_patterns: list[str], tmp_path: Path) -> None:
+    verdicts = _macro_verdicts(sorted(set(CASES) | set(catalogue_patterns)), tmp_path)
+    assert {p: verdicts[p] for p in CASES} == CASES
+    converted = [p for p in catalogue_patterns if verdicts[p]]
+    assert len(converted) >= len(catalogue_patterns) // 2, "most catalogue patterns should run as full matches"
+
+    con = duckdb.connect()
+    con.execute("create table v as select unnest(?::varchar[]) as s", [VALUES])
+    for pattern in converted:
+        body = "(?:" + pattern[1:-1] + ")"
+        differ = con.execute(
+            "select s from v where regexp_matches(s, ?) is distinct from regexp_full_match(s, ?)",
+            [pattern, body],
+        ).fetchall()
+        assert not differ, f"{pattern!r}: full match of {body!r} differs on {differ}"
