@@ -123,13 +123,9 @@ def phase_build(p: dict[str, Any]) -> Result:
             "dbt": dbt, "dropped_args": dropped}
 
 
-def validation_profile(keep_as: Path | None) -> dict[str, Any]:
-    """What the engine did (plan compiled or cached, seeds loaded, seconds per model), or dbt's run_results
-    when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1: the engine did not run in this phase's
-    process)."""
-    from .validation import engine
-
-    run = engine.last_run
+def validation_profile(run: Any, keep_as: Path | None) -> dict[str, Any]:
+    """What the engine did (its RunStats: plan compiled or cached, seeds loaded, seconds per model), or dbt's
+    run_results when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1: ``run`` is None)."""
     if run is None:
         return dbt_profile(keep_as) or {}
     slowest = sorted(run.step_seconds.items(), key=lambda kv: -kv[1])[:8]
@@ -149,10 +145,14 @@ def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
         target_db=Path(p["target_db"]),
         gx=gx,
     )
-    detail = jsonable(result)
-    detail.pop("failures", None)  # one entry per failing record: large, and in the report already
-    dbt = validation_profile(Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
-    return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
+    # failures: one entry per failing record (large, and in the report already); how the run went: below
+    detail = jsonable({k: v for k, v in vars(result).items() if k not in ("failures", "engine_stats", "gx_timings")})
+    dbt = validation_profile(result.engine_stats,
+                             Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
+    out = {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
+    if gx:
+        out["gx_timings"] = dict(result.gx_timings)
+    return out
 
 
 def phase_validate(p: dict[str, Any]) -> Result:
@@ -169,11 +169,12 @@ def phase_validate_gx(p: dict[str, Any]) -> Result:
     """The Great Expectations half of run_validation(gx=True), on the models validate_dbt built."""
     from .validation import gx
 
+    timings: dict[str, float] = {}
     result, seconds, dropped = timed(
-        gx.run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"]
+        gx.run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"], timings=timings
     )
     return {"seconds": seconds, "rows": p["rows"], "detail": jsonable(result), "dropped_args": dropped,
-            "gx_timings": dict(gx.last_timings)}
+            "gx_timings": timings}
 
 
 def phase_verdict(p: dict[str, Any]) -> Result:
@@ -182,7 +183,8 @@ def phase_verdict(p: dict[str, Any]) -> Result:
 
     verdict, seconds, dropped = timed(export_verdict, target_db=Path(p["target_db"]), period=p["period"])
     detail = {"file_rejected": verdict.file_rejected, "reasons": verdict.reasons[:10]}
-    dbt = validation_profile(Path(p["logs"]) / "verdict.run_results.json" if p.get("logs") else None)
+    dbt = validation_profile(verdict.engine_stats,
+                             Path(p["logs"]) / "verdict.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": p["rows"], "detail": detail, "dbt": dbt, "dropped_args": dropped}
 
 

@@ -102,6 +102,10 @@ def test_engine_equals_dbt_on_a_defective_csv_idb(built_marts: BuiltMarts, isola
         monkeypatch.setenv("IAPT_VALIDATE_WITH_DBT", "1" if mode == "dbt" else "0")
         result = api.run_validation(src, vf.PERIOD, isolated / f"report_{mode}", gx=False)
         assert result.failures
+        # how the run went travels with its result: the engine's stats, none when dbt ran the models
+        assert (result.engine_stats is None) == (mode == "dbt") and result.gx_timings == {}
+        if result.engine_stats is not None:
+            assert result.engine_stats.step_seconds["tos_rows_removed"] >= 0
         dbs[mode] = isolated / f"scratch_{mode}" / "validate.duckdb"
     _assert_same(dbs["dbt"], dbs["engine"])
     reports = [(isolated / f"report_{m}" / "validation_report.csv").read_text(encoding="utf-8") for m in dbs]

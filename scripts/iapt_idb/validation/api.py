@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import duckdb
 
@@ -52,6 +52,10 @@ class ValidationResult:
     summary: dict[str, Any]
     report_dir: Path
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # how the run went (never in the reports): the engine's RunStats (None when dbt ran the models) and
+    # GX's seconds (import, suites, data docs; empty without GX)
+    engine_stats: engine.RunStats | None = field(default=None, repr=False)
+    gx_timings: dict[str, float] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -61,6 +65,7 @@ class ExportVerdict:
     target_db: Path
     schema: str = VALIDATION_SCHEMA
     marts_schema: str = "main"
+    engine_stats: engine.RunStats | None = field(default=None, repr=False)  # None when dbt ran the models
 
     def kept_rows_sql(self, table_name: str) -> str:
         """SELECT over the target DB: the mart's rows the platform would keep (after the cascade), IDB order."""
@@ -101,13 +106,20 @@ def use_dbt() -> bool:
     return os.environ.get("IAPT_VALIDATE_WITH_DBT", "").strip().lower() in ("1", "true", "yes")
 
 
+class ModelsBuilt(NamedTuple, Generic[T]):
+    """What build_validation_models returns: ``read``'s value, and the engine's RunStats (None with dbt)."""
+
+    value: T | None
+    engine_stats: engine.RunStats | None
+
+
 def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
     provider_ods: str | None = None, with_dbt: bool | None = None,
     read: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
-) -> T | None:
+) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
-    given, on a connection to target_db (its value is returned).
+    given, on a connection to target_db (its value is returned, with the engine's RunStats).
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -119,7 +131,7 @@ def build_validation_models(
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
             stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read)
-            return stats.read_value
+            return ModelsBuilt(stats.read_value, stats)
         except engine.EngineUnsupported as exc:
             _log(f"{exc}: running the validation models with dbt")
     args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
@@ -128,10 +140,10 @@ def build_validation_models(
         out = proc.stdout or ""
         raise RuntimeError(f"dbt validation build failed (exit {proc.returncode}):\n{out[-6000:]}")
     if read is None:
-        return None
+        return ModelsBuilt(None, None)
     con = duckdb.connect(str(target_db), read_only=True)
     try:
-        return read(con)
+        return ModelsBuilt(read(con), None)
     finally:
         con.close()
 
@@ -195,24 +207,27 @@ def run_validation(
             input_schema = INPUT_SCHEMA
             warehouse = _warehouse_for(scratch)
         _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
-        data = build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema,
-                                       provider_ods=provider_ods, read=report.read_results_from)
+        data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema,
+                                                     provider_ods=provider_ods, read=report.read_results_from)
         assert data is not None
         try:
             result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
         finally:
             engine.wait_closed()
+        gx_timings: dict[str, float] = {}
         if gx:
             from .gx import run_gx
 
             _log("running Great Expectations")
-            result["summary"]["great_expectations"] = run_gx(db, report_dir, period)
+            result["summary"]["great_expectations"] = run_gx(db, report_dir, period, timings=gx_timings)
             report.write_summary(report_dir, result["summary"])
         return ValidationResult(
             file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
             summary=result["summary"],
             report_dir=report_dir,
             failures=result["failures"],
+            engine_stats=engine_stats,
+            gx_timings=gx_timings,
         )
     finally:
         if not fixed:
@@ -229,7 +244,7 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     if not target_db.exists():
         raise UserError(f"{target_db}: no target DB with built marts")
     with tempfile.TemporaryDirectory(prefix="iapt_verdict_") as tmp:
-        build_validation_models(target_db, period, warehouse=_warehouse_for(Path(tmp)))
+        engine_stats = build_validation_models(target_db, period, warehouse=_warehouse_for(Path(tmp))).engine_stats
     con = duckdb.connect(str(target_db), read_only=True)
     try:
         rows = con.execute(
@@ -239,4 +254,4 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     finally:
         con.close()
     reasons = [f"{code}: {msg} ({n} record(s))" for code, msg, n in rows]
-    return ExportVerdict(file_rejected=bool(rows), reasons=reasons, target_db=target_db)
+    return ExportVerdict(file_rejected=bool(rows), reasons=reasons, target_db=target_db, engine_stats=engine_stats)

@@ -147,8 +147,6 @@ class RunStats:
     read_value: Any = field(default=None, repr=False)  # what run_plan's ``read`` returned
 
 
-last_run: RunStats | None = None
-
 
 # --------------------------------------------------------------------------- cache
 
@@ -787,7 +785,6 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
                      read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
     """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan
     (``read``: see there)."""
-    global last_run
     began = time.perf_counter()
     plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
     stats = RunStats(plan_key=plan.key, compiled=compiled)
@@ -797,5 +794,4 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
         _dbt_seed(target_db, dbt_vars, warehouse)
     run_plan(target_db, plan, stats, read=read)
     stats.seconds = round(time.perf_counter() - began, 3)
-    last_run = stats
     return stats

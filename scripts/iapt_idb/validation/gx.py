@@ -55,9 +55,6 @@ from .report import SCHEMA
 from .tables import meta
 
 SITE = "tos_data_docs"
-# Seconds of the last run_gx in this process: GX import, suites + validation, data docs (for the benchmark;
-# never written into the reports, which stay byte-identical from run to run).
-last_timings: dict[str, float] = {}
 
 
 def _codes(stem: str, period: str) -> list[str]:
@@ -230,8 +227,10 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
     return counts, n_expectations, success
 
 
-def run_gx(db: Path, report_dir: Path, period: str) -> dict[str, Any]:
-    """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts."""
+def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | None = None) -> dict[str, Any]:
+    """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts.
+    ``timings``, if given, gets the seconds of GX's import, the suites and the data docs (for the benchmark;
+    they are never in the result, which goes into summary.json and stays the same from run to run)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     t_start = time.perf_counter()
@@ -272,9 +271,9 @@ def run_gx(db: Path, report_dir: Path, period: str) -> dict[str, Any]:
     t_validate = time.perf_counter()
     context.build_data_docs(site_names=[SITE])
     t_docs = time.perf_counter()
-    last_timings.clear()
-    last_timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
-                        data_docs_s=round(t_docs - t_validate, 3))
+    if timings is not None:
+        timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
+                       data_docs_s=round(t_docs - t_validate, 3))
     print(f"validate: GX import {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
           f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s, "
           f"batch fingerprints {reader.fingerprint_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
