@@ -18,17 +18,20 @@
 
 
 {% macro tos_date_condition(a, b, p) -%}
-    {#- a <op> b for two text dates (nulls and invalid dates pass), with optional offset and month precision. -#}
+    {#- a <op> b for two text dates (nulls and invalid dates pass), with optional offset and month precision.
+        The text comparison comes first: DuckDB then runs the validity tests only on the few rows it holds
+        for (an AND stops at its first false term), which made the ancestor comparisons ~2x faster (issue 7). -#}
     {%- set op = p['op'] -%}
     {%- if p.get('precision') == 'month' -%}
-        ({{ tos_regex_match(a, '^[0-9]{4}[-/](0[1-9]|1[0-2])$') }} and {{ tos_is_date(b) }}
-            and replace({{ a }}, '/', '-') {{ op }} substr({{ b }}, 1, 7))
+        (replace({{ a }}, '/', '-') {{ op }} substr({{ b }}, 1, 7)
+            and {{ tos_regex_match(a, '^[0-9]{4}[-/](0[1-9]|1[0-2])$') }} and {{ tos_is_date(b) }})
     {%- elif p.get('offset') -%}
+        {#- the casts stay behind the validity tests: an engine without try_cast must never see a bad date -#}
         ({{ tos_is_date(a) }} and {{ tos_is_date(b) }}
             and {{ tos_try_cast(a, 'date') }} {{ op }}
             {{ dbt.dateadd(p['offset']['unit'], p['offset']['n'], tos_try_cast(b, 'date')) }})
     {%- else -%}
-        ({{ tos_is_date(a) }} and {{ tos_is_date(b) }} and {{ a }} {{ op }} {{ b }})
+        ({{ a }} {{ op }} {{ b }} and {{ tos_is_date(a) }} and {{ tos_is_date(b) }})
     {%- endif -%}
 {%- endmacro %}
 
