@@ -6,7 +6,6 @@ check, in DuckDB, that every catalogue pattern it converts gives the same answer
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import duckdb
 import pytest
 
 from iapt_idb import paths
-from iapt_idb.dbt_runner import dbt_executable
+from iapt_idb.dbt_runner import dbt_env, dbt_executable
 from iapt_idb.validation.catalogue import load_rules
 
 CASES = {
@@ -43,8 +42,11 @@ def _macro_verdicts(patterns: list[str], tmp_path: Path) -> dict[str, bool]:
     """tos_is_anchored_pattern of each pattern, rendered by dbt itself (`dbt compile --inline`)."""
     inline = ("{% for p in fromjson(var('patterns')) %}"
               "{{ tojson([p, tos_is_anchored_pattern(p)]) }}\n{% endfor %}")
-    env = dict(os.environ, DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"),
-               DBT_PROFILES_DIR=str(paths.ROOT))
+    # dbt opens the profile's target DB and attaches the warehouse even for --inline: empty ones of our own
+    warehouse, target_db = tmp_path / "warehouse.duckdb", tmp_path / "target.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    env = dict(dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
+               DBT_LOG_PATH=str(tmp_path / "logs"))
     proc = subprocess.run(
         [dbt_executable(), "--quiet", "compile", "--inline", inline, "--vars",
          json.dumps({"patterns": json.dumps(patterns)})],

@@ -131,7 +131,8 @@ def build_validation_models(
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
             stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read)
-            return ModelsBuilt(stats.read_value, stats)
+            value, stats.read_value = stats.read_value, None  # handed over once, not kept with the stats
+            return ModelsBuilt(value, stats)
         except engine.EngineUnsupported as exc:
             _log(f"{exc}: running the validation models with dbt")
     args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]

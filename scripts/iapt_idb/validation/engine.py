@@ -147,7 +147,6 @@ class RunStats:
     read_value: Any = field(default=None, repr=False)  # what run_plan's ``read`` returned
 
 
-
 # --------------------------------------------------------------------------- cache
 
 
