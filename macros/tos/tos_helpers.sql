@@ -21,17 +21,27 @@
 
 {% macro tos_is_anchored_pattern(pattern) -%}
     {#- True when the regex is ^body$ and matching it equals a full match of body: the final $ is not
-        escaped and no | stands outside a group or character class. -#}
-    {%- set ns = namespace(depth=0, in_class=false, escaped=false, top_bar=false) -%}
+        escaped and no | stands outside a group or character class. In a class, a ] first (after an
+        optional ^) is a literal, as in RE2. -#}
+    {%- set ns = namespace(depth=0, in_class=false, class_len=0, negated=false, escaped=false, top_bar=false) -%}
     {%- for ch in pattern[1:-1] -%}
         {%- if ns.escaped -%}
             {%- set ns.escaped = false -%}
+            {%- set ns.class_len = ns.class_len + 1 -%}
         {%- elif ch == '\\' -%}
             {%- set ns.escaped = true -%}
         {%- elif ns.in_class -%}
-            {%- set ns.in_class = ch != ']' -%}
+            {%- if ch == '^' and ns.class_len == 0 and not ns.negated -%}
+                {%- set ns.negated = true -%}
+            {%- elif ch == ']' and ns.class_len > 0 -%}
+                {%- set ns.in_class = false -%}
+            {%- else -%}
+                {%- set ns.class_len = ns.class_len + 1 -%}
+            {%- endif -%}
         {%- elif ch == '[' -%}
             {%- set ns.in_class = true -%}
+            {%- set ns.class_len = 0 -%}
+            {%- set ns.negated = false -%}
         {%- elif ch == '(' -%}
             {%- set ns.depth = ns.depth + 1 -%}
         {%- elif ch == ')' -%}

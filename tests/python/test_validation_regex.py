@@ -27,6 +27,10 @@ CASES = {
     "^[0-9]{2}": False,  # not anchored at the end
     "[0-9]{2}$": False,  # not anchored at the start
     "^$": True,
+    "^[]|]$": True,  # a ] first in a class is a literal: the class is ] or |
+    "^[^]|]a$": True,
+    "^[\\]|]$": True,  # an escaped ] inside a class
+    "^[](]a|b$": False,  # the class is ] or (, so a|b is top level
 }
 
 # Values on either side of the catalogue's patterns: digits, codes, dates, spaces and line ends.
@@ -35,6 +39,7 @@ VALUES = [
     "A", "AB", "A1", "ABC", "ABC12", "RXX01", "RXX0123456", "ab", "a1", "2026-10-01", "2026-13-01",
     "2026-10", "2026/10", "2026-1", "12:30:00", "2026-10-01T12:30:00", "AB1 2CD", "AB12 3CD", "ab1 2cd",
     "999 123 4567", "9991234567", "1234\n", "\n1234", "12 ", " 12", "12.5", "-1", "+1", "１２", "Y", "N", "X",
+    "]", "|", "(", "a", "b", "xa", "]a", "a|b",
 ]
 
 
@@ -69,6 +74,7 @@ def test_anchored_pattern_macro(catalogue_patterns: list[str], tmp_path: Path) -
     assert {p: verdicts[p] for p in CASES} == CASES
     converted = [p for p in catalogue_patterns if verdicts[p]]
     assert len(converted) >= len(catalogue_patterns) // 2, "most catalogue patterns should run as full matches"
+    converted += [p for p, anchored in CASES.items() if anchored]
 
     con = duckdb.connect()
     con.execute("create table v as select unnest(?::varchar[]) as s", [VALUES])
