@@ -27,7 +27,7 @@
     {%- for ch in pattern[1:-1] -%}
         {%- if ns.escaped -%}
             {%- set ns.escaped = false -%}
-            {%- set ns.class_len = ns.class_len + 1 -%}
+            {%- set ns.class_len = ns.class_len + (1 if ns.in_class else 0) -%}
         {%- elif ch == '\\' -%}
             {%- set ns.escaped = true -%}
         {%- elif ns.in_class -%}

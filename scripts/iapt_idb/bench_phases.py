@@ -19,7 +19,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # the phases import the project lazily, in their own child process
+    from .validation.engine import RunStats
 
 Result = dict[str, Any]
 
@@ -123,7 +126,7 @@ def phase_build(p: dict[str, Any]) -> Result:
             "dbt": dbt, "dropped_args": dropped}
 
 
-def validation_profile(run: Any, keep_as: Path | None) -> dict[str, Any]:
+def validation_profile(run: RunStats | None, keep_as: Path | None) -> dict[str, Any]:
     """What the engine did (its RunStats: plan compiled or cached, seeds loaded, seconds per model), or dbt's
     run_results when the validation ran through dbt (IAPT_VALIDATE_WITH_DBT=1: ``run`` is None)."""
     if run is None:
