@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from . import __version__
+from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE, UserError
 
 # (module, one-line help) in the order a user meets them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -37,14 +39,6 @@ Run 'iapt-idb COMMAND --help' for the options of one command.
 """
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed without a traceback. exit_code defaults to 2."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iapt-idb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
-        return 2
+        return EXIT_UNUSABLE
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
@@ -76,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"iapt-idb {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Output piped into a command that stopped reading (e.g. `| head`): not an error.
         import os
@@ -84,6 +78,30 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug is never a verdict
+        return _internal_error(args.command, exc)
+
+
+def _internal_error(command: str, exc: BaseException) -> int:
+    """Say that iapt-idb itself failed, where, and what to do; exit EXIT_INTERNAL (never 1, a verdict).
+
+    The exception's text is not printed: it may quote input values (a database error quoting a row). Set
+    IAPT_IDB_DEBUG=1 to see the full traceback, on synthetic data only.
+    """
+    import os
+    import traceback
+
+    if os.environ.get("IAPT_IDB_DEBUG", "").strip() in ("1", "true", "yes"):
+        traceback.print_exception(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    print(
+        f"iapt-idb {command}: internal error ({type(exc).__name__}{where}); this is a bug in iapt-idb, not a "
+        "verdict on the data. Its text is not shown because it may quote patient data; re-run with "
+        "IAPT_IDB_DEBUG=1 on synthetic data to see it, and report it.",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ import duckdb
 import pytest
 
 from docs_fixtures import Fixture, make_fixture
-from iapt_idb.cli import UserError, main
+from iapt_idb.cli import main
+from iapt_idb.errors import UserError
 from iapt_idb.docs_site import build_site
 from iapt_idb.docs_site.codes import DEFAULT, INVALID, MISSING, OTHER, VALID, load_code_list
 from iapt_idb.docs_site.vodim import measure_all

@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from conftest import isolated_env, run_cli
-from iapt_idb.cli import UserError, main
+from iapt_idb.cli import main
+from iapt_idb.errors import UserError
 from iapt_idb.commands.measures import COLUMNS, format_headline, headline_measures
 from iapt_idb.paths import ROOT
 

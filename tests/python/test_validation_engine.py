@@ -18,7 +18,7 @@ import pytest
 
 import validation_fixtures as vf
 from conftest import PERIOD, BuiltMarts
-from iapt_idb.cli import UserError
+from iapt_idb.errors import UserError
 from iapt_idb.paths import ROOT
 from iapt_idb.validation import api, engine
 from iapt_idb.validation.catalogue import load_rules

@@ -74,7 +74,7 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def _check_inputs(period: str, warehouse: Path, created_at: str | None) -> None:
-    from ..cli import UserError
+    from ..errors import UserError
 
     try:
         parse_period(period)
@@ -97,7 +97,7 @@ def build_marts(
     select: list[str] | None = None,
 ) -> dict[str, Any]:
     """Seed and build the project for ``period``; return per-table row counts and the scope summary."""
-    from ..cli import UserError
+    from ..errors import UserError
 
     _check_inputs(period, Path(warehouse), created_at)
     Path(target_db).parent.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import UserError
+    from ..errors import UserError
 
     parse_period(args.period)
     # Every dbt run below (build, validation, docs) attaches this warehouse and builds into this DB.

@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import UserError
+    from ..errors import UserError
     from ..docs_site import build_site
 
     report = args.report or OUTPUT_DIR / args.period / "validation"

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import period_arg
 

@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import UserError
+    from ..errors import UserError
     from ..warehouse.gen_codes import MappingSeedError
     from ..warehouse.generate import check_args, generate_warehouse, stderr_progress
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..cli import UserError
+from ..errors import UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import parse_period, period_arg
 

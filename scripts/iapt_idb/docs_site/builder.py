@@ -23,7 +23,7 @@ MARKER = ".iapt-docs-site"
 
 
 def _user_error(message: str) -> Exception:
-    from ..cli import UserError
+    from ..errors import UserError
 
     return UserError(message)
 

@@ -32,7 +32,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import duckdb
 
 from .. import paths
-from ..cli import UserError
+from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
 from . import engine, report

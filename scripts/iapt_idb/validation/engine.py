@@ -48,7 +48,7 @@ from typing import Any, Mapping
 
 import duckdb
 
-from ..cli import UserError
+from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..paths import ROOT
 

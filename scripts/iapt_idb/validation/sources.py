@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..cli import UserError
+from ..errors import UserError
 from .tables import table_meta
 
 INPUT_SCHEMA = "tos_input"
