@@ -1,0 +1,153 @@
+"""Who may use a file now, and scratch space that no dead run leaves behind.
+
+Two mechanisms, both on advisory ``flock`` locks, which the kernel releases when a process dies (even by
+SIGKILL), so a lock never outlives its holder and a stale one never needs to be guessed at:
+
+``hold(path, what)``
+    An exclusive lock on ``<path>.lock`` for the duration of a ``with`` block. A second process gets a
+    ``UserError`` (exit 2) naming the holder's PID and the command it runs, and what to do. ``shared=True``
+    takes a shared lock instead: readers share it, a writer's exclusive lock waits for none of them
+    (it is refused at once, as above).
+
+``private_scratch(parent, prefix)``
+    A new folder ``<parent>/<prefix><pid>.<random>`` readable only by this user, holding a lock file for
+    as long as this process lives. ``sweep_stale(parent, prefix)`` removes every such folder whose lock is
+    no longer held: the leftovers of runs that were killed before they could clean up. Scratch folders
+    hold patient data (loaded inputs, partial files): each run sweeps before it starts and removes its own
+    on every exit path that can run code (``with`` exit, SIGTERM and SIGHUP through ``exit_on_signals``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import UserError
+
+_LOCK_NAME = ".iapt-idb.lock"
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file that guards ``path`` (a file or a folder): ``<path>.lock`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
+def _holder(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 200).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "unknown"
+
+
+@contextlib.contextmanager
+def hold(path: Path, what: str, shared: bool = False, hint: str = "wait for it to finish, or use another path") -> Iterator[None]:
+    """Hold the lock guarding ``path`` (exclusive, or shared) while the block runs; refuse at once if taken.
+
+    ``what`` names the use in the refusal ("building the marts", "writing the IDB"). The lock file stays
+    (it holds no data, only the holder's PID and command); removing it could race with a new holder.
+    """
+    lp = lock_path(path)
+    try:
+        lp.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UserError(f"cannot create the lock file {lp} ({exc.strerror}): is the folder writable?") from None
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                f"another iapt-idb process ({_holder(fd)}) is using {path}; {hint}"
+            ) from None
+        if not shared:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"PID {os.getpid()}, {what}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _is_stale(folder: Path) -> bool:
+    """True when no live process holds the folder's lock (its run died), or it never had one."""
+    try:
+        fd = os.open(folder / _LOCK_NAME, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def sweep_stale(parent: Path, prefix: str) -> list[Path]:
+    """Remove the scratch folders ``<parent>/<prefix>*`` that no live run holds; return what was removed."""
+    removed: list[Path] = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    for entry in sorted(parent.glob(prefix + "*")):
+        if entry.is_dir() and not entry.is_symlink() and _is_stale(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+@contextlib.contextmanager
+def private_scratch(parent: Path | None, prefix: str) -> Iterator[Path]:
+    """A fresh scratch folder only this user can read, locked while this process lives, removed on exit.
+
+    ``parent`` None means the system's temporary folder. Stale folders of dead runs with the same prefix
+    are removed first.
+    """
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    sweep_stale(base, prefix)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=base))
+    os.chmod(folder, 0o700)
+    fd = os.open(folder / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds every `with`/`finally`, so scratch and partial files go
+
+
+@contextlib.contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP unwind the main thread like an exception, so clean-up code runs.
+
+    Use it around a whole command; it is a no-op outside the main thread.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        sys.stderr.flush()
