@@ -9,18 +9,11 @@ Context: an ephemeral context (suites are rebuilt from the catalogue every run, 
 a file context was measured ~40% slower), with a filesystem data-docs site in
 ``<report dir>/gx_data_docs/index.html`` that the docs site links to.
 
-Speed (issue 7): each table is read with only the columns its suite names, through Arrow into pandas'
-Arrow-backed ``str`` dtype, on a background thread one table ahead of GX (``_TableReader``); each table's
-suite, asset, batch definition and validation definition are added to the context once
-(``_validation_definition``); and exact shortcuts inside the run (``gx_speed``, see its module doc): the
-not_blank regex ``^\\s*$`` runs in Arrow's RE2 on ASCII data; an expectation's ``configuration``, GX's
-metric kwargs and its kwargs ids are computed once per distinct input instead of many times; the batch
-fingerprint GX computes for each frame is computed by the reader thread instead (the same value); and the
-ephemeral context does not re-dump its config to YAML on each asset it gains. The expectations, their
-results and the data docs are unchanged (only the batch fingerprint GX shows in the docs differs from a
-plain GX run on the whole table, as the frame has fewer columns; the speed-ups do not change it). What
-is left is GX itself: its import (~3 s), its per-expectation metric bookkeeping, the pandas work, the
-storing of results and the data docs.
+Each table is read with only the columns its suite names, through Arrow into pandas' Arrow-backed ``str``
+dtype, on a background thread one table ahead of GX (``_TableReader``); each table's suite, asset, batch
+definition and validation definition are added to the context once (``_validation_definition``). GX runs
+through its public API only: its timing is reported by the benchmark, and no target is set for it (it does
+not decide the verdict; the TOS rules do).
 """
 
 from __future__ import annotations
@@ -32,7 +25,6 @@ import shutil
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -41,20 +33,12 @@ import duckdb
 from ..paths import SEEDS_DIR
 from ..periods import parse_period
 from .catalogue import GX_CHECKS, load_rules
-from .gx_speed import (
-    BLANK,
-    Fingerprints,
-    blank_regex_on_arrow,
-    memoized_expectation_configuration,
-    memoized_id_dict_ids,
-    memoized_metric_kwargs,
-    precomputed_fingerprints,
-    unsaved_ephemeral_config,
-)
 from .report import SCHEMA
 from .tables import meta
 
 SITE = "tos_data_docs"
+# GX's not_blank expectation: only white space, or empty.
+BLANK = r"^\s*$"
 
 
 def _codes(stem: str, period: str) -> list[str]:
@@ -108,20 +92,16 @@ class _TableReader:
     """Reads the tables in order on a background thread, one table ahead of the caller (DuckDB and Arrow
     release the GIL, so the reads overlap GX's Python work, and the first one the GX import); at most two
     tables are in memory. Arrow -> pandas keeps the text in pandas' Arrow-backed ``str`` dtype without a
-    Python object per value (DuckDB's ``.df()`` was ~3x slower on these all-text tables). Given
-    ``fingerprints``, it also computes each frame's GX batch fingerprint there, for GX to take
-    (``gx_speed.precomputed_fingerprints``)."""
+    Python object per value (DuckDB's ``.df()`` was ~3x slower on these all-text tables)."""
 
     # Rows read through one connection before it is reopened: DuckDB keeps the blocks it read cached while
     # a connection is open (~100 MB at 500k patients); opening one costs ~50 ms, so not once per table.
     REOPEN_AFTER_ROWS = 500_000
 
-    def __init__(self, db: Path, queries: list[tuple[str, str]], fingerprints: Fingerprints | None = None) -> None:
+    def __init__(self, db: Path, queries: list[tuple[str, str]]) -> None:
         self._db = str(db)
         self._queries = queries
-        self._fingerprints = fingerprints
         self.read_seconds = 0.0
-        self.fingerprint_seconds = 0.0
         self._con: Any = None
         self._rows = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-read")
@@ -137,11 +117,7 @@ class _TableReader:
             self._close_connection()
         df = table.to_pandas()
         del table
-        t1 = time.perf_counter()
-        self.read_seconds += t1 - t0
-        if self._fingerprints is not None:
-            self._fingerprints.add(df)
-            self.fingerprint_seconds += time.perf_counter() - t1
+        self.read_seconds += time.perf_counter() - t0
         return df
 
     def _close_connection(self) -> None:
@@ -217,8 +193,7 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
         n_expectations += len(expectations)
         vd = _validation_definition(gx, context, source, table, expectations)
         # BASIC: counts plus GX's default sample of 20 unexpected values, which the data docs show.
-        with memoized_expectation_configuration():
-            result = vd.run(batch_parameters={"dataframe": df}, result_format="BASIC")
+        result = vd.run(batch_parameters={"dataframe": df}, result_format="BASIC")
         del df
         success = success and bool(result.success)
         for er in result.results:
@@ -243,8 +218,7 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    fingerprints = Fingerprints()
-    reader = _TableReader(Path(db), [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)], fingerprints)
+    reader = _TableReader(Path(db), [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)])
     try:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -257,17 +231,10 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-        with ExitStack() as speedups:
-            speedups.enter_context(unsaved_ephemeral_config(context))
-            speedups.enter_context(precomputed_fingerprints(fingerprints))  # (closes them if not in place)
-            speedups.enter_context(blank_regex_on_arrow())
-            speedups.enter_context(memoized_id_dict_ids())
-            speedups.enter_context(memoized_metric_kwargs())
-            source = _add_site_and_source(context, report_dir)
-            counts, n_expectations, success = _validate_tables(gx, context, source, reader, by_table, period)
+        source = _add_site_and_source(context, report_dir)
+        counts, n_expectations, success = _validate_tables(gx, context, source, reader, by_table, period)
     finally:
         reader.close()
-        fingerprints.close()
     t_validate = time.perf_counter()
     context.build_data_docs(site_names=[SITE])
     t_docs = time.perf_counter()
@@ -275,8 +242,7 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
         timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
                        data_docs_s=round(t_docs - t_validate, 3))
     print(f"validate: GX import {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
-          f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s, "
-          f"batch fingerprints {reader.fingerprint_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
+          f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
           file=sys.stderr)
     return {
         "suites": len(by_table),
