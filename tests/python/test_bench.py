@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from iapt_idb import bench
-from iapt_idb.bench_proc import descendants, rss_bytes, run_child
+from iapt_idb.bench import harness as bench
+from iapt_idb.bench.proc import descendants, rss_bytes, run_child
 from iapt_idb.spec import table_names
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ of the machine), and the run with the median time is reported, with the spread i
 Columns: ``seconds`` is the API call alone; ``wall s`` the whole child process (interpreter start
 and imports included); ``cpu s`` its user+system CPU, which a busy shared machine does not stretch;
 ``peak MB`` the larger of the kernel's peak RSS of the largest process in the phase's tree and the
-sampled peak of the tree's summed RSS (see ``bench_proc``).
+sampled peak of the tree's summed RSS (see ``proc``).
 
 Scale (checked and printed; the default --patients meets it): at least 100,000 patients, 120,000
 referrals in the period (the IDS101 mart), and in the warehouse 1,000,000 care contacts and
@@ -48,11 +48,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bench_proc import ChildRun, run_child
-from .paths import ROOT
-from .periods import parse_period, period_arg
+from ..paths import ROOT
+from ..periods import parse_period, period_arg
+from .proc import ChildRun, run_child
 
-PHASE_MODULE = "iapt_idb.bench_phases"
+PHASE_MODULE = "iapt_idb.bench.phases"
 MONTH_END = ("build", "validate", "export")
 # Baselines before the read-back check: the figures the targets need come first.
 ALL_PHASES = (
@@ -88,7 +88,7 @@ DEPENDS = {
 REPEATED = ("validate", "validate_dbt", "validate_gx", "export", "parquet", "raw_jackcess")
 DEFAULT_REPEAT = 3
 DEFAULT_PATIENTS = 340_000
-# (what, at least, counted in, tables): the benchmark scale of issue 7.
+# (what, at least, counted in, tables): the benchmark scale a national-size provider month must reach.
 SCALE_FLOOR: tuple[tuple[str, int, str, tuple[str, ...]], ...] = (
     ("patients", 100_000, "warehouse", ("patient",)),
     ("referrals in the period", 120_000, "marts", ("IDS101Referral",)),
@@ -357,7 +357,7 @@ def existing_mart_counts(paths: Paths) -> dict[str, int] | None:
     """Mart row counts from a target DB built by an earlier run (when build is not selected)."""
     if not paths.target_db.exists():
         return None
-    from .bench_phases import mart_counts
+    from .phases import mart_counts
 
     try:
         return mart_counts(str(paths.target_db))

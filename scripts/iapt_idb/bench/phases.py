@@ -1,6 +1,6 @@
 """One benchmark phase, run in its own child process by ``iapt_idb.bench``.
 
-    python -m iapt_idb.bench_phases PHASE PARAMS.json RESULT.json
+    python -m iapt_idb.bench.phases PHASE PARAMS.json RESULT.json
 
 Each phase calls the project's real Python API once, times only that call (``seconds``; the
 parent also times the whole child, interpreter start and imports included) and writes a JSON
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the phases import the project lazily, in their own child process
-    from .validation.engine import RunStats
+    from ..validation.engine import RunStats
 
 Result = dict[str, Any]
 
@@ -61,7 +61,7 @@ def mart_counts(target_db: str) -> dict[str, int]:
     """Rows per IDB mart (main.IDS...) in the dbt target database."""
     import duckdb
 
-    from .spec import table_names
+    from ..spec import table_names
 
     with duckdb.connect(target_db, read_only=True) as con:
         return {t: con.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0] for t in table_names()}
@@ -94,7 +94,7 @@ def dbt_profile(keep_as: Path | None, top: int = 8) -> dict[str, Any]:
 
 
 def phase_generate(p: dict[str, Any]) -> Result:
-    from .warehouse import generate
+    from ..warehouse import generate
 
     summary, seconds, dropped = timed(
         generate.generate_warehouse,
@@ -111,7 +111,7 @@ def phase_generate(p: dict[str, Any]) -> Result:
 
 
 def phase_build(p: dict[str, Any]) -> Result:
-    from .commands.build import build_marts
+    from ..commands.build import build_marts
 
     detail, seconds, dropped = timed(
         build_marts,
@@ -138,7 +138,7 @@ def validation_profile(run: RunStats | None, keep_as: Path | None) -> dict[str, 
 
 
 def _run_validation_phase(p: dict[str, Any], gx: bool, log_name: str) -> Result:
-    from .validation.api import run_validation
+    from ..validation.api import run_validation
 
     result, seconds, dropped = timed(
         run_validation,
@@ -170,7 +170,7 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
 
 def phase_validate_gx(p: dict[str, Any]) -> Result:
     """The Great Expectations half of run_validation(gx=True), on the models validate_dbt built."""
-    from .validation import gx
+    from ..validation import gx
 
     timings: dict[str, float] = {}
     result, seconds, dropped = timed(
@@ -182,7 +182,7 @@ def phase_validate_gx(p: dict[str, Any]) -> Result:
 
 def phase_verdict(p: dict[str, Any]) -> Result:
     """What `iapt-idb export` runs before writing: export_verdict (the validation models again)."""
-    from .validation.api import export_verdict
+    from ..validation.api import export_verdict
 
     verdict, seconds, dropped = timed(export_verdict, target_db=Path(p["target_db"]), period=p["period"])
     detail = {"file_rejected": verdict.file_rejected, "reasons": verdict.reasons[:10]}
@@ -195,13 +195,13 @@ def kept_rows_sql(p: dict[str, Any]) -> Callable[[str], str] | None:
     """With drop_rejected: a SELECT per table of the rows the platform would keep (from validate_dbt)."""
     if not p.get("drop_rejected"):
         return None
-    from .validation.api import ExportVerdict
+    from ..validation.api import ExportVerdict
 
     return ExportVerdict(file_rejected=False, reasons=[], target_db=Path(p["target_db"])).kept_rows_sql
 
 
 def phase_export(p: dict[str, Any]) -> Result:
-    from .accdb.writer import export_idb
+    from ..accdb.writer import export_idb
 
     out = Path(p["accdb"])
     out.unlink(missing_ok=True)
@@ -225,7 +225,7 @@ def _manifest_rows(manifest: Any) -> int | None:
 
 
 def phase_readback(p: dict[str, Any]) -> Result:
-    from .accdb.reader import load_accdb_to_duckdb
+    from ..accdb.reader import load_accdb_to_duckdb
 
     out = Path(p["readback_db"])
     out.unlink(missing_ok=True)
@@ -238,7 +238,7 @@ def phase_parquet(p: dict[str, Any]) -> Result:
     """Physical baseline: DuckDB copies every mart to Parquet, one scan each."""
     import duckdb
 
-    from .spec import table_names
+    from ..spec import table_names
 
     out = Path(p["parquet_dir"])
     out.mkdir(parents=True, exist_ok=True)
@@ -254,7 +254,7 @@ def phase_parquet(p: dict[str, Any]) -> Result:
 
 def phase_raw_jackcess(p: dict[str, Any]) -> Result:
     """Physical baseline: Jackcess addRows of the same rows, no conversion or checks."""
-    from .bench_raw import raw_baseline
+    from .raw import raw_baseline
 
     out = Path(p["raw_accdb"])
     out.unlink(missing_ok=True)

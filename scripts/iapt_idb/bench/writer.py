@@ -1,4 +1,4 @@
-"""Benchmark of the IDB writer: ``python -m iapt_idb.bench_accdb [--rows N]``.
+"""Benchmark of the IDB writer: ``python -m iapt_idb.bench.writer [--rows N]``.
 
 Builds an IDB-shaped DuckDB (all 21 marts, N rows in total, synthetic values of the right types and
 sizes), exports it with ``export_idb`` end to end (spawn, row checks, JVM start, writing, re-count,
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from .periods import parse_period
-from .spec import IdbColumn, load_tables
+from ..periods import parse_period
+from ..spec import IdbColumn, load_tables
 
 SHARE = {"IDS201CareContact": 0.30, "IDS202CareActivity": 0.20, "IDS606CodedScoreAssessmentRefer": 0.15,
          "IDS607CodedScoreAssessmentAct": 0.10, "IDS101Referral": 0.08, "IDS001MPI": 0.05}
@@ -74,8 +74,8 @@ def build_marts(path: Path, rows: int, period: str) -> dict[str, int]:
 def _baseline_child(counts_file: str, out: str) -> None:
     """In a spawned child: raw Jackcess addRows, the same tables and row counts as the export, with rows
     already converted to Java (10,000 per batch), so only Jackcess's own work is timed."""
-    from .accdb import jackcess_ops
-    from .accdb.physical import spec_structure
+    from ..accdb import jackcess_ops
+    from ..accdb.physical import spec_structure
 
     counts = json.loads(Path(counts_file).read_text())
     tables = spec_structure()
@@ -115,7 +115,7 @@ def _baseline_child(counts_file: str, out: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m iapt_idb.bench_accdb", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m iapt_idb.bench.writer", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows in total across the 21 marts (default 1,000,000)")
     ap.add_argument("--period", default="2026-10", help="reporting period of the synthetic header (default 2026-10)")
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         _baseline_child(args._baseline[0], args._baseline[1])
         return 0
 
-    from .accdb.writer import export_idb
+    from ..accdb.writer import export_idb
 
     with tempfile.TemporaryDirectory(prefix="iapt-idb-bench-") as tmp:
         work = args.workdir or Path(tmp)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         base_out.unlink(missing_ok=True)
         counts_file = work / "bench_counts.json"
         counts_file.write_text(json.dumps(counts))
-        res = subprocess.run([sys.executable, "-m", "iapt_idb.bench_accdb", "--_baseline", str(counts_file),
+        res = subprocess.run([sys.executable, "-m", "iapt_idb.bench.writer", "--_baseline", str(counts_file),
                               str(base_out)], capture_output=True, text=True, check=True)
         base = json.loads(res.stdout.strip().splitlines()[-1])
 

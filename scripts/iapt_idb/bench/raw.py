@@ -15,9 +15,9 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-from .accdb import jackcess_ops, source
-from .accdb.physical import spec_structure
-from .spec import load_tables
+from ..accdb import jackcess_ops, source
+from ..accdb.physical import spec_structure
+from ..spec import load_tables
 
 
 def raw_baseline(target_db: Path, out: Path, rows_sql: Callable[[str], str] | None = None) -> dict[str, Any]:
