@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from iapt_idb import nhs_number as nhs
 from iapt_idb.periods import parse_period
 from iapt_idb.spec import IdbColumn, load_tables
 
@@ -28,10 +29,8 @@ def nhs_number(serial: int) -> str:
     """A valid NHS number in the 999 test range (999 + 6 digits + modulus-11 check digit)."""
     while True:
         body = f"999{serial:06d}"
-        total = sum(int(d) * w for d, w in zip(body, range(10, 1, -1)))
-        check = 11 - total % 11
-        check = 0 if check == 11 else check
-        if check != 10:
+        check = nhs.check_digit(body)
+        if check is not None:
             return body + str(check)
         serial += 1
 

@@ -14,7 +14,8 @@ import pytest
 
 from iapt_idb import cli
 from iapt_idb.paths import CODELIST_DIR, MAPPING_SEEDS_DIR
-from iapt_idb.warehouse import nhs_number, schema
+from iapt_idb import nhs_number
+from iapt_idb.warehouse import schema
 from iapt_idb.warehouse.gen_codes import MappingSeedError
 from iapt_idb.warehouse.generate import generate_warehouse
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from iapt_idb.validation.tables import CODE_LISTS, RECORD_KEYS, table_meta
-from iapt_idb.warehouse.nhs_number import check_digit
+from iapt_idb.nhs_number import check_digit
 
 PERIOD = "2026-10"
 RP_START, RP_END = "2026-10-01", "2026-10-31"

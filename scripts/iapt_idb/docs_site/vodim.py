@@ -17,6 +17,7 @@ from typing import Callable
 
 import duckdb
 
+from .. import nhs_number
 from ..spec import IdbColumn, IdbTable
 from .codes import DEFAULT, INVALID, MISSING, OTHER, VALID, item_code_lists, load_code_list
 
@@ -52,14 +53,7 @@ class ItemQuality:
 
 def nhs_number_ok(text: str) -> bool:
     """10 digits, modulus 11 check digit, and not a palindrome-style dummy (as the platform checks)."""
-    if not re.fullmatch(r"[0-9]{10}", text):
-        return False
-    total = sum(int(d) * w for d, w in zip(text[:9], range(10, 1, -1)))
-    check = 11 - total % 11
-    check = 0 if check == 11 else check
-    if check == 10 or check != int(text[9]):
-        return False
-    return text[:5] != text[5:][::-1]
+    return nhs_number.is_valid(text)
 
 
 def _length_bounds(col: IdbColumn) -> tuple[int, int | None]:

@@ -16,7 +16,7 @@ import numpy as np
 from . import schema
 from .gen_context import DAY, Context, days
 from .gen_frame import Coded, Ids, Rows, concat, n_rows, take
-from .nhs_number import spoil
+from ..nhs_number import spoil
 
 OUT_OF_PERIOD_FACTOR = 0.03
 ORPHAN_BASE = 8_000_000_000  # referral numbers never reach this, so such a referral does not exist

@@ -10,7 +10,7 @@ import numpy as np
 from . import gen_reference as ref
 from .gen_context import DAY, Context, days, group_positions, padded_ids, weighted
 from .gen_frame import Coded, Rows
-from .nhs_number import numbers_for
+from ..nhs_number import numbers_for
 
 YEAR = 365.25
 

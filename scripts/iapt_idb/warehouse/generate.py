@@ -28,7 +28,7 @@ from .gen_frame import Rows, n_rows, to_arrow
 from .gen_pathway import generate_pathways
 from .gen_people import generate_people
 from .gen_staff import generate_staff, staff_count
-from .nhs_number import capacity
+from ..nhs_number import capacity
 
 BLOCK = 1000
 DUCKDB_MEMORY_LIMIT = "768MB"

@@ -1,4 +1,5 @@
-"""NHS numbers: the modulus-11 check digit, validation, and synthetic numbers from the test range.
+"""NHS numbers, one implementation for the generator, the docs site and the tests: the modulus-11 check
+digit, validation, and synthetic numbers from the test range.
 
 An NHS number is ten digits; the tenth is a check digit computed from the first nine
 (weights 10..2, ``11 - (sum mod 11)``; 11 becomes 0; 10 means the nine digits can never
