@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     stale = [p for p, text in expected_files().items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:
-            print(f"out of date: {p}", file=sys.stderr)
+            print(f"out of date: {p} (generated: edit reference/spec/codelists/{p.stem.removeprefix('ref_')}.csv, "
+                  "then run python -m iapt_idb.seeds)", file=sys.stderr)
         return 1 if stale else 0
     REFERENCE_SEEDS_DIR.mkdir(parents=True, exist_ok=True)
     for p, text in expected_files().items():

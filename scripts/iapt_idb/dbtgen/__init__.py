@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_files()
         for p in stale:
-            print(f"stale: {p.relative_to(ROOT)} (run: python -m iapt_idb.dbtgen)", file=sys.stderr)
+            print(f"stale: {p.relative_to(ROOT)} (generated: edit reference/spec/idb_schema.csv, "
+                  "scripts/iapt_idb/warehouse/schema.py or scripts/iapt_idb/dbtgen/, then run python -m iapt_idb.dbtgen)",
+                  file=sys.stderr)
         return 1 if stale else 0
     for p in write_all():
         print(f"wrote {p.relative_to(ROOT)}")
