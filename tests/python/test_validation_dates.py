@@ -172,3 +172,38 @@ def test_every_text_and_integer_column_rejects_what_the_idb_cannot_store(work: P
         return "2147483648" if r["data_type"] == "integer" else "1" * (int(r["max_length"]) + 1)
 
     assert _findings_per_column(work, "every_text", cols, bad) == []
+
+
+def test_a_year_one_date_is_never_left_out_of_the_export_without_a_rule_code(work: Path) -> None:
+    """The export cannot store a year-1 date and leaves the record out; excluded.csv names the rule, and the
+    validator reports that rule on the same record, at a severity that keeps the record from the platform."""
+    from accdb_fixtures import variant_db
+    from iapt_idb.accdb.writer import excluded_path, export_idb
+
+    db = variant_db(
+        "year_one",
+        "UPDATE IDS001MPI SET PersonBirthDate = DATE '0001-01-01' WHERE LocalPatientId = '31'",
+        "UPDATE IDS201CareContact SET CareContDate = DATE '0001-01-01' WHERE CareContactId = '21'",
+    )
+    out = work / "year_one" / "IDB.accdb"
+    out.parent.mkdir()
+    export_idb(db, out, vf.PERIOD, progress=False, skip_unstorable=True)
+    excluded = list(csv.DictReader(excluded_path(out).open(encoding="utf-8")))
+    assert [(r["table"], r["record_key"], r["column"], r["rule_code"]) for r in excluded] == [
+        ("IDS001MPI", "LocalPatientId=31", "PersonBirthDate", BIRTH_IDB),
+        ("IDS201CareContact", "CareContactId=21", "CareContDate", "IDS20107"),
+    ]
+    assert not [r for r in excluded if "0001" in r["reason"] or "0001" in r["record_key"]]
+
+    report = work / "year_one_report"
+    env = isolated_env(work / "year_one", target_db=db)
+    env["IAPT_VALIDATE_SCRATCH"] = str(work / "year_one" / "scratch")
+    proc = run_cli(["validate", "--target-db", str(db), "--period", vf.PERIOD, "--report", str(report), "--no-gx"],
+                   env)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    failures = json.loads((report / "validation_report.json").read_text(encoding="utf-8"))
+    for r in excluded:
+        hits = [f for f in failures if f["table"] == r["table"] and f["rule_code"] == r["rule_code"]
+                and r["record_key"] in f["record_key"].split(";")]
+        assert hits and all(f["severity"] != "warning" for f in hits), r
+    assert any(f["rule_code"] == "IDSREJ008" for f in failures)
