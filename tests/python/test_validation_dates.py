@@ -92,6 +92,8 @@ def mixed(work: Path) -> tuple[list[vf.Idb], list[dict[str, Any]]]:
         ("IDS201CareContact", "CareContDate", "1880-01-01"),
         ("IDS003AccommStatus", "AccommodationTypeStartDate", "1880-01-01"),
     )
+    for created in ("2026-11-02", "2026-11-02 09:00:00", "2026-11-02T25:00:00"):  # HeaderRow=2, 3, 4
+        idb["IDS000Header"].append({**vf.header(), "DateTimeDatSetCreate": created})
     _, failures = _validate(work, idb, "mixed")
     return fams, failures
 
@@ -115,6 +117,13 @@ def test_what_cannot_be_a_time_is_rejected(mixed, i: int) -> None:
     fams, failures = mixed
     found = _found(failures, "IDS201CareContact", _key("IDS201CareContact", fams[i]))
     assert found.get("IDS20109") == "record_reject"
+
+
+def test_a_date_in_the_datetime_item_is_its_midnight(mixed) -> None:
+    _, failures = mixed
+    assert "IDS00021" not in _found(failures, "IDS000Header", "HeaderRow=2")  # 2026-11-02
+    assert "IDS00021" not in _found(failures, "IDS000Header", "HeaderRow=3")  # 2026-11-02 09:00:00
+    assert _found(failures, "IDS000Header", "HeaderRow=4").get("IDS00021") == "record_reject"
 
 
 def test_comparisons_run_on_a_date_before_1890(mixed) -> None:
