@@ -18,7 +18,8 @@
 
 
 {% macro tos_date_condition(a, b, p) -%}
-    {#- a <op> b for two text dates (nulls and invalid dates pass), with optional offset and month precision.
+    {#- a <op> b for two text dates (nulls and unparseable dates pass; a date before 1890 is compared, as the
+        national engine does), with optional offset and month precision.
         The text comparison comes first: DuckDB then runs the validity tests only on the few rows it holds
         for (an AND stops at its first false term), which made the ancestor comparisons ~2x faster (issue 7). -#}
     {%- set op = p['op'] -%}
@@ -72,7 +73,8 @@
         'message': tos_value_text(p['column']) ~ " || " ~ tos_lit(' in ' ~ p['column'] ~ ' is ' ~ word ~ ' ' ~ desc ~ off),
         'header': otable == 'IDS000Header',
     } -%}
-    {%- set invalid = ('(' ~ a ~ ' is not null and not ' ~ tos_is_date(a) ~ ') or ') if p.get('invalid_fails') else '' -%}
+    {#- invalid_fails is a valid-date rule too: the 1890-01-01 floor applies to it, not to the comparison -#}
+    {%- set invalid = ('(' ~ a ~ ' is not null and not ' ~ tos_is_valid_date(a) ~ ') or ') if p.get('invalid_fails') else '' -%}
     {%- if 'literal' in other -%}
         {%- do parts.update({'cond': invalid ~ tos_date_condition(a, tos_lit(other['literal']), p)}) -%}
     {%- elif otable == 'IDS000Header' -%}

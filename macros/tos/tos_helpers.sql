@@ -92,21 +92,35 @@
 
 
 {% macro tos_is_date(expr) -%}
-    {#- A valid date in the data set's format, on or after 1890-01-01 (DSP rule). -#}
-    ({{ tos_regex_match(expr, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') }}
-        and {{ tos_try_cast(expr, 'date') }} is not null and {{ expr }} >= '1890-01-01')
+    {#- A real calendar date in the data set's format (YYYY-MM-DD), whatever its year: the test behind every
+        date comparison and the age rule, which the national engine runs on any parseable date. The
+        1890-01-01 floor belongs to the valid_date rules alone (tos_is_valid_date). -#}
+    ({{ tos_regex_match(expr, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') }} and {{ tos_try_cast(expr, 'date') }} is not null)
+{%- endmacro %}
+
+
+{% macro tos_is_valid_date(expr, floor='1890-01-01') -%}
+    {#- A real date on or after floor: the valid_date rules ("not a valid date OR < 1890-01-01"). -#}
+    ({{ tos_is_date(expr) }} and {{ expr }} >= {{ tos_lit(floor) }})
 {%- endmacro %}
 
 
 {% macro tos_is_datetime(expr) -%}
+    {#- A real YYYY-MM-DDThh:mm:ss timestamp, whatever its year (the floor: tos_is_valid_datetime). -#}
     ({{ tos_regex_match(expr, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
-        and {{ tos_try_cast("replace(" ~ expr ~ ", 'T', ' ')", 'timestamp') }} is not null
-        and {{ expr }} >= '1890-01-01')
+        and {{ tos_try_cast("replace(" ~ expr ~ ", 'T', ' ')", 'timestamp') }} is not null)
+{%- endmacro %}
+
+
+{% macro tos_is_valid_datetime(expr, floor='1890-01-01') -%}
+    {#- A real timestamp on or after floor (midnight): the valid_datetime rule. -#}
+    ({{ tos_is_datetime(expr) }} and {{ expr }} >= {{ tos_lit(floor) }})
 {%- endmacro %}
 
 
 {% macro tos_is_time(expr) -%}
-    ({{ tos_regex_match(expr, '^[0-9]{2}:[0-9]{2}:[0-9]{2}$') }} and {{ tos_try_cast(expr, 'time') }} is not null)
+    {#- A time of day hh:mm:ss, 00:00:00 to 23:59:59: what an Access Date/Time holds on 1899-12-30. -#}
+    {{ tos_regex_match(expr, '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$') }}
 {%- endmacro %}
 
 

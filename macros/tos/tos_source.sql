@@ -40,21 +40,30 @@
 {% macro tos_text(column, spec_type) %}
     {#- One column as text in the data set's own format, whatever its physical type:
         date YYYY-MM-DD, time HH:MM:SS, datetime YYYY-MM-DDTHH:MM:SS, integer digits, string unchanged.
-        A date held as a midnight timestamp becomes a date; a time held as an Access time
-        (1899-12-30 hh:mm:ss) becomes the time. Anything else is kept as written, so that the format
-        rules can report it. The LIKE (implied by each pattern) spares most values the regex. -#}
+        A value is judged as the .accdb would hold it: a date held as a midnight timestamp becomes a date; a
+        time held as an Access time (1899-12-30 hh:mm:ss) becomes the time, and a valid time written without
+        seconds or with a one-digit hour (9:05, 10:00, 9:05:30) becomes hh:mm:ss, as Access stores it; a
+        date in a datetime item is its midnight. Anything else is kept as written, so that the format rules
+        can report it. The LIKE (implied by each pattern) spares most values the regex. -#}
     {%- set v = 'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- if spec_type == 'date' -%}
         case when {{ v }} like '% 00:00:00' and {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} 00:00:00$') }}
             then substr({{ v }}, 1, 10)
             else {{ v }} end
     {%- elif spec_type == 'time' -%}
-        case when {{ v }} like '1899-12-30 %' and {{ tos_regex_match(v, '^1899-12-30 [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
-            then substr({{ v }}, 12, 8)
+        case when {{ v }} like '__:__:__' then {{ v }}
+            when {{ v }} like '1899-12-30 %' and {{ tos_regex_match(v, '^1899-12-30 [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
+                then substr({{ v }}, 12, 8)
+            when {{ v }} like '%:__' and {{ tos_regex_match(v, '^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$') }}
+                then {{ dbt.right("'0' || " ~ dbt.split_part(v, "':'", 1), 2) }}
+                    || substr({{ v }} || ':00', {{ dbt.position("':'", v) }}, 6)
             else {{ v }} end
     {%- elif spec_type == 'datetime' -%}
         case when {{ v }} like '____-__-__ __:__:__' and {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$') }}
-            then replace({{ v }}, ' ', 'T') else {{ v }} end
+            then replace({{ v }}, ' ', 'T')
+            when {{ v }} like '____-__-__' and {{ tos_regex_match(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') }}
+                then {{ v }} || 'T00:00:00'
+            else {{ v }} end
     {%- else -%}
         {{ v }}
     {%- endif -%}

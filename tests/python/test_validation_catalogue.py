@@ -15,7 +15,9 @@ from iapt_idb.validation.tables import meta
 RULES = load_rules()
 SPEC_CODES = [r["rule_code"] for r in csv.DictReader((SPEC_DIR / "validation_rules.csv").open(encoding="utf-8"))]
 INFERRED_CODES = [
-    r["rule_code"] for r in csv.DictReader((SPEC_DIR / "validation_rules_v21_new_items.csv").open(encoding="utf-8"))
+    r["rule_code"]
+    for name in ("validation_rules_v21_new_items.csv", "validation_rules_idb_storage.csv")
+    for r in csv.DictReader((SPEC_DIR / name).open(encoding="utf-8"))
 ]
 
 
@@ -25,7 +27,7 @@ def test_generated_files_are_up_to_date() -> None:
 
 def test_every_spec_rule_code_once_and_unpublished_visible() -> None:
     codes = [r["rule_code"] for r in RULES]
-    assert len(codes) == len(set(codes)) == 411
+    assert len(codes) == len(set(codes)) == 417
     assert codes == SPEC_CODES + INFERRED_CODES
     for r in RULES:
         assert (r["published"] == "true") == (not r["rule_code"].startswith("UNPUBLISHED("))

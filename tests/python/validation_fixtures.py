@@ -273,11 +273,12 @@ def _make_bad(check: str, p: dict[str, Any], row: dict[str, str | None], table: 
         # missing, or only white space (spaces and a tab: "blank" too), alternating over the columns
         row[c] = " \t " if len(c) % 2 else None
     elif check == "length":
-        row[c] = "X" * (p["max"] + 1)
+        # a postcode that only its IDB size rejects: one longer than 8, which IDSREJ007's \s+ allows
+        row[c] = "LS1" + " " * (p["max"] - 5) + "4AP" if c == "Postcode" else "X" * (p["max"] + 1)
     elif check == "regex":
         row[c] = "2026/06" if p.get("fail_on") == "match" else _not_matching(p["pattern"])
     elif check == "valid_date":
-        row[c] = "2026-02-30"
+        row[c] = "1980-02-30" if c == "PersonBirthDate" else "2026-02-30"  # a birth date no other item holds
     elif check == "valid_datetime":
         row[c] = "2026-13-01T00:00:00"
     elif check == "valid_time":

@@ -41,6 +41,8 @@ class _Dbt:
 
     dateadd = staticmethod(_null)
     position = staticmethod(_null)
+    right = staticmethod(_null)
+    split_part = staticmethod(_null)
     listagg = staticmethod(_null)
 
 

@@ -58,11 +58,14 @@ def _excluded_counts(excluded: list[dict[str, Any]]) -> dict[str, int]:
 def _write_excluded(path: Path, excluded: list[dict[str, Any]]) -> None:
     import csv
 
+    from .rule_codes import rule_code_for
+
     with Path(path).open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["table", "row", "record_key", "column", "reason"], lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=["table", "row", "record_key", "column", "rule_code", "reason"],
+                           lineterminator="\n")
         w.writeheader()
         for e in excluded:
-            w.writerow(e)
+            w.writerow({**e, "rule_code": rule_code_for(str(e["table"]), str(e["column"]), str(e["reason"]))})
 
 
 def check_header_period(target_db: Path, period: str, header_sql: str | None = None) -> None:

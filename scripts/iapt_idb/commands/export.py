@@ -2,8 +2,9 @@
 
 Asks the validation layer for the predicted national verdict first and refuses a file the platform
 would reject outright, unless --force. --drop-rejected leaves out the rows the platform would reject.
-Records holding a value the IDB cannot store (text longer than its column) are left out and listed in
-<name>.excluded.csv, unless --strict, which refuses instead.
+Records holding a value the IDB cannot store (text longer than its column, an integer out of range, a year
+Access cannot hold) are left out and listed in <name>.excluded.csv with the rule code the validator reports
+them under, unless --strict, which refuses instead.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="leave out the records (and their children) the platform is predicted to reject")
     p.add_argument("--strict", action="store_true",
                    help="refuse to write when any value cannot be stored in its IDB column (text too long, integer "
-                        "out of range); by default such records are left out and listed in <name>.excluded.csv")
+                        "out of range, a year Access cannot hold); by default such records are left out and listed in <name>.excluded.csv")
     p.add_argument("--quiet", action="store_true", help="no per-table progress on stderr")
     return p
 

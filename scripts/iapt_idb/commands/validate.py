@@ -9,8 +9,9 @@ from ..periods import period_arg
 
 DESCRIPTION = """\
 Run every TOS validation rule of the national platform (382 published rule codes plus 29 inferred
-checks for v2.1 items, shown as UNPUBLISHED(...)) on an IAPT v2.1 IDB, apply the platform's cascade
-(record rejection, group rejection down the table tree, file rejection) and predict its verdict.
+checks for v2.1 items and 6 for values the IDB cannot store, shown as UNPUBLISHED(...)) on an IAPT v2.1
+IDB, apply the platform's cascade (record rejection, group rejection down the table tree, file
+rejection) and predict its verdict.
 
 SOURCE is the built marts in the target DB (default), a directory with one <IDB table>.csv per table
 (header = IDB column names, values as text in the data set's formats, empty = null), or an .accdb.

@@ -222,7 +222,7 @@ def load_report(report_dir: Path, period: str, with_failures: bool = True) -> Re
 
 def _spec_rules() -> list[RuleInfo]:
     out: list[RuleInfo] = []
-    for name in ("validation_rules.csv", "validation_rules_v21_new_items.csv"):
+    for name in ("validation_rules.csv", "validation_rules_v21_new_items.csv", "validation_rules_idb_storage.csv"):
         with (SPEC_DIR / name).open(newline="", encoding="utf-8") as fh:
             for r in csv.DictReader(fh):
                 out.append(

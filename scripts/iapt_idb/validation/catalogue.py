@@ -3,8 +3,10 @@
     python -m iapt_idb.validation.catalogue          # (re)write seeds/tos/ and macros/tos/_tos_generated.sql
     python -m iapt_idb.validation.catalogue --check  # exit 1 if any generated file is out of date
 
-Reads ``reference/spec/validation_rules.csv`` (382 published rules) and
-``reference/spec/validation_rules_v21_new_items.csv`` (29 inferred, codes ``UNPUBLISHED(...)``) and writes:
+Reads ``reference/spec/validation_rules.csv`` (382 published rules) and the inferred checks, codes
+``UNPUBLISHED(...)``: ``validation_rules_v21_new_items.csv`` (29, items new in v2.1) and
+``validation_rules_idb_storage.csv`` (values the IDB's column types cannot hold, where no published or
+v2.1 rule rejects them at record level), and writes:
 
 - ``seeds/tos/tos_rules.csv``: one row per rule code: severity, table, columns, v2.1 applicability, the
   generic ``check`` and its JSON ``params``, a plain-English ``fix_hint``, ``implemented_by`` and ``status``;
@@ -46,6 +48,13 @@ NORM_YML = ROOT / "models" / "validation" / "_tos_norm__models.yml"
 
 PUBLISHED_CSV = SPEC_DIR / "validation_rules.csv"
 INFERRED_CSV = SPEC_DIR / "validation_rules_v21_new_items.csv"
+STORAGE_CSV = SPEC_DIR / "validation_rules_idb_storage.csv"
+# The spec files of inferred checks, each with the note that says where its rules come from.
+INFERRED_SOURCES = (
+    (INFERRED_CSV, "new v2.1 item; rule inferred: ", "inferred rule for a v2.1 item (no published code)"),
+    (STORAGE_CSV, "IDB storage check; rule inferred: ",
+     "inferred check: a value the IDB's column cannot hold (no published code)"),
+)
 
 COLUMNS = (
     "rule_code", "published", "severity", "rule_type", "table_id", "table_name", "columns",
@@ -138,8 +147,8 @@ _PATTERNS: list[tuple[str, Any]] = [
      lambda m: ("length", {"column": m[1], "min": 0, "max": int(m[2])})),
     (r"^FAIL if (\w+) (?:IS NOT NULL|populated|is populated) AND NOT matches (\^\S*\$)",
      lambda m: ("regex", {"column": m[1], "pattern": m[2], "fail_on": "no_match"})),
-    (r"^FAIL if (\w+) IS NOT NULL AND \(not a valid date OR < 1890-01-01",
-     lambda m: ("valid_date", {"column": m[1]})),
+    (r"^FAIL if (\w+) IS NOT NULL AND \(not a valid date OR < (\d{4}-\d{2}-\d{2})",
+     lambda m: ("valid_date", {"column": m[1], **({"from": m[2]} if m[2] != "1890-01-01" else {})})),
     (r"^FAIL if (\w+) populated AND \(not a valid timestamp",
      lambda m: ("valid_datetime", {"column": m[1]})),
     (r"^FAIL only if (\w+) cannot be parsed as a time",
@@ -208,7 +217,8 @@ def fix_hint(rule: Rule) -> str:
             return f"Write {c} in the preferred form (the value matches {p['pattern']}, which is only tolerated)."
         return f"Correct the format of {c}: it must match {p['pattern']}."
     if check == "valid_date":
-        return f"{c} must be a real calendar date (YYYY-MM-DD) on or after 1890-01-01; fix typos and placeholder dates."
+        return (f"{c} must be a real calendar date (YYYY-MM-DD) on or after {p.get('from', '1890-01-01')}; "
+                "fix typos and placeholder dates.")
     if check == "valid_datetime":
         return f"{c} must be a real timestamp (YYYY-MM-DDThh:mm:ss) on or after 1890-01-01."
     if check == "valid_time":
@@ -313,9 +323,10 @@ def _table_of(table_id: str) -> str:
 @lru_cache(maxsize=None)
 def build() -> tuple[Rule, ...]:
     rules: list[Rule] = []
-    for published, path in ((True, PUBLISHED_CSV), (False, INFERRED_CSV)):
+    sources = [(True, PUBLISHED_CSV, "", "")] + [(False, *src) for src in INFERRED_SOURCES]
+    for published, path, note_prefix, inferred_reason in sources:
         for r in _read(path):
-            applicable, note = _v21(r["source_note"]) if published else (True, "new v2.1 item; rule inferred: " + r["source_note"])
+            applicable, note = _v21(r["source_note"]) if published else (True, note_prefix + r["source_note"])
             table_id = r["table_id"]
             tname = _table_of(table_id)
             if r["rule_code"] in ("IDSREJ012",):
@@ -345,7 +356,7 @@ def build() -> tuple[Rule, ...]:
             rule.status = (over or {}).get("status", "implemented")
             rule.status_reason = (over or {}).get("reason", "")
             if not published and not rule.status_reason:
-                rule.status_reason = "inferred rule for a v2.1 item (no published code)"
+                rule.status_reason = inferred_reason
             rule.fix_hint = fix_hint(rule)
             rule.implemented_by = (over or {}).get("implemented_by") or implemented_by(rule)
             _check_columns(rule)
@@ -459,7 +470,8 @@ def _yaml() -> str:
     ]
     for name, desc, docs in (
         ("tos_rules", "The TOS rules catalogue: every validation rule of the national platform (382 published "
-         "+ 29 inferred UNPUBLISHED(...) v2.1 checks) with its structured implementation.", col_docs),
+         "+ 29 inferred UNPUBLISHED(...) v2.1 checks + 6 inferred UNPUBLISHED(...) IDB storage checks) with its "
+         "structured implementation.", col_docs),
         ("tos_assessment_scales", "Score format and range per assessment tool, parsed from the national "
          "assessment_tools_snomed code list notes.", scale_docs),
     ):

@@ -142,10 +142,12 @@ class _TableReader:
         self._close_connection()
 
 
-def _unique(expectations: list[Any]) -> list[Any]:
+def _unique(expectations: list[Any], aliases: dict[str, list[str]] | None = None) -> list[Any]:
     """The expectations an ExpectationSuite keeps when they are added one by one (it is a set: a later
     expectation "equalish" to an earlier one, i.e. equal but for id/meta/notes/rendered_content, is
-    dropped), without ``add_expectation``'s pairwise pydantic comparisons."""
+    dropped), without ``add_expectation``'s pairwise pydantic comparisons. Two rules with the same test
+    (e.g. a warning and a record-level storage check) share one expectation: ``aliases`` gets, per kept
+    rule code, the codes of the dropped ones, whose counts are the same."""
     seen: list[tuple[type, dict[str, Any]]] = []
     kept = []
     for e in expectations:
@@ -153,15 +155,20 @@ def _unique(expectations: list[Any]) -> list[Any]:
         if key not in seen:
             seen.append(key)
             kept.append(e)
+        elif aliases is not None:
+            first = kept[seen.index(key)].meta["rule_code"]
+            if e.meta["rule_code"] != first:
+                aliases.setdefault(first, []).append(e.meta["rule_code"])
     return kept
 
 
-def _validation_definition(gx: Any, context: Any, source: Any, table: str, expectations: list[Any]) -> Any:
+def _validation_definition(gx: Any, context: Any, source: Any, table: str, expectations: list[Any],
+                           aliases: dict[str, list[str]] | None = None) -> Any:
     """Suite, data asset, whole-dataframe batch definition and validation definition of one table, each
     added once to the fresh ephemeral context of this run (``add_or_update`` would save the suite a second
     time and compare it expectation by expectation with the stored copy)."""
     name = f"tos_{table}"
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=_unique(expectations)))
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=_unique(expectations, aliases)))
     batch_def = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
     return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
 
@@ -191,14 +198,16 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
     for table, df in reader:
         expectations = [e for r in by_table[table] for e in expectations_for(r, period)]
         n_expectations += len(expectations)
-        vd = _validation_definition(gx, context, source, table, expectations)
+        aliases: dict[str, list[str]] = {}
+        vd = _validation_definition(gx, context, source, table, expectations, aliases)
         # BASIC: counts plus GX's default sample of 20 unexpected values, which the data docs show.
         result = vd.run(batch_parameters={"dataframe": df}, result_format="BASIC")
         del df
         success = success and bool(result.success)
         for er in result.results:
             code = er.expectation_config.meta["rule_code"]
-            counts[code] = counts.get(code, 0) + int(er.result.get("unexpected_count") or 0)
+            for c in [code, *aliases.get(code, [])]:
+                counts[c] = counts.get(c, 0) + int(er.result.get("unexpected_count") or 0)
     return counts, n_expectations, success
 
 
