@@ -127,11 +127,6 @@ def mixed_run(work: Path, mixed: dict[str, Any]) -> dict[str, Any]:
     return _validate(work, mixed["idb"], "mixed")
 
 
-def _trimmed_key(table: str, row: dict[str, str | None]) -> str:
-    """The record key as the platform names it: from the values after its cleansing stage."""
-    return vf.record_key(table, {c: (v.strip(" ") or None) if isinstance(v, str) else v for c, v in row.items()})
-
-
 def test_padded_strings_are_trimmed_before_validation(mixed_run: dict[str, Any], mixed: dict[str, Any]) -> None:
     """CleanseStage.strip_whitespace (src/dsp/pipelines/common.py) trims leading and trailing spaces of every
     string column before any rule runs: ' RZZ ' passes IDS00030 (so no IDSREJ015), '01 ' / ' 01' pass IDS00406
@@ -141,7 +136,7 @@ def test_padded_strings_are_trimmed_before_validation(mixed_run: dict[str, Any],
     assert not [f for f in mixed_run["failures"] if f["table"] == "IDS000Header"]
     for fam in mixed["cases"]["padded"]:
         for table, rows in fam.items():
-            key = _trimmed_key(table, rows[0])
+            key = vf.record_key(table, rows[0])  # named from the trimmed values
             assert _codes(mixed_run, table, key) == set(), (table, key)
             assert mixed_run["kept"][(table, key)], (table, key)
 
@@ -238,3 +233,29 @@ def test_export_trims_text_as_the_platform_cleanses_it() -> None:
     finally:
         src.close()
         dst.close()
+
+
+def test_docs_site_marks_idsrej015_inferred(tmp_path: Path) -> None:
+    """The site shows the same mark as the report: an "inferred" badge on IDSREJ015 in the file verdict, the
+    ranked rules and the rule's page, and only there."""
+    import docs_fixtures as df
+    from iapt_idb.docs_site import build_site
+
+    fx = df.make_fixture(tmp_path / "inputs")
+    rej = dict(rule_code="IDSREJ015", severity="file_reject", table="IDS000Header", record_key="File",
+               columns="(IDS000 row count)", message="[inferred] the IDS000Header row fails a record-level header rule")
+    df._write_report(fx.report_dir, fx.period, df.failures() + [rej])
+    summary = json.loads((fx.report_dir / "summary.json").read_text(encoding="utf-8"))
+    for entry in summary["rules"] + summary["file_reasons"]:
+        if entry["rule_code"] == "IDSREJ015":
+            entry["inferred"] = True
+    (fx.report_dir / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    index = build_site(fx.period, tmp_path / "site", fx.report_dir, fx.target_db, history_dir=fx.history_dir,
+                       dbt_docs=False, manifest_path=fx.manifest, dbt_static_index=fx.static_index)
+    site = index.parent if index.is_file() else index
+    badge = ">inferred</span>"
+    html = (site / "index.html").read_text(encoding="utf-8")
+    assert html.count(badge) == 2  # the file verdict and the ranked rules
+    rule_page = (site / "rules" / "IDSREJ015.html").read_text(encoding="utf-8")
+    assert badge in rule_page and "rests on our reading of the rule" in rule_page
+    assert badge not in (site / "rules" / "IDSREJ006.html").read_text(encoding="utf-8")
