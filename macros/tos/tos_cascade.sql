@@ -43,7 +43,11 @@
     {%- set parent = tables[name]['parent_table'] %}
     {%- set key = tables[name]['parent_key'] %}
     {#- checks: [rule code, key column, key set]: the row fails the check when no kept parent row / no valid
-        child row has its key (a null key never matches) #}
+        child row has its key. A null key passes, as on the platform: its referential-integrity rules
+        (referential_integrity_rule in NHS England's src/dsp/validations/common_validation_functions.py)
+        left-join the other table on plain equality, then test each key with Spark's null-safe equality
+        (eqNullSafe), and a null key against the unmatched (null) side is true; the row's not-blank rule
+        rejects it instead #}
     {%- set checks = [] %}
     {%- if parent and name in ri %}
         {%- do checks.append([ri[name]['rule_code'], key, 'select ' ~ tos_col(key, 'p') ~ ' from fate_' ~ (tables[parent]['table_id'] | lower) ~ ' as p where p.kept and ' ~ tos_col(key, 'p') ~ ' is not null']) %}
@@ -71,7 +75,8 @@
                 n.{{ adapter.quote(col) }},
                 {%- endfor %}
                 {%- for chk in checks %}
-                coalesce({{ tos_col(chk[1], 'n') }} in ({{ chk[2] }}), false) as has_{{ loop.index }},
+                ({{ tos_col(chk[1], 'n') }} is null
+                    or coalesce({{ tos_col(chk[1], 'n') }} in ({{ chk[2] }}), false)) as has_{{ loop.index }},
                 {%- endfor %}
                 coalesce(e.has_record_error, 0) = 1 as own_record_error,
                 e.row_id is null as own_ok

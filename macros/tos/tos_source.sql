@@ -39,7 +39,8 @@
 
 {% macro tos_text(column, spec_type) %}
     {#- One column as text in the data set's own format, whatever its physical type:
-        date YYYY-MM-DD, time HH:MM:SS, datetime YYYY-MM-DDTHH:MM:SS, integer digits, string unchanged.
+        date YYYY-MM-DD, time HH:MM:SS, datetime YYYY-MM-DDTHH:MM:SS, integer digits, string as the platform's
+        cleansing leaves it (tos_cleansed: outer spaces trimmed, empty -> null).
         A value is judged as the .accdb would hold it: a date held as a midnight timestamp becomes a date; a
         time held as an Access time (1899-12-30 hh:mm:ss) becomes the time, and a valid time written without
         seconds or with a one-digit hour (9:05, 10:00, 9:05:30) becomes hh:mm:ss, as Access stores it; a
@@ -65,9 +66,26 @@
                 then {{ v }} || 'T00:00:00'
             else {{ v }} end
     {%- else -%}
-        {{ v }}
+        {{ tos_cleansed(v) }}
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro tos_cleansed(expr) %}
+    {#- A text value as the platform validates it: its cleansing stage (CleanseStage.strip_whitespace in
+        NHS England's src/dsp/pipelines/common.py) trims leading and trailing spaces (Spark's trim: the
+        space character only, not tabs or other white space) from every string column before any rule
+        runs, and a value left empty becomes null. -#}
+    {{- adapter.dispatch('tos_cleansed', 'iapt_idb')(expr) -}}
+{% endmacro %}
+
+{% macro default__tos_cleansed(expr) -%}
+    nullif(trim(both ' ' from {{ expr }}), '')
+{%- endmacro %}
+
+{% macro sqlserver__tos_cleansed(expr) -%}
+    nullif(trim(' ' from {{ expr }}), '')
+{%- endmacro %}
 
 
 {% macro tos_record_key_sql(table_name) %}

@@ -156,9 +156,11 @@ def add(idb: Idb, fam: Idb) -> None:
 
 
 def record_key(table: str, row: dict[str, str | None], header_row: int | None = None) -> str:
+    """The record's key as the report names it: from the values after the platform's cleansing (outer spaces
+    trimmed)."""
     if table == "IDS000Header":
         return f"HeaderRow={header_row}"
-    return ";".join(f"{c}={row.get(c) or ''}" for c in RECORD_KEYS[table])
+    return ";".join(f"{c}={(row.get(c) or '').strip(' ')}" for c in RECORD_KEYS[table])
 
 
 def write_csv_dir(idb: Idb, directory: Path) -> Path:

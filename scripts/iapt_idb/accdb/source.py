@@ -173,7 +173,10 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
     at = col.access_type
     if at in ("TEXT", "MEMO"):
         value = {
-            "string": s,
+            # as the platform's cleansing stage leaves it (CleanseStage.strip_whitespace in NHS England's
+            # src/dsp/pipelines/common.py): outer spaces trimmed, an emptied value null; the validation
+            # (macro tos_cleansed) judges the same text
+            "string": f"NULLIF(trim({s}, ' '), '')",
             "integer": f"CAST({s} AS VARCHAR)",
             "date": f"strftime(CAST({s} AS DATE), '%Y-%m-%d')",
             "time": f"strftime(DATE '2000-01-01' + {s}, '%H:%M:%S')",

@@ -65,7 +65,7 @@ def format_outcome(s: dict, top: int = 10) -> str:
     """The predicted outcome and the top failing rules, as printed by `validate` and the demo."""
     lines = []
     if s["predicted_outcome"] == "file_rejected":
-        reasons = ", ".join(f"{r['rule_code']} ({r['failures']})" for r in s["file_reasons"])
+        reasons = ", ".join(f"{_code_text(r)} ({r['failures']})" for r in s["file_reasons"])
         lines.append(f"Predicted outcome: FILE REJECTED - {reasons}")
     else:
         kept = sum(t["rows_kept"] for t in s["tables"])
@@ -74,6 +74,12 @@ def format_outcome(s: dict, top: int = 10) -> str:
     if s["rules"]:
         lines.append(f"Top failing rules (of {len(s['rules'])}):")
         for r in s["rules"][:top]:
-            code = r["rule_code"] + ("" if r["published"] else " [inferred]")
+            code = _code_text(r)
             lines.append(f"  {code:32} {r['severity']:14} {r['failures']:>8}  {r['description'][:70]}")
     return "\n".join(lines)
+
+
+def _code_text(rule: dict) -> str:
+    """A rule's code as printed: marked [inferred] when the code is ours (UNPUBLISHED) or the finding rests on
+    our reading of a rule whose logic is unpublished (summary.json: "inferred": true)."""
+    return rule["rule_code"] + ("" if rule["published"] and not rule.get("inferred") else " [inferred]")

@@ -43,6 +43,7 @@ class RuleInfo:
     status_reason: str = ""
     published: bool = True
     check: str = ""  # the catalogue's check name, e.g. parent_valid
+    inferred: bool = False  # this month's finding rests on our reading of unpublished logic (summary "inferred")
 
 
 @dataclass
@@ -194,6 +195,7 @@ def load_report(report_dir: Path, period: str, with_failures: bool = True) -> Re
             fix_hint=str(_first(e, "fix_hint", "fix", default="")),
             status=str(_first(e, "status", default="")),
             published=is_published(code, _first(e, "published", "publication")),
+            inferred=_first(e, "inferred") is True,
         )
         count = _int(_first(e, "records", "failures", "count", "n", "rows"))
         if count is not None:

@@ -172,6 +172,14 @@ def published_badge(published: bool) -> str:
     )
 
 
+def inferred_badge() -> str:
+    """A published rule whose finding here rests on our reading of logic NHS England has not published."""
+    return (
+        '<span class="badge unpublished" title="The rule code is published, but the logic behind this finding is '
+        'not: it is our inference from the rule\'s message">inferred</span>'
+    )
+
+
 def rule_slug(rule_code: str) -> str:
     """A file-name-safe form of a rule code: UNPUBLISHED(IDS001-GI-1) -> UNPUBLISHED-IDS001-GI-1."""
     out = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in rule_code)

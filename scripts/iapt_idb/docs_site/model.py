@@ -79,6 +79,7 @@ class SiteData:
                 status_reason=base.status_reason,
                 published=mine.published and base.published,
                 check=base.check,
+                inferred=mine.inferred,
             )
         return mine or base or RuleInfo(rule_code=code, severity="")
 

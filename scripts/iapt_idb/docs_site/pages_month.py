@@ -8,7 +8,9 @@ from pathlib import Path
 
 from ..periods import parse_period
 from . import charts
-from .layout import SEVERITY_TEXT, e, facts, num, page, pct, published_badge, rule_slug, severity_badge, table
+from .layout import (
+    SEVERITY_TEXT, e, facts, inferred_badge, num, page, pct, published_badge, rule_slug, severity_badge, table,
+)
 from .model import RuleResult, SiteData
 
 RECORDS_PER_PAGE = 500
@@ -35,7 +37,9 @@ def _verdict(data: SiteData, results: list[RuleResult]) -> str:
             (r.info.rule_code, r.info.description) for r in results if r.info.severity == "file_reject"
         ]
         items = "".join(
-            "<li>" + (f'<a href="{rule_href(code)}">{e(code)}</a>: ' if code else "") + f"{e(text)}</li>"
+            "<li>" + (f'<a href="{rule_href(code)}">{e(code)}</a>' if code else "")
+            + (" " + inferred_badge() if code in rep.rules and rep.rules[code].inferred else "")
+            + (": " if code else "") + f"{e(text)}</li>"
             for code, text in reasons
         )
         return (
@@ -96,6 +100,7 @@ def _ranked_rules(results: list[RuleResult]) -> str:
                 f'<a href="{rule_href(info.rule_code)}"><strong>{e(info.rule_code)}</strong></a><br>'
                 + severity_badge(info.severity)
                 + ("" if info.published else " " + published_badge(False))
+                + (" " + inferred_badge() if info.published and info.inferred else "")
                 + f'<br><span class="small muted">{e(info.table)}</span>',
                 e(info.description),
                 e(info.fix_hint) or '<span class="muted">See the rule page.</span>',
@@ -296,7 +301,8 @@ def rule_pages(data: SiteData, result: RuleResult) -> dict[str, str]:
     head = (
         '<p><a href="../index.html#fix">&larr; Back to this month</a></p>'
         f"<h1>Rule {e(info.rule_code)}</h1>"
-        f"<p>{severity_badge(info.severity)} {published_badge(info.published)}</p>"
+        f"<p>{severity_badge(info.severity)} {published_badge(info.published)}"
+        f"{' ' + inferred_badge() if info.published and info.inferred else ''}</p>"
         + facts(
             [
                 ("What it checks", e(info.description) or "&ndash;"),
@@ -310,6 +316,9 @@ def rule_pages(data: SiteData, result: RuleResult) -> dict[str, str]:
         + ("" if info.published else '<p class="note">NHS England has published no rule code for this check: it is our '
            "inference for an item new in v2.1, modelled on the national rule for the same item in another data set. "
            "The platform may not apply it.</p>")
+        + ('<p class="note">This month\'s finding rests on our reading of the rule: NHS England publishes its code '
+           "and message but not its logic, so the platform may decide otherwise.</p>"
+           if info.published and info.inferred else "")
         + "<h2>Failing records</h2>"
         "<p>Find each record in the clinical system by its local key. "
         f'The whole list is also in <a href="../downloads/rules/{slug}.csv">{slug}.csv</a>.</p>'

@@ -43,18 +43,23 @@ def _pred(column: str, op: str, values: list[str] | None = None, other: str | No
     return p
 
 
-def _scheme(code_col: str, scheme_col: str, icd: str, snomed: str, snomed_check: bool) -> dict[str, Any]:
+def _scheme(code_col: str, scheme_col: str, icd: str, snomed: str, snomed_check: bool,
+            read: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A coded entry's shape per scheme, as NHS England's src/dsp/udfs/coded_clinical_entry.py checks it:
+    ICD-10 4-6 characters, Read v2/v3 5 or 7 characters (the schemes in ``read``), SNOMED CT 6-18 digits. A
+    scheme not listed (or null) passes, as in its _is_a_valid_scheme_code."""
+    schemes: dict[str, Any] = {icd: {"pattern": "^.{4,6}$"}}
+    schemes.update({code: {"pattern": "^(.{5}|.{7})$"} for code in read})
+    schemes[snomed] = {"pattern": "^[0-9]{6,18}$", "snomed": snomed_check}
     return {
         "check": "scheme_code_format",
-        "params": {
-            "column": code_col,
-            "scheme_column": scheme_col,
-            "schemes": {
-                icd: {"pattern": "^.{4,6}$"},
-                snomed: {"pattern": "^[0-9]{6,18}$", "snomed": snomed_check},
-            },
-        },
+        "params": {"column": code_col, "scheme_column": scheme_col, "schemes": schemes},
     }
+
+
+# FINDING SCHEME IN USE as the published IAPT rules check it (is_valid_find_code_rule -> is_valid_find_code,
+# _FIND_SCHEME_IN_USE): 01 ICD-10, 02/03 Read v2/v3, 04 SNOMED CT (length and digits only).
+_FIND_READ_SCHEMES = ("02", "03")
 
 
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -282,9 +287,9 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "check": "cross_field",
         "params": {"predicates": [_pred("ObsValue", "not_null"), _pred("UnitMeasure", "null")]},
     },
-    "IDS20228": _scheme("CodeFind", "FindSchemeInUse", "01", "04", False),
-    "IDS60209": _scheme("LongTermCondition", "FindSchemeInUse", "01", "04", False),
-    "IDS60310": _scheme("PresComp", "FindSchemeInUse", "01", "04", False),
+    "IDS20228": _scheme("CodeFind", "FindSchemeInUse", "01", "04", False, _FIND_READ_SCHEMES),
+    "IDS60209": _scheme("LongTermCondition", "FindSchemeInUse", "01", "04", False, _FIND_READ_SCHEMES),
+    "IDS60310": _scheme("PresComp", "FindSchemeInUse", "01", "04", False, _FIND_READ_SCHEMES),
     "UNPUBLISHED(IDS601-PD-2)": _scheme("PrevDiag", "DiagSchemeInUse", "02", "06", True),
     # ---- scores ----------------------------------------------------------------------------
     "IDS60613": {"check": "in_code_list", "params": {"column": "CodedAssToolType", "code_list": "assessment_tools_snomed"}},
