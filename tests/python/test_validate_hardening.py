@@ -287,3 +287,46 @@ def test_a_missing_table_stays_the_platforms_file_rejection(tmp_path: Path, env)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "IDSREJ001" in proc.stdout
     assert_no_patient_data([proc.stdout + proc.stderr, tmp_path / "r", Path(env["TMPDIR"])], NHS, BIRTHS)
+
+
+# ------------------------------------------------------------------------------- built marts
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_validate_reads_the_marts_without_writing_them_and_reports_as_before(
+    built_marts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from iapt_idb.validation import engine
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    marts = tmp_path / "a" / built_marts.target_db.name
+    marts.parent.mkdir()
+    shutil.copy(built_marts.target_db, marts)
+    before = _sha256(marts)
+    with runlock.hold(marts, "validating the marts", shared=True):  # another validate of the same marts
+        result = api.run_validation(None, built_marts.period, tmp_path / "report", target_db=marts, gx=False)
+    assert _sha256(marts) == before
+    assert result.engine_stats is not None and not result.engine_stats.compiled  # the build left it warm
+    assert not list(tmp_path.glob(api.SCRATCH_PREFIX + "*"))
+    # the same reports as validating inside the target DB (as export_verdict does)
+    inside = tmp_path / "b" / built_marts.target_db.name
+    inside.parent.mkdir()
+    shutil.copy(built_marts.target_db, inside)
+    data, _ = api.build_validation_models(inside, built_marts.period, warehouse=built_marts.warehouse,
+                                          read=report.read_results_from)
+    engine.wait_closed()
+    (tmp_path / "inside").mkdir()
+    report.write_reports(tmp_path / "inside", data, [], period=built_marts.period, source="marts")
+    for name in ("validation_report.csv", "validation_report.json", "summary.json"):
+        assert (tmp_path / "report" / name).read_bytes() == (tmp_path / "inside" / name).read_bytes(), name

@@ -157,9 +157,21 @@ def build_validation_models(
 
 
 def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
-    """Compile (and cache) the validation plan `iapt-idb validate --period` will use on the marts of target_db;
-    the seeds must be loaded (as `iapt-idb build` leaves them). -> True when it had to compile."""
-    return engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse, seeds_loaded=True)[1]
+    """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db
+    and the one `validate` runs in its scratch DB (the marts copied into schema tos_input); the seeds must be
+    loaded in target_db (as `iapt-idb build` leaves them). -> True when either had to compile."""
+    target_db = Path(target_db)
+    plan, compiled = engine.prepare_plan(target_db, _dbt_vars(period, None, None), warehouse, seeds_loaded=True)
+    scratch_vars = _dbt_vars(period, None, INPUT_SCHEMA)
+    with runlock.private_scratch(None, SCRATCH_PREFIX) as scratch:
+        db = scratch / SCRATCH_DB_NAME
+        if engine.load_plan(engine.plan_key(db, scratch_vars)) is None:
+            # dbt compiles against the seeds (the rules catalogue) and the input tables' shape: both copied
+            # from target_db, the marts without a row
+            load_marts(target_db, db, rows=False, seeds=[(s.schema, s.identifier) for s in plan.seeds])
+            engine.compile_plan(db, scratch_vars, warehouse)
+            compiled = True
+    return compiled
 
 
 def _warehouse_for(scratch: Path) -> Path:

@@ -221,10 +221,12 @@ def load_csv_dir(directory: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> 
     return problems
 
 
-def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> None:
+def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows: bool = True,
+               seeds: list[tuple[str, str]] | None = None) -> None:
     """The built IDB marts of target_db (schema main), copied into ``schema`` of the scratch DB: the target
     DB is attached READ_ONLY for the copy, so validating needs no write lock on it. Row order and column
-    types are kept (the validation reads them as the marts themselves)."""
+    types are kept (the validation reads them as the marts themselves). ``rows=False`` copies the tables'
+    shape only; ``seeds`` (schema, table) are copied as they are, into the same schema."""
     from ..spec import table_names
     from .engine import missing_marts_error
 
@@ -247,8 +249,12 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> No
         if missing:
             raise missing_marts_error(target_db, missing)
         con.execute(f"create schema if not exists {_q(schema)}")
+        limit = "" if rows else " limit 0"
         for m in table_meta():
-            con.execute(f"create table {_q(schema)}.{_q(m.name)} as select * from iapt_marts.main.{_q(m.name)}")
+            con.execute(f"create table {_q(schema)}.{_q(m.name)} as select * from iapt_marts.main.{_q(m.name)}{limit}")
+        for seed_schema, table in seeds or []:
+            con.execute(f"create schema if not exists {_q(seed_schema)}")
+            con.execute(f"create table {_q(seed_schema)}.{_q(table)} as select * from iapt_marts.{_q(seed_schema)}.{_q(table)}")
         con.execute("detach iapt_marts")
     finally:
         con.close()
