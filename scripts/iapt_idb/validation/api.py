@@ -184,7 +184,8 @@ def _warehouse_for(scratch: Path) -> Path:
     return _empty_warehouse(scratch / "empty_warehouse.duckdb")
 
 
-SCRATCH_PREFIX = "iapt_validate_"
+# A prefix only these folders use: the sweep removes every folder it matches that no live run has locked.
+SCRATCH_PREFIX = "iapt-validate."
 SCRATCH_DB_NAME = "validate.duckdb"
 # Test-only fault injection: IAPT_VALIDATE_TEST_PAUSE=<point>:<seconds> sleeps at that named point of
 # run_validation (points: "loaded", the input is in the scratch DB and the old reports are withdrawn;
