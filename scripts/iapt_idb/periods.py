@@ -7,7 +7,8 @@ import datetime as dt
 import re
 
 _PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
-# IAPT v2.1 submissions began in 2020; a period beyond 2100 is a typing error, not a month to validate.
+# The years a reporting period may be in: wide enough for any submission and the tests, narrow enough that
+# 9999-12 or a typo such as 0226-10 is refused rather than carried into date arithmetic.
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
