@@ -6,15 +6,20 @@ import calendar
 import datetime as dt
 import re
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+# The years a reporting period may be in: wide enough for any submission and the tests, narrow enough that
+# 9999-12 or a typo such as 0226-10 is refused rather than carried into date arithmetic.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
     """'2026-10' -> (2026-10-01, 2026-10-31). Raises ValueError with a clear message."""
-    m = _PERIOD.match(text or "")
+    m = _PERIOD.fullmatch(text or "")
     if not m:
         raise ValueError(f"reporting period must be YYYY-MM (for example 2026-10), got {text!r}")
     year, month = int(m.group(1)), int(m.group(2))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"reporting period {text}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 

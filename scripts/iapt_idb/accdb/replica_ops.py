@@ -97,8 +97,9 @@ def _converter(logical: str, where: str) -> Any:
             if logical == "time":
                 return ts.time()  # Access keeps time-only items on 1899-12-30: the date part is dropped
             return ts
-        except ValueError as exc:
-            raise AccdbError(f"{where}: value cannot be read as {logical}: {exc}") from None
+        except ValueError:  # (its text quotes the value, which may be patient data)
+            raise AccdbError(f"{where}: a value cannot be read as {logical} (not shown: it may be patient "
+                             "data); check the column's values in Access") from None
 
     return parse
 

@@ -169,9 +169,13 @@ def phase_validate_dbt(p: dict[str, Any]) -> Result:
 
 
 def phase_validate_gx(p: dict[str, Any]) -> Result:
-    """The Great Expectations half of run_validation(gx=True), on the models validate_dbt built."""
-    from ..validation import gx
+    """The Great Expectations half of run_validation(gx=True), on the validation models of the marts (built
+    first, untimed, in the target DB: run_validation builds them in its private scratch DB, which is gone)."""
+    from ..validation import engine, gx
+    from ..validation.api import build_validation_models
 
+    build_validation_models(Path(p["target_db"]), p["period"])
+    engine.wait_closed()
     timings: dict[str, float] = {}
     result, seconds, dropped = timed(
         gx.run_gx, db=Path(p["target_db"]), report_dir=Path(p["report_dir"]), period=p["period"], timings=timings

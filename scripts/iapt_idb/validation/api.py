@@ -3,11 +3,16 @@
     run_validation(source, period, report_dir, target_db=None, gx=True) -> ValidationResult
     export_verdict(target_db, period) -> ExportVerdict
 
-``source`` None validates the built marts in ``target_db`` (default: the project's target DB); a directory is
-read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with the project's reader. Inputs
-other than the marts are loaded into schema ``tos_input`` of a scratch DuckDB and validated there (dbt var
-``tos_input_schema``), so the project's target DB is never touched. The scratch folder is a fresh temporary
-folder, or $IAPT_VALIDATE_SCRATCH when set (kept afterwards; a stable path keeps dbt's partial parsing warm).
+``source`` None validates the built marts in ``target_db`` (default: the project's target DB), read through a
+READ_ONLY attach under a shared lock (``runlock``), so validations run side by side and never write the
+marts file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with
+the project's reader. Every input is loaded into schema ``tos_input`` of a scratch DuckDB and validated there
+(dbt var ``tos_input_schema``). The scratch DB holds patient data: it lives in a private folder in $TMPDIR,
+removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by the next run when a kill left
+it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable path keeps dbt's partial
+parsing warm) and therefore holds the last input's patient data. The report folder is locked for the run,
+its old reports are withdrawn at the start (INCOMPLETE.txt says so) and the new set is moved in when it is
+complete, summary.json last.
 
 ``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
 the verdict; ``kept_rows_sql(table)`` selects the mart's rows the platform would keep (after the cascade), in
@@ -20,10 +25,12 @@ with `dbt build` instead, the models' dbt data tests included.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +38,12 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import duckdb
 
-from .. import paths
+from .. import paths, runlock
 from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
 from . import engine, report
-from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
+from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
 
 T = TypeVar("T")
 
@@ -150,9 +157,21 @@ def build_validation_models(
 
 
 def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
-    """Compile (and cache) the validation plan `iapt-idb validate --period` will use on the marts of target_db;
-    the seeds must be loaded (as `iapt-idb build` leaves them). -> True when it had to compile."""
-    return engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse, seeds_loaded=True)[1]
+    """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db
+    and the one `validate` runs in its scratch DB (the marts copied into schema tos_input); the seeds must be
+    loaded in target_db (as `iapt-idb build` leaves them). -> True when either had to compile."""
+    target_db = Path(target_db)
+    plan, compiled = engine.prepare_plan(target_db, _dbt_vars(period, None, None), warehouse, seeds_loaded=True)
+    scratch_vars = _dbt_vars(period, None, INPUT_SCHEMA)
+    with runlock.private_scratch(None, SCRATCH_PREFIX) as scratch:
+        db = scratch / SCRATCH_DB_NAME
+        if engine.load_plan(engine.plan_key(db, scratch_vars)) is None:
+            # dbt compiles against the seeds (the rules catalogue) and the input tables' shape: both copied
+            # from target_db, the marts without a row
+            load_marts(target_db, db, rows=False, seeds=[(s.schema, s.identifier) for s in plan.seeds])
+            engine.compile_plan(db, scratch_vars, warehouse)
+            compiled = True
+    return compiled
 
 
 def _warehouse_for(scratch: Path) -> Path:
@@ -165,74 +184,156 @@ def _warehouse_for(scratch: Path) -> Path:
     return _empty_warehouse(scratch / "empty_warehouse.duckdb")
 
 
+# A prefix only these folders use: the sweep removes every folder it matches that no live run has locked.
+SCRATCH_PREFIX = "iapt-validate."
+SCRATCH_DB_NAME = "validate.duckdb"
+# Test-only fault injection: IAPT_VALIDATE_TEST_PAUSE=<point>:<seconds> sleeps at that named point of
+# run_validation (points: "loaded", the input is in the scratch DB and the old reports are withdrawn;
+# "staged", the new reports are written beside the report folder, not yet in place), so that a test can
+# kill the run there. Never set it in real use.
+TEST_PAUSE_ENV = "IAPT_VALIDATE_TEST_PAUSE"
+
+
+def _test_pause(point: str) -> None:
+    name, _, seconds = os.environ.get(TEST_PAUSE_ENV, "").partition(":")
+    if name == point:
+        _log(f"test pause at {point!r} ({TEST_PAUSE_ENV})")
+        sys.stderr.flush()
+        time.sleep(float(seconds or 60))
+
+
+def _scratch_folder(stack: contextlib.ExitStack) -> Path:
+    """The folder of the scratch DB, which holds a copy of the input (patient data): a private folder in
+    $TMPDIR, removed on exit and swept by the next run when its owner died; or $IAPT_VALIDATE_SCRATCH, a
+    fixed folder that is kept (dbt's partial parsing stays warm) and then holds the last input's patient data."""
+    fixed = os.environ.get("IAPT_VALIDATE_SCRATCH")
+    try:
+        if fixed:
+            folder = Path(fixed)
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+            stack.enter_context(runlock.hold(folder / SCRATCH_DB_NAME, "validating (scratch DB)",
+                                             hint="wait for it, or unset IAPT_VALIDATE_SCRATCH"))
+            return folder
+        return stack.enter_context(runlock.private_scratch(None, SCRATCH_PREFIX))
+    except OSError as exc:
+        where = fixed or tempfile.gettempdir()
+        raise UserError(f"cannot create the scratch folder in {where} ({exc.strerror}); set TMPDIR (or "
+                        "IAPT_VALIDATE_SCRATCH) to a writable folder with space") from None
+
+
+def _report_folder_ok(report_dir: Path) -> None:
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UserError(f"{report_dir}: --report must be a folder, and this is a file; give a folder path")
+
+
+def _environment_error(exc: OSError) -> UserError | None:
+    """An OSError that says the disk or its permissions are the problem (exit 2, not a bug), or None."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
+        where = f" {exc.filename}" if exc.filename else ""
+        return UserError(f"cannot write{where} ({exc.strerror}); make the report and scratch folders "
+                         "writable, with free space, and run again")
+    return None
+
+
 def run_validation(
     source: Path | None, period: str, report_dir: Path, target_db: Path | None = None, gx: bool = True,
     provider_ods: str | None = None,
 ) -> ValidationResult:
+    """Validate ``source`` (None: the built marts in target_db) for period; write the reports into report_dir.
+
+    Every source is loaded into a private scratch DB (the marts read from target_db opened read-only under
+    a shared lock, so that validations run side by side and a build waits for none of them) and validated
+    there. The report folder is locked for the run; its old reports are withdrawn at the start and the new
+    set is written beside it and moved in, summary.json last: a summary.json is always a finished run's."""
     try:
         parse_period(period)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     report_dir = Path(report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    # A fixed scratch folder (env IAPT_VALIDATE_SCRATCH) keeps dbt's partial parsing warm between runs.
-    fixed = os.environ.get("IAPT_VALIDATE_SCRATCH")
-    scratch = Path(fixed) if fixed else Path(tempfile.mkdtemp(prefix="iapt_validate_"))
-    scratch.mkdir(parents=True, exist_ok=True)
-    problems: list[StructureProblem] = []
-    try:
-        if source is None:
-            db = Path(target_db or paths.DEFAULT_TARGET_DB)
-            if not db.exists():
-                raise UserError(f"{db}: no target DB with built marts (run 'iapt-idb build' or give a SOURCE)")
-            source_text = "marts"
-            input_schema = None
-            warehouse = _warehouse_for(scratch)
-            _log(f"validating the marts in {db}")
-        else:
-            source = Path(source)
-            db = scratch / "validate.duckdb"
-            db.unlink(missing_ok=True)
-            Path(str(db) + ".wal").unlink(missing_ok=True)
-            if source.is_dir():
-                _log(f"loading CSV directory {source}")
-                problems = load_csv_dir(source, db)
-            elif source.suffix.lower() in (".accdb", ".mdb"):
-                _log(f"loading {source}")
-                problems = load_accdb(source, db)
-            elif not source.exists():
-                raise UserError(f"{source}: no such file or directory")
-            else:
-                raise UserError(f"{source}: SOURCE must be a directory of IDB CSV files or an .accdb file")
-            source_text = source.name
-            input_schema = INPUT_SCHEMA
-            warehouse = _warehouse_for(scratch)
-        _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
-        data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=input_schema,
-                                                     provider_ods=provider_ods, read=report.read_results_from)
-        assert data is not None
+    _report_folder_ok(report_dir)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(runlock.exit_on_signals())
         try:
-            result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
-        finally:
-            engine.wait_closed()
-        gx_timings: dict[str, float] = {}
-        if gx:
-            from .gx import run_gx
+            return _run_validation(stack, source, period, report_dir, target_db, gx, provider_ods)
+        except OSError as exc:
+            err = _environment_error(exc)
+            if err is None:
+                raise
+            raise err from None
 
-            _log("running Great Expectations")
-            result["summary"]["great_expectations"] = run_gx(db, report_dir, period, timings=gx_timings)
-            report.write_summary(report_dir, result["summary"])
-        return ValidationResult(
-            file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
-            summary=result["summary"],
-            report_dir=report_dir,
-            failures=result["failures"],
-            engine_stats=engine_stats,
-            gx_timings=gx_timings,
-        )
+
+def _run_validation(
+    stack: contextlib.ExitStack, source: Path | None, period: str, report_dir: Path, target_db: Path | None,
+    gx: bool, provider_ods: str | None,
+) -> ValidationResult:
+    stack.enter_context(runlock.hold(report_dir, "validating into this report folder",
+                                     hint="wait for it to finish, or use another --report folder"))
+    report.withdraw_reports(report_dir)
+    problems: list[StructureProblem] = []
+    if source is None:
+        marts = Path(target_db or paths.DEFAULT_TARGET_DB)
+        if not marts.exists():
+            raise UserError(f"{marts}: no target DB with built marts (run 'iapt-idb build' or give a SOURCE)")
+        if not marts.is_file():
+            raise UserError(f"{marts}: not a DuckDB file; give the target DB 'iapt-idb build' wrote with --target-db")
+        stack.enter_context(runlock.hold(marts, "validating the marts", shared=True,
+                                         hint="wait for it, or use --target-db"))
+        source_text = "marts"
+    else:
+        source = Path(source)
+        if not source.exists():
+            raise UserError(f"{source}: no such file or directory")
+        if not (source.is_dir() or source.suffix.lower() in (".accdb", ".mdb")):
+            raise UserError(f"{source}: SOURCE must be a directory of IDB CSV files or an .accdb file")
+        source_text = source.name
+    scratch = _scratch_folder(stack)
+    stack.callback(_wait_closed_quietly)  # the engine's connection closed before the scratch folder goes
+    db = scratch / SCRATCH_DB_NAME
+    db.unlink(missing_ok=True)
+    Path(str(db) + ".wal").unlink(missing_ok=True)
+    if source is None:
+        _log(f"validating the marts in {marts}")
+        load_marts(marts, db)
+    elif source.is_dir():
+        _log(f"loading CSV directory {source}")
+        problems = load_csv_dir(source, db)
+    else:
+        _log(f"loading {source}")
+        problems = load_accdb(source, db)
+    warehouse = _warehouse_for(scratch)
+    _test_pause("loaded")
+    _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
+    data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=INPUT_SCHEMA,
+                                                 provider_ods=provider_ods, read=report.read_results_from)
+    assert data is not None
+    staging = stack.enter_context(report.staging_folder(report_dir))
+    try:
+        result = report.write_reports(staging, data, problems, period=period, source=source_text)
     finally:
-        if not fixed:
-            shutil.rmtree(scratch, ignore_errors=True)
+        engine.wait_closed()
+    gx_timings: dict[str, float] = {}
+    if gx:
+        from .gx import run_gx
+
+        _log("running Great Expectations")
+        result["summary"]["great_expectations"] = run_gx(db, staging, period, timings=gx_timings)
+        report.write_summary(staging, result["summary"])
+    _test_pause("staged")
+    report.commit_reports(staging, report_dir)
+    return ValidationResult(
+        file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
+        summary=result["summary"],
+        report_dir=report_dir,
+        failures=result["failures"],
+        engine_stats=engine_stats,
+        gx_timings=gx_timings,
+    )
+
+
+def _wait_closed_quietly() -> None:
+    with contextlib.suppress(Exception):
+        engine.wait_closed()
 
 
 def export_verdict(target_db: Path, period: str) -> ExportVerdict:

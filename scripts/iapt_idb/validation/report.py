@@ -6,14 +6,19 @@ its rule code. Rows are sorted by table (IDB order), rule code, record key and m
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from .. import runlock
 from .catalogue import load_rules
 from .sources import StructureProblem
 from .tables import table_meta
@@ -63,6 +68,52 @@ def failures_json(rows: list[tuple[Any, ...]]) -> str:
     keys = [(REPORT_COLUMNS.index(k), enc(k)) for k in sorted(REPORT_COLUMNS)]
     items = ("{\n" + ",\n".join(f"  {name}: {enc(r[i])}" for i, name in keys) + "\n }" for r in rows)
     return "[\n " + ",\n ".join(items) + "\n]"
+
+
+REPORT_FILES = ("validation_report.csv", "validation_report.json")
+GX_FOLDERS = ("gx_data_docs", "gx")
+SUMMARY = "summary.json"
+# Present while a run owns the report folder and has not put its reports in place (running, failed, killed).
+INCOMPLETE = "INCOMPLETE.txt"
+STAGING_PREFIX = ".incoming."
+
+
+def withdraw_reports(report_dir: Path) -> None:
+    """Start of a run: the old reports go (summary.json first, so no reader takes them for this run's) and
+    INCOMPLETE.txt says why there are none until the run puts its own in place."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / SUMMARY).unlink(missing_ok=True)
+    note = report_dir / INCOMPLETE
+    tmp = report_dir / f".{INCOMPLETE}.{os.getpid()}.tmp"
+    tmp.write_text("incomplete: an iapt-idb validate run into this folder is in progress, or failed or was "
+                   "killed; there is no current verdict here (see that run's exit status and messages, and "
+                   "run it again)\n", encoding="utf-8")
+    os.replace(tmp, note)
+    for name in REPORT_FILES:
+        (report_dir / name).unlink(missing_ok=True)
+    for name in GX_FOLDERS:
+        shutil.rmtree(report_dir / name, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_folder(report_dir: Path) -> Iterator[Path]:
+    """A private folder beside report_dir (same file system, so its files move in atomically) for the new
+    reports; removed afterwards, and swept by a later run if this one was killed."""
+    with runlock.private_scratch(report_dir.parent, f".{report_dir.name}{STAGING_PREFIX}") as folder:
+        yield folder
+
+
+def commit_reports(staging: Path, report_dir: Path) -> None:
+    """Move the new reports in: the failure lists and the GX data docs, then summary.json (the mark of a
+    finished run), then INCOMPLETE.txt goes."""
+    for name in REPORT_FILES:
+        os.replace(staging / name, report_dir / name)
+    for name in GX_FOLDERS:
+        if (staging / name).exists():
+            shutil.rmtree(report_dir / name, ignore_errors=True)
+            os.replace(staging / name, report_dir / name)
+    os.replace(staging / SUMMARY, report_dir / SUMMARY)
+    (report_dir / INCOMPLETE).unlink(missing_ok=True)
 
 
 def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
