@@ -3,7 +3,7 @@
 Asks the validation layer for the predicted national verdict first and refuses a file the platform
 would reject outright, unless --force. --drop-rejected leaves out the rows the platform would reject.
 Records holding a value the IDB cannot store (text longer than its column) are left out and listed in
-<name>.excluded.csv, unless --strict, which refuses instead.
+<name>.excluded.csv, unless --strict, which refuses instead. One export writes to an --out at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import runlock
 from ..errors import UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import period_arg
@@ -28,7 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "checked (text sizes, integer ranges, dates) before the file is created; the file appears "
             "atomically, with <name>.manifest.json beside it (row counts, SHA-256, template, versions). "
             "With --template the official empty IDB from TRUD is copied and filled, keeping its column "
-            "types and sizes; without it the structure is built from reference/spec/idb_schema.csv."
+            "types and sizes; without it the structure is built from reference/spec/idb_schema.csv. "
+            "Check a file against its manifest with 'iapt-idb verify FILE.accdb'."
+        ),
+        epilog=(
+            "exit status: 0 written; 1 not written, the platform is predicted to reject the whole file "
+            "(see --force); 2 not written, unusable input or environment (the message says what to do: "
+            "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
+            "the same --out); 3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
+            "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were."
         ),
     )
     p.add_argument("--period", type=period_arg, required=True,
@@ -54,23 +63,25 @@ def run(args: argparse.Namespace) -> int:
         from ..validation.api import export_verdict
     except ModuleNotFoundError as exc:
         raise UserError(f"the validation layer is not available ({exc}); cannot predict the national verdict") from None
-    from ..accdb.writer import check_header_period, export_idb
+    from ..accdb.writer import check_header_period, check_output, export_idb, export_lock
 
-    check_header_period(args.target_db, args.period)
-    verdict = export_verdict(args.target_db, args.period)
-    if verdict.file_rejected:
-        reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
-        if not args.force:
-            raise UserError(
-                f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
-                "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
-                exit_code=1,
-            )
-        print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
-              file=sys.stderr, flush=True)
-    rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
-    manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
-                          progress=not args.quiet, skip_unstorable=not args.strict)
+    check_output(args.out)
+    with runlock.exit_on_signals(), export_lock(args.out):
+        check_header_period(args.target_db, args.period)
+        verdict = export_verdict(args.target_db, args.period)
+        if verdict.file_rejected:
+            reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
+            if not args.force:
+                raise UserError(
+                    f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
+                    "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
+                    exit_code=1,
+                )
+            print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
+                  file=sys.stderr, flush=True)
+        rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
+        manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
+                              progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
     left_out = manifest.get("rows_left_out_unstorable") or {}
     if left_out:
