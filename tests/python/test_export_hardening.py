@@ -281,9 +281,10 @@ def test_a_read_only_output_folder(runs: Runs, tmp_path: Path, mounts: list[Path
     _one_line_exit_2(rc, err, "cannot be written")
 
 
-def test_a_full_output_folder(runs: Runs, tmp_path: Path, mounts: list[Path], identifiers: list[str]) -> None:
+@pytest.mark.parametrize("size", ["64k", "600k"], ids=["full-at-once", "full-while-writing"])
+def test_a_full_output_folder(runs: Runs, tmp_path: Path, mounts: list[Path], size: str) -> None:
     full = tmp_path / "full"
-    _mount_tmpfs(full, "size=64k")
+    _mount_tmpfs(full, f"size={size}")
     mounts.append(full)
     rc, _, err = runs.run(full / "IDB.accdb")
     _one_line_exit_2(rc, err, "full")

@@ -132,11 +132,24 @@ _NO_SPACE = ("No space left on device", "Disk quota exceeded")
 _READ_ONLY = ("Read-only file system", "Permission denied", "Access is denied")
 
 
-def environment_problem(exc: BaseException) -> str | None:
-    """What the user can fix, when ``exc`` (Python or Java) is a full disk or an unwritable folder."""
+def _nearly_full(folder: str | Path | None) -> bool:
+    """True when the file system of ``folder`` has less than 1 MiB left (Jackcess may report a full disk as
+    a broken page rather than as the I/O error it met)."""
+    if not folder:
+        return False
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
+
+
+def environment_problem(exc: BaseException, folder: str | Path | None = None) -> str | None:
+    """What the user can fix, when ``exc`` (Python or Java) is a full disk or an unwritable folder;
+    ``folder`` is where the failed step wrote, checked for free space."""
     code = getattr(exc, "errno", None)
     text = str(exc)
-    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE):
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or _nearly_full(folder):
         return ("the disk holding the output folder is full (no space left on device); free some space or "
                 "choose an --out on another disk")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
@@ -144,11 +157,24 @@ def environment_problem(exc: BaseException) -> str | None:
     return None
 
 
+_RESERVED = 4096
+
+
+def _answer(path: Path, out: dict[str, Any]) -> None:
+    """Write ``out`` over the file's reserved bytes (no new disk space for an answer that fits in them)."""
+    data = json.dumps(out).encode("utf-8")
+    with path.open("r+b") as f:
+        f.write(data)
+        f.truncate(len(data))
+
+
 def _child_main(job_file: str) -> int:
     # Ctrl-C is handled by the parent, which stops this process and removes partial output.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    answer = Path(job["result"] + ".part")
+    answer.write_bytes(b" " * _RESERVED)  # room for an error message, even when the task fills the disk
     out: dict[str, Any]
     try:
         out = {"result": _tasks()[job["task"]](job["payload"])}
@@ -160,7 +186,8 @@ def _child_main(job_file: str) -> int:
         out = {"error": {"message": str(exc)}}
         rc = 2
     except Exception as exc:  # noqa: BLE001 - reported to the parent without its text (it may quote values)
-        problem = environment_problem(exc)
+        partial = job["payload"].get("tmp") if isinstance(job["payload"], dict) else None
+        problem = environment_problem(exc, os.path.dirname(partial) if partial else None)
         if _debug():
             traceback.print_exc(file=sys.stderr)
         if problem:
@@ -172,9 +199,18 @@ def _child_main(job_file: str) -> int:
                 f"internal error in the .accdb {job['task']!r} step ({kind}); its text is not shown because it "
                 "may quote patient data: re-run with IAPT_IDB_DEBUG=1 on synthetic data to see it, and report it")}}
             rc = 3
-    tmp = Path(job["result"] + ".part")
-    tmp.write_text(json.dumps(out), encoding="utf-8")
-    os.replace(tmp, job["result"])
+    if rc and isinstance(job["payload"], dict) and job["payload"].get("tmp"):
+        # the partial output is thrown away anyway; on a full disk its space is needed for the answer
+        with contextlib.suppress(OSError):
+            os.unlink(job["payload"]["tmp"])
+    try:
+        _answer(answer, out)
+    except OSError as exc:  # a full disk: an error fits in the space reserved at the start
+        if "error" not in out or len(json.dumps(out)) > _RESERVED:
+            out = {"error": {"message": environment_problem(exc) or f"cannot write the answer ({exc.strerror})"}}
+        rc = rc or 2
+        _answer(answer, out)
+    os.replace(answer, job["result"])
     sys.stdout.flush()
     sys.stderr.flush()
     return rc

@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..spec import load_tables
 from ..testhooks import pause_at
 from . import jvm, source
+from .child import environment_problem
 from .errors import AccdbError
 from .physical import PhysColumn, PhysTable, ace_version, spec_structure
 
@@ -133,6 +134,9 @@ def safe_reason(exc: BaseException) -> str:
 
 
 def _refused(exc: Exception, first_row: int, label: str) -> None:
+    problem = environment_problem(exc)
+    if problem:  # a full disk or an unwritable folder, not a bad row
+        raise AccdbError(problem) from None
     done = exc.getUpdateCount() if hasattr(exc, "getUpdateCount") else 0
     raise AccdbError(f"{label}, row {first_row + int(done)} (0-based): Jackcess refused the row: "
                      f"{safe_reason(exc)}") from None
