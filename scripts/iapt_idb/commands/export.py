@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "(see --force); 2 not written, unusable input or environment (the message says what to do: "
             "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
             "the same --out); 3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
-            "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were."
+            "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were (a SIGKILL "
+            "in the instant the files are replaced leaves no manifest, and 'iapt-idb verify' says so)."
         ),
     )
     p.add_argument("--period", type=period_arg, required=True,
@@ -59,29 +60,35 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..accdb.writer import check_output, export_lock
+
+    check_output(args.out)  # before anything runs: exit 2 saying what to do
+    with runlock.exit_on_signals(), export_lock(args.out):  # a second export to the same --out is refused
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
     try:
         from ..validation.api import export_verdict
     except ModuleNotFoundError as exc:
         raise UserError(f"the validation layer is not available ({exc}); cannot predict the national verdict") from None
-    from ..accdb.writer import check_header_period, check_output, export_idb, export_lock
+    from ..accdb.writer import check_header_period, export_idb
 
-    check_output(args.out)
-    with runlock.exit_on_signals(), export_lock(args.out):
-        check_header_period(args.target_db, args.period)
-        verdict = export_verdict(args.target_db, args.period)
-        if verdict.file_rejected:
-            reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
-            if not args.force:
-                raise UserError(
-                    f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
-                    "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
-                    exit_code=1,
-                )
-            print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
-                  file=sys.stderr, flush=True)
-        rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
-        manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
-                              progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
+    check_header_period(args.target_db, args.period)
+    verdict = export_verdict(args.target_db, args.period)
+    if verdict.file_rejected:
+        reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
+        if not args.force:
+            raise UserError(
+                f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
+                "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
+                exit_code=1,
+            )
+        print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
+              file=sys.stderr, flush=True)
+    rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
+    manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
+                          progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
     left_out = manifest.get("rows_left_out_unstorable") or {}
     if left_out:
