@@ -7,7 +7,9 @@ SIGKILL), so a lock never outlives its holder and a stale one never needs to be 
     An exclusive lock on ``<path>.lock`` for the duration of a ``with`` block. A second process gets a
     ``UserError`` (exit 2) naming the holder's PID and the command it runs, and what to do. ``shared=True``
     takes a shared lock instead: readers share it, a writer's exclusive lock waits for none of them
-    (it is refused at once, as above).
+    (it is refused at once, as above). ``tidy=True`` removes the lock file on release (exclusive only).
+    ``held_lock_fds()`` lists the locks held, for a helper child to inherit (``pass_fds``), so they are
+    held until the child is gone too.
 
 ``private_scratch(parent, prefix)``
     A new folder ``<parent>/<prefix><pid>.<random>`` readable only by this user, holding a lock file for
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import sys
@@ -34,6 +37,7 @@ from .errors import UserError
 
 _LOCK_NAME = ".iapt-idb.lock"
 _UNLOCKED_GRACE_SECONDS = 60
+_SCRATCH_NAME = re.compile(r"[0-9]+\.[A-Za-z0-9_]+")
 
 
 def lock_path(path: Path) -> Path:
@@ -145,6 +149,10 @@ def sweep_stale(parent: Path, prefix: str) -> list[Path]:
     if not parent.is_dir():
         return removed
     for entry in sorted(parent.glob(prefix + "*")):
+        # only folders named as private_scratch names them (<prefix><pid>.<random>): never another
+        # folder that merely starts with the prefix
+        if not _SCRATCH_NAME.fullmatch(entry.name[len(prefix):]):
+            continue
         if entry.is_dir() and not entry.is_symlink() and _is_stale(entry):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
