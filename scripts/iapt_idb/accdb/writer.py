@@ -121,9 +121,18 @@ def _alive(pid: int) -> bool:
 
 
 def _fsync(path: Path, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    """Flush a file (or, best effort, a folder's entries: not every file system can) to disk."""
+    try:
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    except OSError:
+        if directory:
+            return
+        raise
     try:
         os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
     finally:
         os.close(fd)
 
