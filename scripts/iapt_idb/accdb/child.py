@@ -95,6 +95,9 @@ def _run_child(task: str, payload: dict[str, Any], cleanup: list[Path], tmp: Pat
             if err.get("table"):
                 raise AccdbStructureError(err["message"], err["table"], err.get("column"))
             raise AccdbError(err["message"])
+        problem = environment_problem(OSError(), tmp)
+        if problem:
+            raise AccdbError(problem)
         raise AccdbError(f"the .accdb {task!r} step failed (child exit code {rc}); see the messages above")
     return data["result"]
 
@@ -174,7 +177,10 @@ def _child_main(job_file: str) -> int:
     _die_with_parent()
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     answer = Path(job["result"] + ".part")
-    answer.write_bytes(b" " * _RESERVED)  # room for an error message, even when the task fills the disk
+    try:
+        answer.write_bytes(b" " * _RESERVED)  # room for an error message, even when the task fills the disk
+    except OSError:
+        return 2  # no room for any answer: the parent finds out why
     out: dict[str, Any]
     try:
         out = {"result": _tasks()[job["task"]](job["payload"])}
@@ -187,7 +193,8 @@ def _child_main(job_file: str) -> int:
         rc = 2
     except Exception as exc:  # noqa: BLE001 - reported to the parent without its text (it may quote values)
         partial = job["payload"].get("tmp") if isinstance(job["payload"], dict) else None
-        problem = environment_problem(exc, os.path.dirname(partial) if partial else None)
+        writes = job["task"] in ("write", "create")  # only these write a file the user named
+        problem = environment_problem(exc, os.path.dirname(partial) if partial else None) if writes else None
         if _debug():
             traceback.print_exc(file=sys.stderr)
         if problem:
