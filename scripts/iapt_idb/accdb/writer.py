@@ -94,7 +94,7 @@ def check_output(out: Path) -> None:
                          "choose a writable folder for --out")
 
 
-def export_lock(out: Path) -> Any:
+def export_lock(out: Path) -> contextlib.AbstractContextManager[None]:
     """The exclusive lock of an export to ``out``: a second export to the same file is refused at once."""
     return runlock.hold(Path(out), f"iapt-idb export to {Path(out).name}", tidy=True,
                         hint="wait for that export to finish, or write to another --out")
