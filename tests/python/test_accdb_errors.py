@@ -143,9 +143,10 @@ def test_mismatched_template_is_refused() -> None:
 
 
 def _partial_bytes(folder: Path) -> int:
-    """Size of the export's partial file (0 while there is none; it may be renamed while we look)."""
+    """Size of the export's partial file (0 while there is none; it may be renamed while we look). It lies
+    in the export's scratch folder beside the output."""
     size = 0
-    for p in folder.iterdir():
+    for p in folder.rglob("*.partial"):
         try:
             if p.name.endswith(".partial"):
                 size = max(size, p.stat().st_size)

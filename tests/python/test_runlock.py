@@ -57,3 +57,25 @@ def test_scratch_is_private_removed_on_exit_and_swept_after_a_kill(tmp_path: Pat
     assert killed.exists()  # SIGKILL runs no clean-up ...
     assert runlock.sweep_stale(tmp_path, "scr_") == [killed]  # ... the next run removes it
     assert not killed.exists()
+
+
+def test_sweep_removes_only_folders_named_as_scratch(tmp_path: Path) -> None:
+    other = tmp_path / "scr_tests-fixtures"  # starts with the prefix, but is not a scratch folder
+    other.mkdir()
+    os.utime(other, (0, 0))  # old and without a lock file
+    stale = tmp_path / "scr_123.abc_9"
+    stale.mkdir()
+    os.utime(stale, (0, 0))
+    assert runlock.sweep_stale(tmp_path, "scr_") == [stale]
+    assert other.exists()
+
+
+def test_a_tidy_lock_leaves_no_file_and_still_excludes(tmp_path: Path) -> None:
+    target = tmp_path / "IDB.accdb"
+    with runlock.hold(target, "exporting", tidy=True):
+        assert runlock.lock_path(target).exists()
+        proc = subprocess.run([sys.executable, "-c", _TRY_LOCK, str(target)], capture_output=True, text=True)
+        assert proc.returncode != 0 and f"PID {os.getpid()}, exporting" in proc.stderr
+    assert not runlock.lock_path(target).exists()
+    with runlock.hold(target, "again", tidy=True):
+        pass

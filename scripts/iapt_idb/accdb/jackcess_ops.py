@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import threading
@@ -15,7 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..spec import load_tables
+from ..testhooks import pause_at
 from . import jvm, source
+from .child import environment_problem
 from .errors import AccdbError
 from .physical import PhysColumn, PhysTable, ace_version, spec_structure
 
@@ -114,9 +117,29 @@ def add_rows(table: Any, rows: list, first_row: int, label: str) -> None:
         _refused(exc, first_row, label)
 
 
+_CONTEXT = re.compile(r"\(Db=[^)]*\)")
+_COLUMN = re.compile(r"Column=([A-Za-z0-9_]+)")
+# what a Jackcess message might quote of a value: quoted text, dates and times, long digit runs
+_VALUE_LIKE = re.compile(r"'[^']*'|\"[^\"]*\"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T][\d:.]+)?|\d{5,}")
+
+
+def safe_reason(exc: BaseException) -> str:
+    """Jackcess's reason for refusing a row without anything that could be a value (patient data): its
+    error context is reduced to the column name, and quoted text, dates and long numbers are masked."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = text.split(": ", 1)[1] if text.startswith(("java.", "com.")) and ": " in text else text
+    column = _COLUMN.search(str(exc))
+    text = _VALUE_LIKE.sub("<value>", _CONTEXT.sub("", text)).strip()[:200]
+    return text + (f" (column {column.group(1)})" if column else "")
+
+
 def _refused(exc: Exception, first_row: int, label: str) -> None:
+    problem = environment_problem(exc)
+    if problem:  # a full disk or an unwritable folder, not a bad row
+        raise AccdbError(problem) from None
     done = exc.getUpdateCount() if hasattr(exc, "getUpdateCount") else 0
-    raise AccdbError(f"{label}, row {first_row + int(done)} (0-based): Jackcess refused the row: {exc}") from None
+    raise AccdbError(f"{label}, row {first_row + int(done)} (0-based): Jackcess refused the row: "
+                     f"{safe_reason(exc)}") from None
 
 
 def _jbytes(a: np.ndarray) -> Any:
@@ -411,6 +434,7 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
             try:
                 total_t0 = time.perf_counter()
                 written = write_rows(db, con, plans, verbose, stop=checks.failed)
+                pause_at("child-writing")
                 counts = checks.result(verbose)
                 for plan in plans:
                     if written[plan.table] != counts[plan.table]:

@@ -4,7 +4,7 @@ Asks the validation layer for the predicted national verdict first and refuses a
 would reject outright, unless --force. --drop-rejected leaves out the rows the platform would reject.
 Records holding a value the IDB cannot store (text longer than its column, an integer out of range, a year
 Access cannot hold) are left out and listed in <name>.excluded.csv with the rule code the validator reports
-them under, unless --strict, which refuses instead.
+them under, unless --strict, which refuses instead. One export writes to an --out at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import runlock
 from ..errors import UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import period_arg
@@ -29,7 +30,16 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "checked (text sizes, integer ranges, dates) before the file is created; the file appears "
             "atomically, with <name>.manifest.json beside it (row counts, SHA-256, template, versions). "
             "With --template the official empty IDB from TRUD is copied and filled, keeping its column "
-            "types and sizes; without it the structure is built from reference/spec/idb_schema.csv."
+            "types and sizes; without it the structure is built from reference/spec/idb_schema.csv. "
+            "Check a file against its manifest with 'iapt-idb verify FILE.accdb'."
+        ),
+        epilog=(
+            "exit status: 0 written; 1 not written, the platform is predicted to reject the whole file "
+            "(see --force); 2 not written, unusable input or environment (the message says what to do: "
+            "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
+            "the same --out); 3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
+            "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were (a SIGKILL "
+            "in the instant the files are replaced leaves no manifest, and 'iapt-idb verify' says so)."
         ),
     )
     p.add_argument("--period", type=period_arg, required=True,
@@ -51,6 +61,14 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..accdb.writer import check_output, export_lock
+
+    check_output(args.out)  # before anything runs: exit 2 saying what to do
+    with runlock.exit_on_signals(), export_lock(args.out):  # a second export to the same --out is refused
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
     try:
         from ..validation.api import export_verdict
     except ModuleNotFoundError as exc:
@@ -71,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
     manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
-                          progress=not args.quiet, skip_unstorable=not args.strict)
+                          progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
     left_out = manifest.get("rows_left_out_unstorable") or {}
     if left_out:

@@ -345,8 +345,10 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     target_db = Path(target_db)
     if not target_db.exists():
         raise UserError(f"{target_db}: no target DB with built marts")
-    with tempfile.TemporaryDirectory(prefix="iapt_verdict_") as tmp:
-        engine_stats = build_validation_models(target_db, period, warehouse=_warehouse_for(Path(tmp))).engine_stats
+    from ..runlock import private_scratch  # removed on exit, swept by the next run when this one is killed
+
+    with private_scratch(None, "iapt_verdict_") as tmp:
+        engine_stats = build_validation_models(target_db, period, warehouse=_warehouse_for(tmp)).engine_stats
     con = duckdb.connect(str(target_db), read_only=True)
     try:
         rows = con.execute(
