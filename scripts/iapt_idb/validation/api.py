@@ -35,6 +35,7 @@ from .. import paths
 from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
+from ..provenance import require_complete_build
 from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir
 
@@ -185,6 +186,7 @@ def run_validation(
             db = Path(target_db or paths.DEFAULT_TARGET_DB)
             if not db.exists():
                 raise UserError(f"{db}: no target DB with built marts (run 'iapt-idb build' or give a SOURCE)")
+            require_complete_build(db, period)  # marts from one complete build of this period (provenance.py)
             source_text = "marts"
             input_schema = None
             warehouse = _warehouse_for(scratch)
@@ -244,6 +246,7 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     target_db = Path(target_db)
     if not target_db.exists():
         raise UserError(f"{target_db}: no target DB with built marts")
+    require_complete_build(target_db, period)  # marts from one complete build of this period (provenance.py)
     with tempfile.TemporaryDirectory(prefix="iapt_verdict_") as tmp:
         engine_stats = build_validation_models(target_db, period, warehouse=_warehouse_for(Path(tmp))).engine_stats
     con = duckdb.connect(str(target_db), read_only=True)
