@@ -27,6 +27,12 @@
 
 {% macro build_manifest_start() %}
     {%- set marts = build_manifest_marts() -%}
+    {%- if 'IDS000Header' in marts and not (var('provider_ods_code', '') | string | trim) -%}
+        {{ exceptions.raise_compiler_error(
+            "var provider_ods_code is empty: IDS000Header.OrgIDProv needs the provider's ODS code, which has no "
+            ~ "default. Pass --vars '{provider_ods_code: RXX}' to dbt (or --provider-ods to iapt-idb build), or "
+            ~ "set it in dbt_project.yml. Nothing was built.") }}
+    {%- endif -%}
     {%- if marts -%}
         {%- set rel = build_manifest_relation() -%}
         {%- set names = "'" ~ (marts | join("', '")) ~ "'" -%}

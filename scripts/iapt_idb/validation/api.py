@@ -31,7 +31,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import duckdb
 
-from .. import paths
+from .. import ods, paths
 from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
@@ -86,10 +86,7 @@ def _log(msg: str) -> None:
 
 
 def _dbt_vars(period: str, provider_ods: str | None, input_schema: str | None) -> dict[str, Any]:
-    v: dict[str, Any] = {"period": period}
-    if provider_ods:
-        v["provider_ods_code"] = provider_ods
-        v["submitter_ods_code"] = provider_ods
+    v: dict[str, Any] = {"period": period, **ods.header_vars(provider_ods)}  # no code configured: not checked
     if input_schema:
         v["tos_input_schema"] = input_schema
     return v
@@ -214,7 +211,8 @@ def run_validation(
                                                      provider_ods=provider_ods, read=report.read_results_from)
         assert data is not None
         try:
-            result = report.write_reports(report_dir, data, problems, period=period, source=source_text)
+            result = report.write_reports(report_dir, data, problems, period=period, source=source_text,
+                                          not_checked=ods.not_checked(provider_ods))
         finally:
             engine.wait_closed()
         gx_timings: dict[str, float] = {}
