@@ -13,6 +13,8 @@ PERIOD  ?= 2026-10
 PATIENTS ?= 2000
 SEED    ?= 42
 DEFECT_RATE ?= 0.01
+# the synthetic warehouse's made-up provider ODS code (a real provider's build has no default)
+PROVIDER_ODS ?= RZZ
 OUT     := output/$(PERIOD)
 export IAPT_IDB_PROJECT_DIR := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)
@@ -49,7 +51,7 @@ HELPER_SOURCES := java/writer-helper/pom.xml $(shell find java/writer-helper/src
 .jars/writer-helper/BUILD.sha256: ; # written by java/fetch-jars.sh; when it is missing, the rule above runs again
 
 demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs site, for PERIOD
-	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --out $(OUT)
+	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --provider-ods $(PROVIDER_ODS) --out $(OUT)
 
 test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit tests, round trips, browser), sqlfluff
 	$(BIN)/pytest -q

@@ -19,6 +19,7 @@ import duckdb
 
 from iapt_idb import nhs_number as nhs
 from iapt_idb.periods import parse_period
+from iapt_idb.provenance import record_complete_build
 from iapt_idb.spec import IdbColumn, load_tables
 
 UNICODE_TEXT = "Zoë Ångström €"  # 14 characters
@@ -89,6 +90,7 @@ def make_target_db(path: Path, period: str = "2026-10", rows: int = 4, skip: tup
             con.executemany(f'INSERT INTO main."{t.name}" VALUES ({marks})', [list(r) for r in data[t.name]])
     finally:
         con.close()
+    record_complete_build(path, period)  # hand-made marts, stamped as one complete build of the period
     return path
 
 

@@ -34,6 +34,8 @@ def isolated_env(work: Path, warehouse: Path | None = None, target_db: Path | No
             "DBT_LOG_PATH": str(work / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "IAPT_TARGET_DB": str(target_db or work / "iapt.duckdb"),
+            # the synthetic data's provider: builds need one, and validation compares the header with it
+            "IAPT_PROVIDER_ODS": "RZZ",
         }
     )
     if warehouse is not None:

@@ -112,6 +112,7 @@ def phase_generate(p: dict[str, Any]) -> Result:
 
 def phase_build(p: dict[str, Any]) -> Result:
     from ..commands.build import build_marts
+    from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
     detail, seconds, dropped = timed(
         build_marts,
@@ -119,6 +120,7 @@ def phase_build(p: dict[str, Any]) -> Result:
         warehouse=Path(p["warehouse"]),
         target_db=Path(p["target_db"]),
         created_at=p.get("created_at"),
+        provider_ods=SYNTHETIC_PROVIDER,  # the generated warehouse's made-up provider
     )
     counts = mart_counts(p["target_db"])
     dbt = dbt_profile(Path(p["logs"]) / "build.run_results.json" if p.get("logs") else None)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import ods
 from ..dbt_runner import run_dbt
 from ..dbtgen.lineage import MART_INCLUSION
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
@@ -28,7 +29,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         description=(
             "Run dbt for one reporting period: load the seeds (national code lists and local->national "
             "mappings), then build and test staging, intermediate and the 21 IDB marts. Data-quality findings "
-            "are warnings (reported by 'iapt-idb validate'), so a warehouse with defects still builds. Prints, "
+            "are warnings (reported by 'iapt-idb validate'), so a warehouse with defects still builds: a duplicate or missing key is a finding with its rule code, not a failed build. The provider's ODS code has no default (--provider-ods). Prints, "
             "per IDB table, the staged source rows feeding it and the rows in the month's mart, and how many "
             "referrals are in or out of scope and why."
         ),
@@ -47,6 +48,16 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         help="IDS000 DateTimeDatSetCreate; fix it for byte-identical rebuilds (default: the build time)",
     )
     p.add_argument(
+        "--provider-ods", metavar="CODE",
+        help="ODS code of the provider, IDS000 OrgIDProv (default: $IAPT_PROVIDER_ODS, else the dbt var "
+             "provider_ods_code; there is no built-in default: without one the build refuses)",
+    )
+    p.add_argument(
+        "--submitter-ods", metavar="CODE",
+        help="ODS code of the submitting organisation, IDS000 OrgIDSubmit (default: $IAPT_SUBMITTER_ODS, the "
+             "dbt var submitter_ods_code, else the provider's)",
+    )
+    p.add_argument(
         "--select", nargs="+", metavar="SELECTOR",
         help="dbt node selection for 'dbt build' (default: the whole project)",
     )
@@ -54,7 +65,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = build_marts(args.period, args.warehouse, args.target_db, args.created_at, select=args.select)
+    summary = build_marts(args.period, args.warehouse, args.target_db, args.created_at, select=args.select,
+                          provider_ods=args.provider_ods, submitter_ods=args.submitter_ods)
     print(format_summary(summary))
     return 0
 
@@ -95,13 +107,18 @@ def build_marts(
     target_db: Path,
     created_at: str | None = None,
     select: list[str] | None = None,
+    provider_ods: str | None = None,
+    submitter_ods: str | None = None,
 ) -> dict[str, Any]:
     """Seed and build the project for ``period``; return per-table row counts and the scope summary."""
     from ..errors import UserError
 
     _check_inputs(period, Path(warehouse), created_at)
+    codes = ods.header_vars(provider_ods, submitter_ods)
+    if "provider_ods_code" not in codes:
+        raise UserError(f"no provider ODS code is configured (IDS000 OrgIDProv has no default): {ods.HOW_TO_SET}")
     Path(target_db).parent.mkdir(parents=True, exist_ok=True)
-    dbt_vars = {"period": period, "dataset_created_at": created_at or ""}
+    dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}
     began = time.perf_counter()
     # One `dbt build` (seeds, models, unit and data tests in DAG order). The TOS validation models are
     # left to `iapt-idb validate`, which builds them against whichever IDB it checks.

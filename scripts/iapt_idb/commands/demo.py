@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE, OUTPUT_DIR
 from ..periods import parse_period, period_arg
+from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
@@ -40,6 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
         default=None,
         help="fix IDS000 DateTimeDatSetCreate (YYYY-MM-DDTHH:MM:SS) for byte-identical output; default: now",
     )
+    p.add_argument("--provider-ods", default=SYNTHETIC_PROVIDER, metavar="CODE",
+                   help=f"ODS code in the header and the one validated against (default {SYNTHETIC_PROVIDER}, the "
+                        "synthetic warehouse's made-up provider; a real provider's build has no default)")
     p.add_argument("--no-docs", action="store_true", help="skip the docs site")
     return p
 
@@ -90,14 +94,15 @@ def run(args: argparse.Namespace) -> int:
     _step(2, total, f"dbt build: 21 IDB marts for {args.period}")
     from .build import build_marts, format_summary
 
-    print(format_summary(build_marts(args.period, args.warehouse, args.target_db, created_at=args.created_at)))
+    print(format_summary(build_marts(args.period, args.warehouse, args.target_db, created_at=args.created_at,
+                                        provider_ods=args.provider_ods)))
 
     _step(3, total, "validate: the national platform's predicted verdict")
     from ..validation.api import run_validation
 
     from .validate import format_outcome
 
-    result = run_validation(None, args.period, report_dir, target_db=args.target_db)
+    result = run_validation(None, args.period, report_dir, target_db=args.target_db, provider_ods=args.provider_ods)
     print(format_outcome(result.summary))
 
     _step(4, total, "export: write the IDB (.accdb)")

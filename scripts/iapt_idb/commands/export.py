@@ -17,6 +17,7 @@ from .. import runlock
 from ..errors import UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import period_arg
+from ..provenance import require_complete_build
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argparse.ArgumentParser:
@@ -76,6 +77,7 @@ def _export(args: argparse.Namespace) -> int:
     from ..accdb.writer import check_header_period, export_idb
 
     check_header_period(args.target_db, args.period)
+    require_complete_build(args.target_db, args.period)  # one complete build of this period (provenance.py)
     verdict = export_verdict(args.target_db, args.period)
     if verdict.file_rejected:
         reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"

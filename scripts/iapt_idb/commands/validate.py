@@ -48,7 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="DuckDB file holding the built marts (default: the project's target DB)")
     p.add_argument("--provider-ods", metavar="CODE",
                    help="ODS code of the uploading provider, compared with the header (IDS00030/IDS00033); "
-                        "default: the project's provider_ods_code")
+                        "default: $IAPT_PROVIDER_ODS, else the dbt var provider_ods_code; with none configured "
+                        "those two rules are reported as not checked")
     p.add_argument("--no-gx", action="store_true",
                    help="skip the Great Expectations suites and data docs: the verdict and the failure "
                         "reports are the same (they come from the TOS rules), summary.json has no "
@@ -79,6 +80,8 @@ def format_outcome(s: dict, top: int = 10) -> str:
         kept = sum(t["rows_kept"] for t in s["tables"])
         sent = sum(t["rows_submitted"] for t in s["tables"])
         lines.append(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
+    for n in s.get("not_checked", []):
+        lines.append(f"Not checked: {n['rule_code']} - {n['reason']}")
     if s["rules"]:
         lines.append(f"Top failing rules (of {len(s['rules'])}):")
         for r in s["rules"][:top]:

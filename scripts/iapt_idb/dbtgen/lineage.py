@@ -363,9 +363,3 @@ MART_INCLUSION: dict[str, MartInclusion] = {
         "completion date is submitted only while the qualification is in training (IDS90209).",
     ),
 }
-
-# Link keys the local system guarantees: enforced not_null constraints on the marts (where the IDB
-# item is not merely Required). Nothing else is a constraint: defective rows must reach validation.
-GUARANTEED_KEYS: frozenset[str] = frozenset(
-    {"LocalPatientId", "ServiceRequestId", "CareContactId", "CareActId", "CarePersLocalId"}
-)

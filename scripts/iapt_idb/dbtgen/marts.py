@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..spec import IdbColumn, IdbTable, load_tables
 from ..warehouse import schema
-from .lineage import CODE_SET_REFERENCE, COLUMN_LINEAGE, GUARANTEED_KEYS, MART_INCLUSION
+from .lineage import CODE_SET_REFERENCE, COLUMN_LINEAGE, MART_INCLUSION
 
 DATA_TYPES = {"string": "varchar", "date": "date", "time": "time", "datetime": "timestamp", "integer": "integer"}
 MANDATION = {"M": "Mandatory", "R": "Required", "O": "Optional", "P": "Pilot", "": "Mandation unknown"}
@@ -29,8 +29,6 @@ def _column(t: IdbTable, c: IdbColumn) -> dict:
         "description": " ".join(p for p in parts if p),
         "data_type": DATA_TYPES[c.data_type],
     }
-    if c.name in GUARANTEED_KEYS and c.mandation != "R":
-        entry["constraints"] = [{"type": "not_null"}]
     entry["meta"] = {
         # warehouse: fed by Lumen CMS columns; run_setting: a dbt var of the run (header);
         # not_recorded: nothing local feeds it, submitted empty.
@@ -49,15 +47,14 @@ def marts_yaml() -> dict:
     models = []
     for t in load_tables():
         inc = MART_INCLUSION[t.name]
-        keys = sorted(k for k in GUARANTEED_KEYS if k in t.column_names)
         desc = (
             f"IDB table {t.name} ({t.table_id} {t.title}) for the reporting period var('period'): the columns, "
             "their order and types are exactly those of reference/spec/idb_schema.csv (contract enforced). "
             f"Inclusion rule: {inc.rule} "
-            + (f"Constraint: not_null on the link key(s) {', '.join(keys)}, which the local system guarantees. " if keys else "")
-            + "Mandatory items, code lists, uniqueness and referential integrity are deliberately NOT constraints: "
-            "defective rows must reach the validation layer, which reports them with the national platform's rule "
-            "codes. Rows are ordered by the table's key so exports are byte-identical."
+            + "Keys, mandatory items, code lists, uniqueness and referential integrity are deliberately NOT "
+            "constraints (not even not_null on a key): a defective warehouse row must reach the validation layer, "
+            "which reports it with the national platform's rule code and the record's local key, instead of "
+            "failing the month's build. Rows are ordered by the table's key so exports are byte-identical."
         )
         models.append(
             {

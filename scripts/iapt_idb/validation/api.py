@@ -38,10 +38,11 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import duckdb
 
-from .. import paths, runlock
+from .. import ods, paths, runlock
 from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
+from ..provenance import require_complete_build
 from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
 
@@ -92,10 +93,7 @@ def _log(msg: str) -> None:
 
 
 def _dbt_vars(period: str, provider_ods: str | None, input_schema: str | None) -> dict[str, Any]:
-    v: dict[str, Any] = {"period": period}
-    if provider_ods:
-        v["provider_ods_code"] = provider_ods
-        v["submitter_ods_code"] = provider_ods
+    v: dict[str, Any] = {"period": period, **ods.header_vars(provider_ods)}  # no code configured: not checked
     if input_schema:
         v["tos_input_schema"] = input_schema
     return v
@@ -279,6 +277,7 @@ def _run_validation(
             raise UserError(f"{marts}: not a DuckDB file; give the target DB 'iapt-idb build' wrote with --target-db")
         stack.enter_context(runlock.hold(marts, "validating the marts", shared=True,
                                          hint="wait for it, or use --target-db"))
+        require_complete_build(marts, period)  # marts from one complete build of this period (provenance.py)
         source_text = "marts"
     else:
         source = Path(source)
@@ -309,7 +308,8 @@ def _run_validation(
     assert data is not None
     staging = stack.enter_context(report.staging_folder(report_dir))
     try:
-        result = report.write_reports(staging, data, problems, period=period, source=source_text)
+        result = report.write_reports(staging, data, problems, period=period, source=source_text,
+                                      not_checked=ods.not_checked(provider_ods))
     finally:
         engine.wait_closed()
     gx_timings: dict[str, float] = {}
@@ -345,6 +345,7 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     target_db = Path(target_db)
     if not target_db.exists():
         raise UserError(f"{target_db}: no target DB with built marts")
+    require_complete_build(target_db, period)  # marts from one complete build of this period (provenance.py)
     from ..runlock import private_scratch  # removed on exit, swept by the next run when this one is killed
 
     with private_scratch(None, "iapt_verdict_") as tmp:

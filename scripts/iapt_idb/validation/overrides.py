@@ -113,14 +113,15 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "params": {"column": "OrgIDProv", "op": "ne", "expected": "provider_ods"},
         "status": NCB,
         "reason": "compares with the organisation that uploads the file; local approximation: the configured "
-        "provider ODS code (var provider_ods_code / --provider-ods)",
+        "provider ODS code (--provider-ods / $IAPT_PROVIDER_ODS / var provider_ods_code); reported as not checked "
+        "when none is configured",
     },
     "IDS00033": {
         "check": "submission_metadata",
         "params": {"column": "OrgIDSubmit", "op": "ne", "expected": "submitter_ods"},
         "status": NCB,
         "reason": "compares with the uploading sender; local approximation: the configured submitter ODS code "
-        "(var submitter_ods_code)",
+        "(var submitter_ods_code, else the provider's); reported as not checked when none is configured",
     },
     "IDS00027": {
         "check": "submission_metadata",

@@ -122,7 +122,7 @@ def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
 
 def write_reports(
     report_dir: Path, data: dict[str, list[Any]], problems: list[StructureProblem], period: str,
-    source: str,
+    source: str, not_checked: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     # one tuple per failure in REPORT_COLUMNS order, sorted by table (IDB order), rule code, record key,
     # message, columns and severity
@@ -200,5 +200,7 @@ def write_reports(
             "by_status": dict(sorted(statuses.items())),
         },
     }
+    if not_checked:  # rules that could not run (e.g. no uploading organisation configured): said, never passed
+        summary["not_checked"] = not_checked
     write_summary(report_dir, summary)
     return {"summary": summary, "failures": failures}
