@@ -161,7 +161,7 @@ def summarise(period: str, warehouse: Path, target_db: Path) -> dict[str, Any]:
             inc = MART_INCLUSION[name]
             staged = None
             if inc.staging:
-                counts = [_count(con, f"main.stg_local_cms__{s}", inc.staging_filter) for s in inc.staging]
+                counts = [_count(con, f"main.stg_{s}", inc.staging_filter) for s in inc.staging]
                 staged = None if None in counts else sum(c for c in counts if c is not None)
             tables[name] = {"staged": staged, "mart": _count(con, f'main."{name}"')}
         try:
