@@ -84,7 +84,7 @@ def test_check_names_system_table_column_and_code_set_never_a_patient_value(tiny
     assert "system broken: model stg_broken__patient has no column nhs_number (string)" in out
     assert "system broken: model stg_broken__patient column birth_date is varchar, the contract says date" in out
     assert "system broken: warehouse table no_such_table (entity staff) does not exist" in out
-    assert f"table persons column sex_local (code set sex): local code '{dropped}'" in out
+    assert f"system broken: table persons column sex_local (model stg_broken__patient, code set sex): local code '{dropped}'" in out, out
     for nhs, dob in values:
         assert (not nhs or nhs not in out + check.stderr) and (not dob or dob not in out + check.stderr)
 
