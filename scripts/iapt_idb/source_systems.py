@@ -88,7 +88,8 @@ def scaffold(name: str, root: Path | None = None) -> list[Path]:
             "schema": "{{ var('source_schema') }}",
             "meta": {"source_system": name, "system_label": name},
             "tables": [
-                {"name": e.name, "identifier": TODO_IDENTIFIER, "description": f"TODO: the table holding {e.description}"}
+                {"name": e.name, "identifier": TODO_IDENTIFIER,
+                 "description": f"TODO: your table for contract entity {e.name} ({e.description})"}
                 for e in contract.ENTITIES
             ],
         }],
@@ -155,6 +156,9 @@ def source_tables(name: str, folder: Path) -> dict[str, str]:
     return out
 
 
+_TODO_COLUMN = re.compile(r"cast\(null as .*\) as (\w+),?\s+-- TODO")
+
+
 def static_findings(name: str, folder: Path) -> list[Finding]:
     """What can be checked without the warehouse: files, identifiers, seeds."""
     found: list[Finding] = []
@@ -163,7 +167,13 @@ def static_findings(name: str, folder: Path) -> list[Finding]:
         model = folder / f"{e.system_model(name)}.sql"
         if not model.is_file():
             found.append(Finding(f"system {name}: staging model {model.name} is missing (entity {e.name})",
-                                 f"create it ('iapt-idb source new' writes a template)"))
+                                 "create it ('iapt-idb source new' writes a template)"))
+        else:
+            for line in model.read_text(encoding="utf-8").splitlines():
+                todo = _TODO_COLUMN.search(line)
+                if todo:
+                    found.append(Finding(f"system {name}: model {model.stem} column {todo.group(1)} is still TODO",
+                                         "replace its null with your column or expression"))
         if e.name not in tables:
             found.append(Finding(f"system {name}: the sources YAML has no table {e.name}",
                                  f"add a table entry named {e.name} with identifier: <your table>"))

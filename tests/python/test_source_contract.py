@@ -61,3 +61,20 @@ def test_lumen_cms_is_a_source_system_folder() -> None:
         assert (lumen / "mappings" / f"map_{code_set}.csv").is_file(), code_set
     sources = yaml.safe_load((lumen / "_lumen_cms__sources.yml").read_text(encoding="utf-8"))
     assert all(t.get("identifier") for s in sources["sources"] for t in s["tables"])
+
+
+def test_scaffold_lists_every_contract_column_and_check_lists_every_gap(tmp_path: Path) -> None:
+    from iapt_idb import source_systems
+
+    source_systems.scaffold("my_cms", root=tmp_path)
+    folder = tmp_path / "my_cms"
+    for e in contract.ENTITIES:
+        sql = (folder / f"{e.system_model('my_cms')}.sql").read_text(encoding="utf-8")
+        for c in e.columns:
+            assert f"as {c.delivered}" in sql and "-- TODO" in sql, (e.name, c.name)
+    assert sorted(p.stem for p in (folder / "mappings").glob("*.csv")) == sorted(
+        [f"map_{s}" for s in contract.CODE_SETS] + list(contract.EXTRA_SEEDS)
+    )
+    findings = [str(f) for f in source_systems.static_findings("my_cms", folder)]
+    assert sum("is still TODO" in f for f in findings) == sum(len(e.columns) for e in contract.ENTITIES)
+    assert sum("has identifier TODO" in f for f in findings) == len(contract.ENTITIES)
