@@ -57,7 +57,7 @@ test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit
 	$(BIN)/pytest -q
 
 lint: setup ## sqlfluff lint of the dbt models
-	$(BIN)/sqlfluff lint models tests/dbt analyses --processes 2
+	$(BIN)/sqlfluff lint models source_systems tests/dbt analyses --processes 2
 
 bench: setup jars ## national-scale benchmark (prints a table, writes bench/results.json)
 	$(BIN)/python -m iapt_idb.bench

@@ -89,11 +89,11 @@
 {%- endmacro %}
 
 {% macro patient_in_scope_or_orphan(column) -%}
-    {{ in_scope_or_orphan(column, ref('int_patients__scoped'), ref('stg_local_cms__patient'), 'patient_id') }}
+    {{ in_scope_or_orphan(column, ref('int_patients__scoped'), ref('stg_patient'), 'patient_id') }}
 {%- endmacro %}
 
 {% macro referral_in_scope_or_orphan(column) -%}
     {{ in_scope_or_orphan(
-        column, ref('int_referrals__scoped'), ref('stg_local_cms__referral'), 'referral_id', 'scoped.is_in_scope = ' ~ sql_true()
+        column, ref('int_referrals__scoped'), ref('stg_referral'), 'referral_id', 'scoped.is_in_scope = ' ~ sql_true()
     ) }}
 {%- endmacro %}

@@ -13,10 +13,10 @@ select
     intervention.observation_snomed,
     intervention.observation_value,
     intervention.observation_unit
-from {{ ref('stg_local_cms__appointment_intervention') }} as intervention
+from {{ ref('stg_appointment_intervention') }} as intervention
 where {{ in_scope_or_orphan(
     'intervention.appointment_id',
     ref('int_care_contacts__in_period'),
-    ref('stg_local_cms__appointment'),
+    ref('stg_appointment'),
     'appointment_id'
 ) }}

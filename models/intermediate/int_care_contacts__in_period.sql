@@ -36,5 +36,5 @@ select
     interpreter_local,
     interpreter_national,
     is_interpreter_mapped
-from {{ ref('stg_local_cms__appointment') }}
+from {{ ref('stg_appointment') }}
 where {{ timestamp_in_period('starts_at') }}

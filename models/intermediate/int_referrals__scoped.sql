@@ -3,7 +3,7 @@ with
 
 referrals as (
 
-    select * from {{ ref('stg_local_cms__referral') }}
+    select * from {{ ref('stg_referral') }}
 
 ),
 
@@ -22,7 +22,7 @@ activity_in_period as (
         case
             when appointment.appointment_type_national in {{ follow_up_appointment_types() }} then 1 else 0
         end as is_follow_up
-    from {{ ref('stg_local_cms__appointment') }} as appointment
+    from {{ ref('stg_appointment') }} as appointment
     where {{ timestamp_in_period('appointment.starts_at') }}
 
     union all
@@ -30,7 +30,7 @@ activity_in_period as (
     select
         score.referral_id,
         case when peq.code is not null then 1 else 0 end as is_follow_up
-    from {{ ref('stg_local_cms__questionnaire_score') }} as score
+    from {{ ref('stg_questionnaire_score') }} as score
     left join experience_questionnaires as peq
         on score.tool_snomed = peq.code
     where {{ timestamp_in_period('score.completed_at') }}
@@ -40,7 +40,7 @@ activity_in_period as (
     select
         onward.referral_id,
         0 as is_follow_up
-    from {{ ref('stg_local_cms__onward_referral') }} as onward
+    from {{ ref('stg_onward_referral') }} as onward
     where {{ timestamp_in_period('onward.referred_at') }}
 
     union all
@@ -48,7 +48,7 @@ activity_in_period as (
     select
         log.referral_id,
         0 as is_follow_up
-    from {{ ref('stg_local_cms__digital_therapy_log') }} as log
+    from {{ ref('stg_digital_therapy_log') }} as log
     where {{ dated_in_period('log.ended_on') }}
 
 ),

@@ -10,7 +10,7 @@ select
     minutes,
     staff_id,
     integrated_software
-from {{ ref('stg_local_cms__digital_therapy_log') }}
+from {{ ref('stg_digital_therapy_log') }}
 where
     {{ dated_in_period('ended_on') }}
     or (ended_on is null and started_on <= {{ period_end() }})

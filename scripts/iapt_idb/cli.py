@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("measures", "print the month's headline NHS Talking Therapies measures"),
     ("docs", "build the offline data-quality docs site"),
     ("demo", "the whole job on the synthetic warehouse: generate, build, validate, export, docs"),
+    ("source", "connect your own clinical system: scaffold its folder, check it against the staging contract"),
 )
 
 DESCRIPTION = """\
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="iapt-idb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"iapt-idb {__version__}")
+    parser.add_argument(
+        "--system", dest="global_system", metavar="NAME", default=None,
+        help="source system: the folder source_systems/NAME (or under IAPT_SOURCE_SYSTEMS_DIR) that dbt builds from; "
+        "default IAPT_SOURCE_SYSTEM, else lumen_cms (the synthetic Lumen CMS)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS:
         try:
@@ -61,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.global_system:
+        # Every dbt run of this command (and its children) reads it: dbt_project.yml, var source_system.
+        import os
+
+        os.environ["IAPT_SOURCE_SYSTEM"] = args.global_system
     if not getattr(args, "_run", None):
         parser.print_help()
         return EXIT_UNUSABLE

@@ -51,7 +51,8 @@ GENERATORS: tuple[Generator, ...] = (
     Generator("python -m iapt_idb.seeds",
               "reference/spec/codelists/<list>.csv (the national code lists)", _seed_files),
     Generator("python -m iapt_idb.dbtgen",
-              "reference/spec/idb_schema.csv, scripts/iapt_idb/warehouse/schema.py and scripts/iapt_idb/dbtgen/",
+              "reference/spec/idb_schema.csv, scripts/iapt_idb/contract.py (the staging contract), "
+              "scripts/iapt_idb/warehouse/schema.py (Lumen CMS) and scripts/iapt_idb/dbtgen/",
               _dbt_files),
     Generator("python -m iapt_idb.validation.catalogue",
               "reference/spec/validation_rules*.csv (the rules), scripts/iapt_idb/validation/overrides.py "

@@ -29,9 +29,23 @@ SPEC_DIR = ROOT / "reference" / "spec"
 IDB_SCHEMA_CSV = SPEC_DIR / "idb_schema.csv"
 CODELIST_DIR = SPEC_DIR / "codelists"
 SEEDS_DIR = ROOT / "seeds"
-MAPPING_SEEDS_DIR = SEEDS_DIR / "mappings"
+# Source systems: one folder each (staging models, sources YAML, mapping seeds in mappings/).
+SOURCE_SYSTEMS_DIR = ROOT / "source_systems"
+# The embedded synthetic system's mapping seeds (the generator picks its valid local codes from them).
+MAPPING_SEEDS_DIR = SOURCE_SYSTEMS_DIR / "lumen_cms" / "mappings"
 DATA_DIR = ROOT / "data"
 DEFAULT_WAREHOUSE = DATA_DIR / "local_warehouse.duckdb"
 DEFAULT_TARGET_DB = DATA_DIR / "iapt_idb.duckdb"
 OUTPUT_DIR = ROOT / "output"
 JARS_DIR = ROOT / ".jars"
+
+
+def source_systems_dir() -> Path:
+    """Where the source-system folders are: IAPT_SOURCE_SYSTEMS_DIR, else source_systems/ in the project."""
+    env = os.environ.get("IAPT_SOURCE_SYSTEMS_DIR")
+    return Path(env).resolve() if env else SOURCE_SYSTEMS_DIR
+
+
+def source_system() -> str:
+    """The source system dbt builds from: IAPT_SOURCE_SYSTEM, else the embedded Lumen CMS."""
+    return os.environ.get("IAPT_SOURCE_SYSTEM") or "lumen_cms"

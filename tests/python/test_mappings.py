@@ -7,7 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from iapt_idb.dbtgen.lineage import CODE_SET_REFERENCE, COLUMN_LINEAGE
+from iapt_idb.contract import CODE_SETS as CODE_SET_REFERENCE
+from iapt_idb.dbtgen.lineage import COLUMN_LINEAGE
 from iapt_idb.paths import MAPPING_SEEDS_DIR, SEEDS_DIR
 from iapt_idb.warehouse import schema
 

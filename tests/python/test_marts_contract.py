@@ -49,16 +49,16 @@ def test_header_is_one_row_from_the_run_settings(built_marts) -> None:
     assert prov and submit and len(system) <= 20
 
 
-def test_lineage_covers_every_idb_column_with_real_warehouse_columns() -> None:
+def test_lineage_covers_every_idb_column_with_real_contract_columns() -> None:
+    from iapt_idb import contract
     from iapt_idb.dbtgen.lineage import COLUMN_LINEAGE
-    from iapt_idb.warehouse import schema
 
     spec = {f"{t.name}.{c.name}" for t in load_tables() for c in t.columns}
     assert set(COLUMN_LINEAGE) == spec
-    warehouse = {f"{t.name}.{c.name}" for t in schema.TABLES for c in t.columns}
+    columns = {f"{e.name}.{c.name}" for e in contract.ENTITIES for c in e.columns}
     for item, lin in COLUMN_LINEAGE.items():
-        assert set(lin.sources) <= warehouse, item
+        assert set(lin.sources) <= columns, item
         if lin.code_set:
-            assert lin.code_set in schema.CODE_SETS, item
-            coded = {f"{t.name}.{c.name}" for t in schema.TABLES for c in t.columns if c.code_set == lin.code_set}
+            assert lin.code_set in contract.CODE_SETS, item
+            coded = {f"{e.name}.{c.name}" for e in contract.ENTITIES for c in e.columns if c.code_set == lin.code_set}
             assert coded & set(lin.sources), f"{item}: no source column uses code set {lin.code_set}"

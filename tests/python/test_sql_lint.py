@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LINTED = ["models", "tests/dbt", "analyses"]
+LINTED = ["models", "source_systems", "tests/dbt", "analyses"]
 
 
 def test_dbt_sql_is_lint_clean() -> None:

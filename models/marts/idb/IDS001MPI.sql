@@ -4,7 +4,7 @@ with
 patients as (
 
     select *
-    from {{ ref('stg_local_cms__patient') }}
+    from {{ ref('stg_patient') }}
     where patient_id in (select scoped.patient_id from {{ ref('int_patients__scoped') }} as scoped)
 
 ),
@@ -18,7 +18,7 @@ addresses_at_period_end as (
             partition by patient_id
             order by valid_from desc, address_id desc
         ) as address_rank
-    from {{ ref('stg_local_cms__patient_address') }}
+    from {{ ref('stg_patient_address') }}
     where
         (valid_from is null or valid_from <= {{ period_end() }})
         and (valid_to is null or valid_to >= {{ period_end() }})

@@ -4,7 +4,7 @@ with
 registrations as (
 
     select *
-    from {{ ref('stg_local_cms__gp_registration') }}
+    from {{ ref('stg_gp_registration') }}
     where
         {{ overlaps_period('registered_from', 'registered_to') }}
         and {{ patient_in_scope_or_orphan('patient_id') }}

@@ -4,7 +4,7 @@ with
 accommodation as (
 
     select *
-    from {{ ref('stg_local_cms__accommodation_history') }}
+    from {{ ref('stg_accommodation_history') }}
     where
         (recorded_on is null or recorded_on <= {{ period_end() }})
         and {{ patient_in_scope_or_orphan('patient_id') }}

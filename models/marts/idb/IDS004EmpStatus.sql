@@ -4,7 +4,7 @@ with
 employment as (
 
     select *
-    from {{ ref('stg_local_cms__employment_history') }}
+    from {{ ref('stg_employment_history') }}
     where
         (recorded_on is null or recorded_on <= {{ period_end() }})
         and {{ patient_in_scope_or_orphan('patient_id') }}

@@ -5,6 +5,6 @@ select
     cast(referred_at as {{ sql_type('time') }}) as OnwardReferTime,
     cast({{ national_or_local('reason') }} as {{ sql_type('string') }}) as OnwardReferReason,
     cast(receiving_org as {{ sql_type('string') }}) as OrgIDReceiving
-from {{ ref('stg_local_cms__onward_referral') }}
+from {{ ref('stg_onward_referral') }}
 where {{ timestamp_in_period('referred_at') }}
 {{ order_by_columns(5) }}

@@ -5,7 +5,7 @@ select
     cast(problem_code as {{ sql_type('string') }}) as PresComp,
     cast({{ national_or_local('significance') }} as {{ sql_type('string') }}) as PresCompCodSig,
     cast(recorded_on as {{ sql_type('date') }}) as PresCompDate
-from {{ ref('stg_local_cms__presenting_problem') }}
+from {{ ref('stg_presenting_problem') }}
 where
     (recorded_on is null or recorded_on <= {{ period_end() }})
     and {{ referral_in_scope_or_orphan('referral_id') }}

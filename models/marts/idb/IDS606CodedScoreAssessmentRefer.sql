@@ -5,7 +5,7 @@ select
     cast(score as {{ sql_type('string') }}) as PersScore,
     cast(completed_at as {{ sql_type('date') }}) as AssToolCompDate,
     cast(completed_at as {{ sql_type('time') }}) as AssToolCompTime
-from {{ ref('stg_local_cms__questionnaire_score') }}
+from {{ ref('stg_questionnaire_score') }}
 where
     intervention_id is null
     and {{ timestamp_in_period('completed_at') }}

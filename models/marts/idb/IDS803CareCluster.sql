@@ -9,7 +9,7 @@ assignments as (
         care_cluster_national,
         started_at,
         case when cast(ended_at as date) <= {{ period_end() }} then ended_at end as ended_at
-    from {{ ref('stg_local_cms__care_cluster_assignment') }}
+    from {{ ref('stg_care_cluster_assignment') }}
     where
         {{ overlaps_period('cast(started_at as date)', 'cast(ended_at as date)') }}
         and {{ patient_in_scope_or_orphan('patient_id') }}

@@ -8,7 +8,7 @@ select
             when qualification.awarded_on is null then qualification.planned_completion_on
         end as {{ sql_type('date') }}
     ) as QualPlannedCompletionDate
-from {{ ref('stg_local_cms__staff_qualification') }} as qualification
+from {{ ref('stg_staff_qualification') }} as qualification
 where
     qualification.staff_id in (
         select active.staff_id from {{ ref('int_staff__active_in_period') }} as active

@@ -97,6 +97,10 @@ def _check_inputs(period: str, warehouse: Path, created_at: str | None) -> None:
             f"local warehouse {warehouse} does not exist: point --warehouse at the provider warehouse file, "
             "or create a synthetic one with 'iapt-idb generate --out <file>'"
         )
+    from ..paths import source_system
+    from ..source_systems import require_system
+
+    require_system(source_system())
     if created_at and not _CREATED_AT.match(created_at):
         raise UserError(f"--created-at must be YYYY-MM-DDTHH:MM:SS (for example 2026-11-05T09:00:00), got {created_at!r}")
 
@@ -131,7 +135,8 @@ def build_marts(
             if proc.returncode != 0:
                 raise UserError(
                     f"dbt {step[0]} failed for period {period} (exit {proc.returncode}); the failing model or "
-                    "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run.",
+                    "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run "
+                    "('iapt-idb source check' lists what the source system still lacks).",
                     exit_code=1,
                 )
     summary = summarise(period, Path(warehouse), Path(target_db))
@@ -178,7 +183,7 @@ def summarise(period: str, warehouse: Path, target_db: Path) -> dict[str, Any]:
             inc = MART_INCLUSION[name]
             staged = None
             if inc.staging:
-                counts = [_count(con, f"main.stg_local_cms__{s}", inc.staging_filter) for s in inc.staging]
+                counts = [_count(con, f"main.stg_{s}", inc.staging_filter) for s in inc.staging]
                 staged = None if None in counts else sum(c for c in counts if c is not None)
             tables[name] = {"staged": staged, "mart": _count(con, f'main."{name}"')}
         try:
@@ -217,7 +222,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines += [
             "",
             f"{summary['unmapped_local_codes']} unmapped local code(s) are submitted unchanged: see "
-            "int_unmapped_local_codes and add them to seeds/mappings/map_<code_set>.csv.",
+            "int_unmapped_local_codes and add them to source_systems/<system>/mappings/map_<code_set>.csv "
+            "('iapt-idb source check' lists them).",
         ]
     if "seconds" in summary:
         lines += ["", f"dbt build took {summary['seconds']}s"]

@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     # Every dbt run below (build, validation, docs) attaches this warehouse and builds into this DB.
     os.environ["IAPT_WAREHOUSE_PATH"] = str(Path(args.warehouse).resolve())
     os.environ["IAPT_TARGET_DB"] = str(Path(args.target_db).resolve())
+    # The synthetic warehouse is Lumen CMS's: build from its folder in the project, whatever is configured.
+    os.environ["IAPT_SOURCE_SYSTEM"] = "lumen_cms"
+    os.environ.pop("IAPT_SOURCE_SYSTEMS_DIR", None)
     out: Path = args.out or OUTPUT_DIR / args.period
     out.mkdir(parents=True, exist_ok=True)
     report_dir = out / "validation"

@@ -15,7 +15,7 @@ each data-quality defect deliberately injected (table, row key, column, kind).
 
 The data are centred on the reporting period: about 24 months of referrals up to the period end,
 and three weeks of activity after it (as if extracted then). Local codes are drawn from the mapping
-seeds (seeds/mappings/map_<code_set>.csv). NHS numbers are synthetic, from the 999 test range.
+seeds (source_systems/lumen_cms/mappings/map_<code_set>.csv). NHS numbers are synthetic, from the 999 test range.
 The same seed, patient count, period and defect rate always give the same content.
 """
 

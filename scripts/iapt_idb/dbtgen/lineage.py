@@ -1,10 +1,10 @@
 """Where each IDB column comes from: the one table the generators read.
 
-* ``CODE_SET_REFERENCE`` — local code set (``schema.CODE_SETS``) -> national code list
-  (``seeds/reference/ref_<stem>.csv``) its mapping seed must map into.
-* ``STAGING_RENAMES`` — warehouse column -> clearer staging name (everything else keeps its name).
-* ``COLUMN_LINEAGE`` — IDB ``Table.Column`` -> (warehouse columns, local code set or None, how).
-* ``MART_INCLUSION`` — IDB table -> (staging models feeding it, inclusion rule in words).
+Lineage is written in terms of the staging contract (scripts/iapt_idb/contract.py), never of one
+source system: ``<entity>.<column>`` names a contract column, whichever system delivers it.
+
+* ``COLUMN_LINEAGE`` — IDB ``Table.Column`` -> (contract columns, local code set or None, how).
+* ``MART_INCLUSION`` — IDB table -> (contract entities feeding it, inclusion rule in words).
 
 The mart YAML (descriptions, ``meta.source_columns``, ``meta.mapping_seed``), the mapping-seed
 YAML and the build summary are all generated from these tables.
@@ -14,57 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CODE_SET_REFERENCE: dict[str, str] = {
-    "accommodation": "accommodation_type",
-    "appointment_type": "appointment_type_iapt",
-    "attendance": "attended_or_did_not_attend",
-    "care_cluster": "adult_mental_health_care_cluster_code",
-    "contact_method": "consultation_mechanism_mental_health",
-    "diagnosis_scheme": "diagnosis_scheme_in_use",
-    "disability": "disability_code",
-    "discharge_reason": "discharge_reason_iapt_end_code",
-    "education_setting": "educational_establishment_type_iapt",
-    "employment_status": "employment_status",
-    "employment_support_suitable": "employment_support_suitability_indicator",
-    "ethnicity": "ethnic_category",
-    "ex_forces": "ex_british_armed_forces_indicator",
-    "finding_scheme": "finding_scheme_in_use",
-    "gender_identity": "gender_identity_code",
-    "gender_same_as_birth": "gender_identity_same_at_birth_indicator",
-    "hours_band": "weekly_hours_worked",
-    "interpreter": "interpreter_present_indication_code",
-    "language": "language_code",
-    "location_type": "activity_location_type_code",
-    "nhs_no_status": "nhs_number_status_indicator_code",
-    "onward_referral_reason": "onward_referral_reason_iapt",
-    "overseas_charging": "overseas_visitor_charging_category",
-    "pause_reason": "activity_suspension_reason_iapt",
-    "problem_significance": "presenting_complaint_coding_significance",
-    "psychotropic_medication": "psychotropic_medication_usage_indication_code",
-    "qualification": "qualification_attainment_level_iapt",
-    "referral_source": "source_of_referral_iapt",
-    "settled_accommodation": "settled_accommodation_indicator",
-    "sex": "person_stated_gender_code",
-    "therapy_mode": "care_contact_patient_therapy_mode",
-    # One local yes/no set feeds eight IDB indicators. It maps into the Y/N/U/Z list they mostly
-    # share; SelfEmployInd and SickAbsenceInd spell "not known" X, so the IDS004 mart recodes U -> X
-    # for those two (macro not_known_as_x).
-    "yes_no_unknown": "benefit_receipt_indicators_yn_u_z",
-}
-
-STAGING_RENAMES: dict[tuple[str, str], str] = {
-    ("patient", "nhs_no"): "nhs_number",
-    ("patient", "nhs_no_status"): "nhs_number_status",
-    ("patient", "date_of_birth"): "birth_date",
-    ("care_cluster_assignment", "cluster"): "care_cluster",  # CLUSTER and ROLE are SQL keywords
-    ("staff", "role"): "job_role",
-}
-
 
 @dataclass(frozen=True)
 class Lineage:
-    sources: tuple[str, ...]  # warehouse "table.column" (schema cms); empty when nothing local feeds it
-    code_set: str | None  # local code set mapped through seeds/mappings/map_<code_set>.csv
+    sources: tuple[str, ...]  # contract "entity.column"; empty when nothing local feeds it
+    code_set: str | None  # local code set mapped through the system's mappings/map_<code_set>.csv
     how: str  # one line: the transformation, for the column description
 
 
@@ -87,9 +41,9 @@ COLUMN_LINEAGE: dict[str, Lineage] = {
     ),
     "IDS001MPI.LocalPatientId": _l("patient.patient_id"),
     "IDS001MPI.OrgIDLocalPatientId": _l("patient.registered_at_org"),
-    "IDS001MPI.NHSNumber": _l("patient.nhs_no", how="copied as text (never printed in logs)"),
-    "IDS001MPI.NHSNumberStatus": _l("patient.nhs_no_status", "nhs_no_status", _MAPPED),
-    "IDS001MPI.PersonBirthDate": _l("patient.date_of_birth"),
+    "IDS001MPI.NHSNumber": _l("patient.nhs_number", how="copied as text (never printed in logs)"),
+    "IDS001MPI.NHSNumberStatus": _l("patient.nhs_number_status", "nhs_no_status", _MAPPED),
+    "IDS001MPI.PersonBirthDate": _l("patient.birth_date"),
     "IDS001MPI.Postcode": _l(
         "patient_address.postcode patient_address.valid_from patient_address.valid_to",
         how="postcode of the address current at the period end, upper-cased with one space before the inward code",
@@ -98,7 +52,7 @@ COLUMN_LINEAGE: dict[str, Lineage] = {
     "IDS001MPI.GenderIdentity": _l("patient.gender_identity", "gender_identity", _MAPPED),
     "IDS001MPI.GenderIdentitySameAtBirth": _l("patient.gender_same_as_birth", "gender_same_as_birth", _MAPPED),
     "IDS001MPI.EthnicCategory": _l("patient.ethnicity", "ethnicity", _MAPPED),
-    "IDS001MPI.EthnicCategory2021": _l("", how="not recorded by Lumen CMS (pilot item): submitted empty"),
+    "IDS001MPI.EthnicCategory2021": _l("", how="not in the staging contract (pilot item): submitted empty"),
     "IDS001MPI.ExBAFIndicator": _l("patient.ex_forces", "ex_forces", _MAPPED),
     "IDS001MPI.LanguageCodePreferred": _l("patient.preferred_language", "language", _MAPPED),
     "IDS001MPI.EduEstabTypeIAPT": _l("patient.education_setting", "education_setting", _MAPPED),
@@ -236,7 +190,7 @@ COLUMN_LINEAGE: dict[str, Lineage] = {
     "IDS607CodedScoreAssessmentAct.CodedAssToolType": _l("questionnaire_score.tool_snomed"),
     "IDS607CodedScoreAssessmentAct.PersScore": _l("questionnaire_score.score"),
     "IDS803CareCluster.LocalPatientId": _l("care_cluster_assignment.patient_id"),
-    "IDS803CareCluster.AMHCareClustCodeFin": _l("care_cluster_assignment.cluster", "care_cluster", _MAPPED),
+    "IDS803CareCluster.AMHCareClustCodeFin": _l("care_cluster_assignment.care_cluster", "care_cluster", _MAPPED),
     "IDS803CareCluster.StartDateCareClust": _l("care_cluster_assignment.started_at", how="date part"),
     "IDS803CareCluster.StartTimeCareClust": _l("care_cluster_assignment.started_at", how="time part"),
     "IDS803CareCluster.EndDateCareClust": _l("care_cluster_assignment.ended_at", how="date part; " + _ASAT),
@@ -253,7 +207,7 @@ COLUMN_LINEAGE: dict[str, Lineage] = {
 
 @dataclass(frozen=True)
 class MartInclusion:
-    staging: tuple[str, ...]  # staging models (without the stg_local_cms__ prefix) whose rows feed the mart
+    staging: tuple[str, ...]  # contract entities (interface models stg_<entity>) whose rows feed the mart
     staging_filter: str  # SQL predicate on the staging model selecting the rows that could feed it ('' = all)
     rule: str  # inclusion rule, in words
 

@@ -76,9 +76,35 @@ def _unmapped(con: duckdb.DuckDBPyConnection, sources: dict[tuple[str, str], Ite
     for table, column, code, n in rows:
         suffix = f"{table}.{column}"
         for item, src in sources.items():
-            if any(s == suffix or s.endswith("." + suffix) for s in src.source_columns):
+            if any(s == suffix or s.endswith("." + suffix) for s in [*src.contract_columns, *src.source_columns]):
                 out.setdefault(item, []).append((str(code), int(n)))
     return out
+
+
+def _system_columns(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Contract column ``entity.column`` -> the built source system's own columns, as its staging models
+    document them (config meta contract_entity, column meta source_columns)."""
+    out: dict[str, list[str]] = {}
+    for node in manifest.get("nodes", {}).values():
+        meta = (node.get("config") or {}).get("meta") or node.get("meta") or {}
+        entity = meta.get("contract_entity")
+        if node.get("resource_type") != "model" or not entity or not meta.get("source_system"):
+            continue
+        for col_name, col in (node.get("columns") or {}).items():
+            cols = [str(s) for s in (col.get("meta") or {}).get("source_columns") or []]
+            if cols:
+                name = str(col.get("name") or col_name)
+                out[f"{entity}.{name.removesuffix('_local')}"] = cols
+    return out
+
+
+def source_system_label(manifest: dict[str, Any] | None) -> str:
+    """The built source system's name, from its dbt source's meta (system_label)."""
+    for src in (manifest or {}).get("sources", {}).values():
+        meta = src.get("meta") or (src.get("source_meta") or {})
+        if meta.get("system_label") or meta.get("source_system"):
+            return str(meta.get("system_label") or meta.get("source_system"))
+    return ""
 
 
 def _sources_and_lineage(
@@ -90,14 +116,18 @@ def _sources_and_lineage(
         return sources, lineage
     nodes: dict[str, Any] = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     by_name = {n.get("name"): (uid, n) for uid, n in manifest.get("nodes", {}).items() if n.get("resource_type") == "model"}
+    system_columns = _system_columns(manifest)
     for name in table_names:
         if name not in by_name:
             continue
         uid, node = by_name[name]
         for col_name, col in (node.get("columns") or {}).items():
             meta = col.get("meta") or {}
+            contract_refs = [str(s) for s in meta.get("source_columns") or []]
+            resolved = [r for ref in contract_refs for r in system_columns.get(ref, [ref])]
             sources[(name, col.get("name") or col_name)] = ItemSource(
-                source_columns=[str(s) for s in meta.get("source_columns") or []],
+                source_columns=resolved,
+                contract_columns=contract_refs,
                 mapping_seed=str(meta.get("mapping_seed") or ""),
                 transformation=str(meta.get("transformation") or ""),
                 known=True,
@@ -220,6 +250,7 @@ def build_site(
         lineage=lineage,
         unmapped=unmapped,
         manifest_found=manifest is not None,
+        source_system=source_system_label(manifest),
     )
 
     _prepare_out(out)

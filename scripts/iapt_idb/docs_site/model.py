@@ -15,9 +15,12 @@ SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 @dataclass
 class ItemSource:
-    """Where an item comes from, from the mart column's meta in dbt's manifest."""
+    """Where an item comes from, from the mart column's meta in dbt's manifest: the staging-contract
+    columns it reads (``entity.column``), resolved to the built source system's own columns where its
+    staging models document them (``meta.source_columns``)."""
 
     source_columns: list[str] = field(default_factory=list)
+    contract_columns: list[str] = field(default_factory=list)
     mapping_seed: str = ""
     transformation: str = ""
     known: bool = False  # the manifest had this column
@@ -61,6 +64,7 @@ class SiteData:
     dbt_docs_note: str = ""  # empty when the dbt docs page is in the site
     gx_note: str = ""  # empty when the GX Data Docs are in the site
     manifest_found: bool = False
+    source_system: str = ""  # the source system the marts were built from (its dbt source's meta)
 
     def rule_info(self, code: str) -> RuleInfo:
         """The report's view of a rule, completed from the catalogue."""

@@ -281,8 +281,10 @@ def lineage_page(data: SiteData) -> str:
         "definitions live.</p>"
         "<h2>Detailed documentation</h2>" + dbt + gx +
         "<h2>Where each IDB table comes from</h2>"
-        "<p>The build goes in three steps: <em>staging</em> models rename and translate the local system's tables "
-        "(local codes become national codes through the mapping lists), <em>intermediate</em> models pick the "
+        + (f"<p>Built from the source system <strong>{e(data.source_system)}</strong>.</p>" if data.source_system else "")
+        + "<p>The build goes in three steps: <em>staging</em> models rename the local system's tables to the staging "
+        "contract, the same for every system, and translate them (local codes become national codes through the "
+        "system's mapping lists), <em>intermediate</em> models pick the "
         "reporting month's records, and the <em>mart</em> is the IDB table itself.</p>"
         + lineage
         + "<h2>Definitions</h2>"

@@ -1,6 +1,6 @@
 """Local code sets for the generator, read at run time from the mapping seeds (one source of truth).
 
-``seeds/mappings/map_<code_set>.csv`` lists each valid local code and the national code it maps
+``source_systems/lumen_cms/mappings/map_<code_set>.csv`` lists each valid local code and the national code it maps
 to. The generator thinks in national meanings (e.g. "attended" = national 5) and turns them into
 local codes here, so a changed seed changes the generated data without touching this package.
 """

@@ -1,13 +1,14 @@
 """The synthetic local clinical system ("Lumen CMS"): the embedded default source.
 
-This module is the single contract between the generator (which writes the
-warehouse) and the dbt staging layer (which reads it). It is shaped like a
+This module describes the synthetic warehouse the generator writes; the Lumen CMS
+staging models (source_systems/lumen_cms/) are generated from it and from the
+staging contract (scripts/iapt_idb/contract.py). It is shaped like a
 real IAPT case-management system: its own table names, its own column names
 and its own *local* code sets, none of them the IDB's.
 
 Every column whose values come from a local code set names that set in
 ``code_set``. The valid local codes of a set, and the national code each maps
-to, live in the mapping seed ``seeds/mappings/map_<code_set>.csv``
+to, live in the mapping seed ``source_systems/lumen_cms/mappings/map_<code_set>.csv``
 (columns ``local_code,national_code,local_description``). The generator picks
 valid local codes from those seeds; a local code missing from its seed is an
 unmapped code, which staging keeps visible (never defaulted).
