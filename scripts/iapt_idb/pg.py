@@ -296,6 +296,8 @@ def copy_models(settings: Settings, dest: Path) -> dict[str, int]:
     import duckdb
     import pyarrow as pa
 
+    from .spec import load_tables
+
     con = connect(settings, autocommit=False)
     counts: dict[str, int] = {}
     duck = duckdb.connect(str(dest))
@@ -311,18 +313,23 @@ def copy_models(settings: Settings, dest: Path) -> dict[str, int]:
         tables: dict[str, list[tuple[str, str]]] = {}
         for table, column, data_type, precision, scale in cur.fetchall():
             tables.setdefault(table, []).append((column, _duck_type(data_type, precision, scale)))
+        idb = {t.name: {c.lower(): c for c in t.column_names} for t in load_tables()}
+        duck.execute("begin")  # one commit for all tables
         for table, columns in tables.items():
             names = [c for c, _ in columns]
-            order = ", ".join(f'{_q(c)} collate "C"' if t == "varchar" else _q(c) for c, t in columns)
+            # PostgreSQL folds the marts' unquoted column aliases to lower case: the IDB names come back here.
+            columns = [(idb.get(table, {}).get(c.lower(), c), t) for c, t in columns]
+            order = ", ".join(f'{_q(n)} collate "C"' if t == "varchar" else _q(n) for n, (_, t) in zip(names, columns))
             cur.execute(f"select {', '.join(_q(c) for c in names)} from {_q(settings.schema)}.{_q(table)} "
                         f"order by {order}")
             rows = cur.fetchall()
             arrays = [pa.array(_column(rows, i, t), type=_arrow_type(t)) for i, (_, t) in enumerate(columns)]
-            frame = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 - read by DuckDB below
+            frame = pa.Table.from_arrays(arrays, names=[c for c, _ in columns])  # noqa: F841 - read by DuckDB below
             duck.execute(f"create or replace table main.{_q(table)} "
                          f"({', '.join(f'{_q(c)} {t}' for c, t in columns)})")
             duck.execute(f"insert into main.{_q(table)} select * from frame")
             counts[table] = len(rows)
+        duck.execute("commit")
         con.rollback()
     finally:
         duck.close()
