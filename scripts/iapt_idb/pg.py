@@ -337,6 +337,23 @@ def copy_models(settings: Settings, dest: Path) -> dict[str, int]:
     return counts
 
 
+_SNAPSHOT_PREFIX = "iapt_pg_snapshot_"
+
+
+def _remove_orphan_snapshots() -> None:
+    """Snapshots left by a process that was killed (they hold patient data): removed on the next run."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SNAPSHOT_PREFIX}*_*"):
+        pid_text = folder.name[len(_SNAPSHOT_PREFIX):].split("_", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
+
+
 @contextlib.contextmanager
 def marts_snapshot(settings: Settings | None = None, dbt_on_snapshot: bool = True) -> Iterator[Path]:
     """A private scratch DuckDB holding the model tables of the PostgreSQL target schema, removed afterwards.
@@ -345,7 +362,8 @@ def marts_snapshot(settings: Settings | None = None, dbt_on_snapshot: bool = Tru
     seeds) use the duckdb target on the snapshot, not PostgreSQL.
     """
     s = settings or Settings.from_env()
-    scratch = Path(tempfile.mkdtemp(prefix="iapt_pg_snapshot_"))
+    _remove_orphan_snapshots()
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}_"))
     dest = scratch / SNAPSHOT_NAME
     saved = {k: os.environ.get(k) for k in (TARGET_ENV, "IAPT_TARGET_DB")}
     try:
