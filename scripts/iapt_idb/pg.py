@@ -33,7 +33,6 @@ from typing import Any
 from .errors import UserError
 
 TARGET_ENV = "IAPT_DBT_TARGET"
-SNAPSHOT_NAME = "pg_marts.duckdb"  # a fixed file stem: the validation plan cache is keyed by it
 _BATCH = 50_000
 
 
@@ -340,6 +339,14 @@ def copy_models(settings: Settings, dest: Path) -> dict[str, int]:
 _SNAPSHOT_PREFIX = "iapt_pg_snapshot_"
 
 
+def snapshot_name() -> str:
+    """The snapshot's file name: that of the DuckDB target DB ($IAPT_TARGET_DB), whose stem keys the cached
+    validation plans (the same plan serves both targets)."""
+    from .paths import DEFAULT_TARGET_DB
+
+    return Path(os.environ.get("IAPT_TARGET_DB") or DEFAULT_TARGET_DB).name
+
+
 def _remove_orphan_snapshots() -> None:
     """Snapshots left by a process that was killed (they hold patient data): removed on the next run."""
     for folder in Path(tempfile.gettempdir()).glob(f"{_SNAPSHOT_PREFIX}*_*"):
@@ -364,7 +371,7 @@ def marts_snapshot(settings: Settings | None = None, dbt_on_snapshot: bool = Tru
     s = settings or Settings.from_env()
     _remove_orphan_snapshots()
     scratch = Path(tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}_"))
-    dest = scratch / SNAPSHOT_NAME
+    dest = scratch / snapshot_name()
     saved = {k: os.environ.get(k) for k in (TARGET_ENV, "IAPT_TARGET_DB")}
     try:
         counts = copy_models(s, dest)

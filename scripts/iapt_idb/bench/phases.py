@@ -304,6 +304,10 @@ PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
 def main(argv: list[str]) -> int:
     phase, params_path, result_path = argv
     params = json.loads(Path(params_path).read_text())
+    from .. import pg
+
+    if phase not in ("generate", "build") and pg.active():
+        os.environ[pg.TARGET_ENV] = "duckdb"  # --postgres: the later phases run on the DuckDB copy of the models
     result = PHASES[phase](params)
     Path(result_path).write_text(json.dumps(result, default=str))
     return 0
