@@ -11,7 +11,9 @@ checks stay one implementation, on one engine.
     load_warehouse(duckdb_file, settings)     copy a DuckDB warehouse's source schema into PostgreSQL, typed
     check_sources(settings, schema, tables)   the source schema and tables exist (else a UserError)
     summarise(period, settings)               the build's per-table counts, read from PostgreSQL
+    copy_models(settings, dest)               the target schema's tables into a DuckDB file, typed
     marts_snapshot(settings)                  context manager: a scratch DuckDB holding the model tables
+    marts_source(target_db)                   the DuckDB a command reads: target_db, or a snapshot (postgres)
 
 Messages name the host, port, database, schema or table, never the password, and never quote the
 server's own error text (it can quote rows).
@@ -319,15 +321,20 @@ def copy_models(settings: Settings, dest: Path) -> dict[str, int]:
             # PostgreSQL folds the marts' unquoted column aliases to lower case: the IDB names come back here.
             columns = [(idb.get(table, {}).get(c.lower(), c), t) for c, t in columns]
             order = ", ".join(f'{_q(n)} collate "C"' if t == "varchar" else _q(n) for n, (_, t) in zip(names, columns))
-            cur.execute(f"select {', '.join(_q(c) for c in names)} from {_q(settings.schema)}.{_q(table)} "
-                        f"order by {order}")
-            rows = cur.fetchall()
-            arrays = [pa.array(_column(rows, i, t), type=_arrow_type(t)) for i, (_, t) in enumerate(columns)]
-            frame = pa.Table.from_arrays(arrays, names=[c for c, _ in columns])  # noqa: F841 - read by DuckDB below
             duck.execute(f"create or replace table main.{_q(table)} "
                          f"({', '.join(f'{_q(c)} {t}' for c, t in columns)})")
-            duck.execute(f"insert into main.{_q(table)} select * from frame")
-            counts[table] = len(rows)
+            # A server-side cursor: a national month's tables are read in batches, never whole into memory.
+            with con.cursor(name=f"iapt_copy_{len(counts)}") as rows_cur:
+                rows_cur.itersize = _BATCH
+                rows_cur.execute(f"select {', '.join(_q(c) for c in names)} from {_q(settings.schema)}.{_q(table)} "
+                                 f"order by {order}")
+                n = 0
+                while rows := rows_cur.fetchmany(_BATCH):
+                    arrays = [pa.array(_column(rows, i, t), type=_arrow_type(t)) for i, (_, t) in enumerate(columns)]
+                    frame = pa.Table.from_arrays(arrays, names=[c for c, _ in columns])  # noqa: F841 - read below
+                    duck.execute(f"insert into main.{_q(table)} select * from frame")
+                    n += len(rows)
+            counts[table] = n
         duck.execute("commit")
         con.rollback()
     finally:
