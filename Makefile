@@ -24,7 +24,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtools, Chromium (apt-packages.txt)
+system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtools, Chromium, PostgreSQL (apt-packages.txt)
 .make/system-deps: apt-packages.txt
 	@mkdir -p .make
 	@missing=$$(grep -v '^#' apt-packages.txt | xargs -n1 | while read p; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

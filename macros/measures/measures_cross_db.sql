@@ -21,9 +21,11 @@
 {%- endmacro %}
 
 {% macro postgres__measures_numeric_score(expression) -%}
+    {#- trim_scale: PostgreSQL's aggregates drop the decimal(10, 2) type, and a bare numeric keeps the
+        scale it was cast with (15.00), unlike the value written in a unit test (15). -#}
     case
         when trim({{ expression }}) ~ '^[0-9]+(\.[0-9]+)?$'
-            then cast(trim({{ expression }}) as decimal(10, 2))
+            then trim_scale(cast(trim({{ expression }}) as decimal(10, 2)))
     end
 {%- endmacro %}
 

@@ -6,11 +6,6 @@
     regexp_extract({{ expr }}, {{ tos_lit(pattern) }})
 {%- endmacro %}
 
-{% macro postgres__tos_regex_extract(expr, pattern) -%}
-    coalesce(substring({{ expr }} from {{ tos_lit(pattern) }}), '')
-{%- endmacro %}
-
-
 {% macro tos_verhoeff_tables() %}
     {#- Verhoeff: multiplication table of the dihedral group D5 (d) and the position permutations (p). -#}
     {{ return({

@@ -54,11 +54,6 @@
         and not ns.escaped and not ns.top_bar) -}}
 {%- endmacro %}
 
-{% macro postgres__tos_regex_match(expr, pattern) -%}
-    ({{ expr }} ~ {{ tos_lit(pattern) }})
-{%- endmacro %}
-
-
 {% macro tos_try_cast(expr, type_name) %}
     {{- adapter.dispatch('tos_try_cast', 'iapt_idb')(expr, type_name) -}}
 {% endmacro %}

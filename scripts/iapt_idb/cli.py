@@ -17,6 +17,7 @@ from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE, UserError
 # (module, one-line help) in the order a user meets them.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("generate", "write a synthetic local clinical-system warehouse (DuckDB)"),
+    ("load_warehouse", "copy a DuckDB warehouse into PostgreSQL, for the postgres dbt target"),
     ("build", "build the 21 IDB marts for one reporting period with dbt"),
     ("validate", "predict the national platform's verdict: TOS rules, rule codes, cascade"),
     ("export", "write the marts into an IAPT v2.1 IDB (.accdb)"),

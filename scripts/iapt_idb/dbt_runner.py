@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import pg
 from .paths import ROOT
 
 
@@ -44,6 +45,8 @@ def run_dbt(
 ) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args> --vars <json>` in the project folder; stream output unless quiet."""
     cmd = [dbt_executable(), *args]
+    if pg.active():  # the postgres target reads its sources from its own database
+        vars = {**pg.dbt_vars(), **(vars or {})}
     if vars:
         cmd += ["--vars", json.dumps(dict(vars), sort_keys=True)]
     proc = subprocess.run(

@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"runs of each short phase behind a ratio target ({', '.join(REPEATED)}), in rounds (each of "
         f"them once per round); the median run is reported, with the spread (default {DEFAULT_REPEAT})",
     )
+    p.add_argument("--postgres", action="store_true",
+                   help="build in PostgreSQL (IAPT_PG_* variables): the build phase loads the warehouse there, "
+                        "runs dbt there and copies the model tables into the DuckDB target DB, as validate and "
+                        "export do; the later phases run on that copy. Each part is timed")
     p.add_argument("--skip-generate", action="store_true", help="use the warehouse already in --out, whatever its settings")
     p.add_argument(
         "--phases",
@@ -511,6 +515,16 @@ def gx_note(records: dict[str, PhaseRecord]) -> str | None:
             f"by itself), suites and validation {t['suites_s']:.1f} s, data docs {t['data_docs_s']:.1f} s")
 
 
+def postgres_note(records: dict[str, PhaseRecord]) -> str | None:
+    """With --postgres: the load into PostgreSQL and the copy of its model tables back into DuckDB."""
+    pg = records["build"].detail.get("postgres") if "build" in records else None
+    if not pg:
+        return None
+    return (f"postgres: dbt build ran in PostgreSQL; loading the warehouse ({pg['warehouse_rows']:,} rows) took "
+            f"{pg['load_warehouse_s']} s, copying the model tables into DuckDB (paid by every validate/export) "
+            f"{pg['copy_models_to_duckdb_s']} s")
+
+
 def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
     """`iapt-idb export` also runs export_verdict (the TOS rules again): the month end as a user runs it."""
     names = (*MONTH_END, "verdict")
@@ -611,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths(args.out.resolve())
     paths.logs.mkdir(parents=True, exist_ok=True)
     child_environment(paths)
+    if args.postgres:
+        os.environ["IAPT_DBT_TARGET"] = "postgres"
     results = paths.out / "results.json"
     load_before = os.getloadavg()
 
@@ -630,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(records))
     print("targets:")
     print(format_checks(checks))
-    for note in (cli_month_note(records), jpype_note(records), gx_note(records)):
+    for note in (postgres_note(records), cli_month_note(records), jpype_note(records), gx_note(records)):
         if note:
             print(note)
     write_results(results, args, records, counts, checks, scale=scale)

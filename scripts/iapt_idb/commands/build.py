@@ -18,6 +18,7 @@ from ..dbtgen.lineage import MART_INCLUSION
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
 from ..periods import parse_period, period_arg
 from ..spec import table_names
+from ..warehouse.schema import TABLES as WAREHOUSE_TABLES
 
 _CREATED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
@@ -85,14 +86,14 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _check_inputs(period: str, warehouse: Path, created_at: str | None) -> None:
+def _check_inputs(period: str, warehouse: Path | None, created_at: str | None) -> None:
     from ..errors import UserError
 
     try:
         parse_period(period)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if not Path(warehouse).is_file():
+    if warehouse is not None and not Path(warehouse).is_file():
         raise UserError(
             f"local warehouse {warehouse} does not exist: point --warehouse at the provider warehouse file, "
             "or create a synthetic one with 'iapt-idb generate --out <file>'"
@@ -115,13 +116,21 @@ def build_marts(
     submitter_ods: str | None = None,
 ) -> dict[str, Any]:
     """Seed and build the project for ``period``; return per-table row counts and the scope summary."""
+    from .. import pg
     from ..errors import UserError
 
-    _check_inputs(period, Path(warehouse), created_at)
+    on_pg = pg.active()
+    if on_pg:  # the sources are tables in PostgreSQL ('iapt-idb load-warehouse'), not the DuckDB warehouse
+        _check_inputs(period, None, created_at)
+    else:
+        _check_inputs(period, Path(warehouse), created_at)
     codes = ods.header_vars(provider_ods, submitter_ods)
     if "provider_ods_code" not in codes:
         raise UserError(f"no provider ODS code is configured (IDS000 OrgIDProv has no default): {ods.HOW_TO_SET}")
-    Path(target_db).parent.mkdir(parents=True, exist_ok=True)
+    if on_pg:
+        pg.check_sources(pg.Settings.from_env(), _source_schema(), [t.name for t in WAREHOUSE_TABLES])
+    else:
+        Path(target_db).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}
     began = time.perf_counter()
     # One `dbt build` (seeds, models, unit and data tests in DAG order). The TOS validation models are
@@ -139,10 +148,24 @@ def build_marts(
                     "('iapt-idb source check' lists what the source system still lacks).",
                     exit_code=1,
                 )
+    if on_pg:  # validate/export compile their plan on their own snapshot of the marts
+        summary = pg.summarise(period)
+        summary["seconds"] = round(time.perf_counter() - began, 1)
+        return summary
     summary = summarise(period, Path(warehouse), Path(target_db))
     summary["seconds"] = round(time.perf_counter() - began, 1)
     _prepare_validation(period, Path(warehouse), Path(target_db))
     return summary
+
+
+def _source_schema() -> str:
+    """The dbt var source_schema of dbt_project.yml: where the source tables are."""
+    import yaml
+
+    from ..paths import ROOT
+
+    project = yaml.safe_load((ROOT / "dbt_project.yml").read_text())
+    return str((project.get("vars") or {}).get("source_schema", "cms"))
 
 
 def _prepare_validation(period: str, warehouse: Path, target_db: Path) -> None:

@@ -70,10 +70,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"validation report folder {report} not found: run 'iapt-idb validate --period {args.period} --report {report}' first")
     if args.history is not None and not args.history.is_dir():
         raise UserError(f"--history {args.history} is not a folder")
-    index = build_site(
-        args.period, args.out, report, args.target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs,
-        warehouse=args.warehouse,
-    )
+    from .. import pg
+
+    # With the postgres target, dbt's own docs describe the PostgreSQL relations; the site reads a snapshot.
+    with pg.marts_source(args.target_db, dbt_on_snapshot=False) as target_db:
+        index = build_site(
+            args.period, args.out, report, target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs,
+            warehouse=args.warehouse,
+        )
     print(f"docs site written: {index}")
     print(f"open it in a browser, or serve it: python3 -m http.server -d {args.out} 8000")
     return 0

@@ -76,22 +76,25 @@ def _export(args: argparse.Namespace) -> int:
         raise UserError(f"the validation layer is not available ({exc}); cannot predict the national verdict") from None
     from ..accdb.writer import check_header_period, export_idb
 
-    check_header_period(args.target_db, args.period)
-    require_complete_build(args.target_db, args.period)  # one complete build of this period (provenance.py)
-    verdict = export_verdict(args.target_db, args.period)
-    if verdict.file_rejected:
-        reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
-        if not args.force:
-            raise UserError(
-                f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
-                "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
-                exit_code=1,
-            )
-        print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
-              file=sys.stderr, flush=True)
-    rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
-    manifest = export_idb(args.target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
-                          progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
+    from .. import pg
+
+    with pg.marts_source(args.target_db) as target_db:
+        check_header_period(target_db, args.period)
+        require_complete_build(target_db, args.period)  # one complete build of this period (provenance.py)
+        verdict = export_verdict(target_db, args.period)
+        if verdict.file_rejected:
+            reasons = "\n".join(f"  {r}" for r in verdict.reasons) or "  (no reason given)"
+            if not args.force:
+                raise UserError(
+                    f"the national platform is predicted to reject the whole file for {args.period}:\n{reasons}\n"
+                    "Fix these in the source data and rebuild, or pass --force to write the file anyway.",
+                    exit_code=1,
+                )
+            print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
+                  file=sys.stderr, flush=True)
+        rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
+        manifest = export_idb(target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
+                              progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
     left_out = manifest.get("rows_left_out_unstorable") or {}
     if left_out:

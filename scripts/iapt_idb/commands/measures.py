@@ -157,6 +157,9 @@ def format_headline(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = headline_measures(args.target_db or DEFAULT_TARGET_DB, period=args.period)
+    from .. import pg
+
+    with pg.marts_source(args.target_db or DEFAULT_TARGET_DB, dbt_on_snapshot=False) as target_db:
+        rows = headline_measures(target_db, period=args.period)
     print(json.dumps(rows, indent=2) if args.json else format_headline(rows))
     return 0

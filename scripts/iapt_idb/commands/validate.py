@@ -59,12 +59,14 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import pg
     from ..validation.api import run_validation
 
-    result = run_validation(
-        args.source, args.period, args.report, target_db=args.target_db, gx=not args.no_gx,
-        provider_ods=args.provider_ods,
-    )
+    with pg.marts_source(args.target_db, needed=args.source is None) as target_db:
+        result = run_validation(
+            args.source, args.period, args.report, target_db=target_db, gx=not args.no_gx,
+            provider_ods=args.provider_ods,
+        )
     print(format_outcome(result.summary, top=args.top))
     print(f"Reports: {result.report_dir}")
     return 1 if result.file_rejected else 0
