@@ -224,7 +224,7 @@ def test_summary_names_rules_for_data_quality_leads(mutation_run: Run) -> None:
     rules = {r["rule_code"]: r for r in mutation_run.summary["rules"]}
     assert rules["UNPUBLISHED(IDS001-GI-2)"]["published"] is False
     assert rules["IDS20101"]["published"] is True and rules["IDS20101"]["fix_hint"]
-    assert mutation_run.summary["catalogue"]["rules"] == 417
+    assert mutation_run.summary["catalogue"]["rules"] == 418
     assert "Top failing rules" in mutation_run.stdout
 
 

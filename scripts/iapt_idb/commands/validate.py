@@ -8,7 +8,7 @@ from pathlib import Path
 from ..periods import period_arg
 
 DESCRIPTION = """\
-Run every TOS validation rule of the national platform (382 published rule codes plus 29 inferred
+Run every TOS validation rule of the national platform (382 published rule codes plus 30 inferred
 checks for v2.1 items and 6 for values the IDB cannot store, shown as UNPUBLISHED(...)) on an IAPT v2.1
 IDB, apply the platform's cascade (record rejection, group rejection down the table tree, file
 rejection) and predict its verdict.

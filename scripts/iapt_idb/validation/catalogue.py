@@ -470,7 +470,7 @@ def _yaml() -> str:
     ]
     for name, desc, docs in (
         ("tos_rules", "The TOS rules catalogue: every validation rule of the national platform (382 published "
-         "+ 29 inferred UNPUBLISHED(...) v2.1 checks + 6 inferred UNPUBLISHED(...) IDB storage checks) with its "
+         "+ 30 inferred UNPUBLISHED(...) v2.1 checks + 6 inferred UNPUBLISHED(...) IDB storage checks) with its "
          "structured implementation.", col_docs),
         ("tos_assessment_scales", "Score format and range per assessment tool, parsed from the national "
          "assessment_tools_snomed code list notes.", scale_docs),
