@@ -91,7 +91,7 @@ def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) 
     con.execute("drop table cms.staff_qualification")
     con.close()
     oct_ = _build(tmp_path, broken, target, "2026-10", "--select", *MARTS_ONLY, env_extra=no_plan)
-    assert oct_.returncode == 1
+    assert oct_.returncode == 2
     assert {s.status for s in provenance.read_manifest(target).values()} == {"failed"}
 
     for period in ("2026-10", "2026-09"):
@@ -237,3 +237,17 @@ def test_foreign_idb_without_provider_code_is_not_checked_not_rejected(tmp_path:
     assert "not_checked" not in checked
     assert {"IDS00030", "IDS00033"} <= {r["rule_code"] for r in checked["rules"]}
     assert "Not checked" not in c.stdout
+
+
+def test_a_build_is_refused_while_another_process_reads_or_writes_its_target(tiny: Path, tmp_path: Path) -> None:
+    """The build takes the target DB's exclusive lock before dbt starts: a validate or export reading the marts
+    (shared lock) or another build is met with exit 2 and the holder named, never a DuckDB lock error."""
+    from iapt_idb import runlock
+
+    target = tmp_path / "idb.duckdb"
+    with runlock.hold(target, "validating the marts", shared=True):
+        proc = _build(tmp_path, tiny, target, "2026-10", "--select", *MARTS_ONLY)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "another iapt-idb process" in proc.stderr and str(target) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not target.exists()  # dbt never started

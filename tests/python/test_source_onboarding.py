@@ -102,5 +102,5 @@ def test_a_missing_contract_column_fails_the_build_with_dbts_contract_message(ti
     build = run_cli(["--system", "lacking", "build", "--period", PERIOD, "--warehouse", str(tiny["warehouse"]),
                      "--target-db", str(work / "idb.duckdb"), "--select", "+stg_staff"], env)
     out = build.stdout + build.stderr
-    assert build.returncode == 1, out[-3000:]
+    assert build.returncode == 2, out[-3000:]
     assert "stg_staff" in out and "job_role" in out and "contract" in out.lower(), out[-4000:]

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 import validation_fixtures as vf
@@ -47,9 +46,7 @@ def _found(failures: list[dict[str, Any]], table: str, key: str) -> dict[str, st
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w = tmp_path_factory.mktemp("dates")
-    con = duckdb.connect(str(w / "empty_warehouse.duckdb"))
-    con.execute("create schema cms")
-    con.close()
+    vf.empty_warehouse(w)
     return w
 
 

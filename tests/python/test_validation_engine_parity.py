@@ -47,9 +47,7 @@ def _codes(run: dict[str, Any], table: str, key: str) -> set[str]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("engine_parity")
-    con = duckdb.connect(str(work / "empty_warehouse.duckdb"))
-    con.execute("create schema cms")
-    con.close()
+    vf.empty_warehouse(work)
     return work
 
 

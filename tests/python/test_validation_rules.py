@@ -48,9 +48,7 @@ class Run:
 @pytest.fixture(scope="session")
 def val_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("validation")
-    con = duckdb.connect(str(work / "empty_warehouse.duckdb"))
-    con.execute("create schema cms")
-    con.close()
+    vf.empty_warehouse(work)
     return work
 
 

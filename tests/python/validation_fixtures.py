@@ -138,6 +138,20 @@ def family(i: int, tag: str = "B") -> Idb:
     }
 
 
+def empty_warehouse(folder: Path) -> Path:
+    """``folder/empty_warehouse.duckdb``: a warehouse with no tables. Validation never reads the warehouse, but
+    dbt's profile attaches one."""
+    import duckdb
+
+    path = folder / "empty_warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists cms")
+    finally:
+        con.close()
+    return path
+
+
 def empty_idb() -> Idb:
     return {m.name: [] for m in table_meta()}
 

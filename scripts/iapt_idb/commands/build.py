@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import ods
+from .. import ods, runlock
 from ..dbt_runner import run_dbt
+from ..errors import EXIT_UNUSABLE
 from ..dbtgen.lineage import MART_INCLUSION
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
 from ..periods import parse_period, period_arg
@@ -137,7 +138,11 @@ def build_marts(
     # left to `iapt-idb validate`, which builds them against whichever IDB it checks.
     build = ["build", "--exclude", "path:models/validation"]
     steps = [["seed"], [*build, "--select", *select]] if select else [build]
-    with _stdout_to_stderr():
+    # the exclusive lock on the target DB: a validate or export reading it (shared) and a second build are
+    # refused at once, with the holder's PID, instead of meeting DuckDB's file lock half-way
+    target_lock = contextlib.nullcontext() if on_pg else runlock.hold(
+        Path(target_db), "building the marts", hint="wait for it to finish, or use another --target-db")
+    with target_lock, _stdout_to_stderr():
         for step in steps:
             print(f"build: dbt {' '.join(step)} for {period}", file=sys.stderr, flush=True)
             proc = run_dbt(step, vars=dbt_vars, warehouse=warehouse, target_db=target_db, check=False)
@@ -146,7 +151,7 @@ def build_marts(
                     f"dbt {step[0]} failed for period {period} (exit {proc.returncode}); the failing model or "
                     "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run "
                     "('iapt-idb source check' lists what the source system still lacks).",
-                    exit_code=1,
+                    exit_code=EXIT_UNUSABLE,
                 )
     if on_pg:  # validate/export compile their plan on their own snapshot of the marts
         summary = pg.summarise(period)

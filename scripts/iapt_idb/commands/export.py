@@ -78,7 +78,9 @@ def _export(args: argparse.Namespace) -> int:
 
     from .. import pg
 
-    with pg.marts_source(args.target_db) as target_db:
+    with pg.marts_source(args.target_db) as target_db, runlock.hold(
+            target_db, "exporting the IDB (its verdict writes validation tables into the target DB)",
+            hint="wait for it to finish, or use another --target-db"):
         check_header_period(target_db, args.period)
         require_complete_build(target_db, args.period)  # one complete build of this period (provenance.py)
         verdict = export_verdict(target_db, args.period)
