@@ -6,11 +6,16 @@ set these outside tests. Points:
 
 ``child-writing``    in the export's child, after the rows were written to the partial file
 ``between-renames``  in the export's commit, after the old manifest was removed and the new .accdb put in place
+``validate-loaded``  in validate, once the input is in the scratch DB and the old reports are withdrawn
+``validate-staged``  in validate, once the new reports are written beside the report folder, not yet in place
+
+A pausing process says so on stderr ("test pause at '<point>'").
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +28,7 @@ def pause_at(point: str) -> None:
     """Sleep here when the test environment asks for it; otherwise return at once."""
     if os.environ.get(PAUSE_ENV) != point:
         return
+    print(f"iapt-idb: test pause at {point!r} ({PAUSE_ENV})", file=sys.stderr, flush=True)
     ready = os.environ.get(READY_ENV)
     if ready:
         Path(ready).write_text(str(os.getpid()), encoding="utf-8")

@@ -19,7 +19,7 @@ import pytest
 
 import validation_fixtures as vf
 from conftest import CLI, isolated_env
-from iapt_idb import runlock
+from iapt_idb import runlock, testhooks
 from iapt_idb.errors import UserError
 from iapt_idb.paths import ROOT
 from iapt_idb.periods import parse_period
@@ -55,7 +55,7 @@ def env(work: Path, tmp_path: Path) -> dict[str, str]:
     tmp.mkdir()
     e["TMPDIR"] = str(tmp)
     e.pop("IAPT_VALIDATE_SCRATCH", None)
-    e.pop(api.TEST_PAUSE_ENV, None)
+    e.pop(testhooks.PAUSE_ENV, None)
     return e
 
 
@@ -229,7 +229,7 @@ def test_validates_of_the_same_marts_share_the_lock(tmp_path: Path, env) -> None
 
 def _start_paused(src: Path, report_dir: Path, env: dict[str, str], point: str = "loaded") -> subprocess.Popen[str]:
     proc = subprocess.Popen([CLI, "validate", str(src), "--period", vf.PERIOD, "--report", str(report_dir), "--no-gx"],
-                            cwd=ROOT, env={**env, api.TEST_PAUSE_ENV: f"{point}:120"}, text=True,
+                            cwd=ROOT, env={**env, testhooks.PAUSE_ENV: f"validate-{point}", testhooks.SECONDS_ENV: "120"}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     for line in proc.stderr:

@@ -30,7 +30,6 @@ import errno
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from ..errors import UserError
 from ..dbt_runner import run_dbt
 from ..periods import parse_period
 from ..provenance import require_complete_build
+from ..testhooks import pause_at
 from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
 
@@ -185,21 +185,6 @@ def _warehouse_for(scratch: Path) -> Path:
 # A prefix only these folders use: the sweep removes every folder it matches that no live run has locked.
 SCRATCH_PREFIX = "iapt-validate."
 SCRATCH_DB_NAME = "validate.duckdb"
-# Test-only fault injection: IAPT_VALIDATE_TEST_PAUSE=<point>:<seconds> sleeps at that named point of
-# run_validation (points: "loaded", the input is in the scratch DB and the old reports are withdrawn;
-# "staged", the new reports are written beside the report folder, not yet in place), so that a test can
-# kill the run there. Never set it in real use.
-TEST_PAUSE_ENV = "IAPT_VALIDATE_TEST_PAUSE"
-
-
-def _test_pause(point: str) -> None:
-    name, _, seconds = os.environ.get(TEST_PAUSE_ENV, "").partition(":")
-    if name == point:
-        _log(f"test pause at {point!r} ({TEST_PAUSE_ENV})")
-        sys.stderr.flush()
-        time.sleep(float(seconds or 60))
-
-
 def _scratch_folder(stack: contextlib.ExitStack) -> Path:
     """The folder of the scratch DB, which holds a copy of the input (patient data): a private folder in
     $TMPDIR, removed on exit and swept by the next run when its owner died; or $IAPT_VALIDATE_SCRATCH, a
@@ -301,7 +286,7 @@ def _run_validation(
         _log(f"loading {source}")
         problems = load_accdb(source, db)
     warehouse = _warehouse_for(scratch)
-    _test_pause("loaded")
+    pause_at("validate-loaded")
     _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
     data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=INPUT_SCHEMA,
                                                  provider_ods=provider_ods, read=report.read_results_from)
@@ -319,7 +304,7 @@ def _run_validation(
         _log("running Great Expectations")
         result["summary"]["great_expectations"] = run_gx(db, staging, period, timings=gx_timings)
         report.write_summary(staging, result["summary"])
-    _test_pause("staged")
+    pause_at("validate-staged")
     report.commit_reports(staging, report_dir)
     return ValidationResult(
         file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
