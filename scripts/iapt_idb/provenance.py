@@ -31,9 +31,20 @@ class MartStamp:
     completed_at: str | None
 
 
+def unreadable_target(target_db: Path, exc: duckdb.Error) -> UserError:
+    """What to say when the target DB cannot be opened: another writer holds DuckDB's lock, or it is not a
+    DuckDB file. DuckDB's own text is not quoted."""
+    if "lock" in str(exc).lower():
+        return UserError(f"{target_db}: another program is writing this DuckDB file; wait for it, or use --target-db")
+    return UserError(f"{target_db}: not a DuckDB database; give the target DB 'iapt-idb build' wrote with --target-db")
+
+
 def _read(target_db: Path) -> tuple[set[str], dict[str, MartStamp] | None]:
     """(relations in schema main, {IDB table: its stamp} or None when there is no build manifest)."""
-    con = duckdb.connect(str(target_db), read_only=True)
+    try:
+        con = duckdb.connect(str(target_db), read_only=True)
+    except duckdb.Error as exc:
+        raise unreadable_target(target_db, exc) from None
     try:
         present = {n for (n,) in con.execute(
             "select table_name from duckdb_tables() where schema_name = 'main' "

@@ -104,10 +104,11 @@ def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) 
         assert not (tmp_path / f"r_{period}" / "summary.json").exists()
         _no_patient_data(v.stdout + v.stderr, tiny)
     out = tmp_path / "idb" / "IDB.accdb"
+    out.parent.mkdir()
     x = run_cli(["export", "--period", "2026-10", "--target-db", str(target), "--out", str(out), "--quiet"], env)
     assert x.returncode == 2, x.stderr[-2000:]
     assert "failed" in x.stderr and "iapt-idb build --period 2026-10" in x.stderr
-    assert not out.exists() and not out.parent.exists()
+    assert not out.exists() and not list(out.parent.iterdir())
     _no_patient_data(x.stdout + x.stderr, tiny)
 
 

@@ -42,6 +42,9 @@ def _norm(v: Any) -> Any:
     return v
 
 
+MANIFEST = "idb_build_manifest"  # columns: table_name, period, build_id, status, started_at, completed_at
+
+
 def _tables(db: Path, schema: str = "main") -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     """Every base table of ``schema``: its columns and its rows, normalised and sorted."""
     out = {}
@@ -103,7 +106,10 @@ def test_postgres_build_gives_the_duckdb_marts_row_for_row(pg_marts: Path, built
     on_pg, on_duck = _tables(pg_marts), _tables(built_marts.target_db)
     idb = [t for t in on_duck if t.startswith("IDS")]
     assert len(idb) == 21 and {"measures_headline", "measures_referral_pathway", "int_referrals__scoped"} <= set(on_pg)
-    for name in sorted(on_pg):
+    # the build record names each run's own id and times: the same marts, period and status on both engines
+    manifest = {e: sorted(r[:2] + r[3:4] for r in on[MANIFEST][1]) for e, on in (("pg", on_pg), ("duck", on_duck))}
+    assert manifest["pg"] == manifest["duck"] and {r[2] for r in manifest["pg"]} == {"complete"}
+    for name in sorted(set(on_pg) - {MANIFEST}):
         assert name in on_duck, f"{name} is built in PostgreSQL but not in DuckDB"
         cols, rows = on_duck[name]
         assert on_pg[name][0] == cols, f"{name}: columns differ"

@@ -308,6 +308,7 @@ def test_validate_reads_the_marts_without_writing_them_and_reports_as_before(
     monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
+    monkeypatch.setenv("IAPT_PROVIDER_ODS", "RZZ")  # as the build was configured (conftest)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
     marts = tmp_path / "a" / built_marts.target_db.name

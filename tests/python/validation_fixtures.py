@@ -171,10 +171,17 @@ def add(idb: Idb, fam: Idb) -> None:
 
 def record_key(table: str, row: dict[str, str | None], header_row: int | None = None) -> str:
     """The record's key as the report names it: from the values after the platform's cleansing (outer spaces
-    trimmed)."""
+    trimmed from text and integer items; a date or time is named as written)."""
     if table == "IDS000Header":
         return f"HeaderRow={header_row}"
-    return ";".join(f"{c}={(row.get(c) or '').strip(' ')}" for c in RECORD_KEYS[table])
+    m = next(t for t in table_meta() if t.name == table)
+    types = dict(zip(m.columns, m.types))
+
+    def text(c: str) -> str:
+        v = row.get(c) or ""
+        return v.strip(" ") if types[c] in ("string", "integer") else v
+
+    return ";".join(f"{c}={text(c)}" for c in RECORD_KEYS[table])
 
 
 def write_csv_dir(idb: Idb, directory: Path) -> Path:

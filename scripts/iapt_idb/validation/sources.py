@@ -227,6 +227,7 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows:
     DB is attached READ_ONLY for the copy, so validating needs no write lock on it. Row order and column
     types are kept (the validation reads them as the marts themselves). ``rows=False`` copies the tables'
     shape only; ``seeds`` (schema, table) are copied as they are, into the same schema."""
+    from ..provenance import unreadable_target
     from ..spec import table_names
     from .engine import missing_marts_error
 
@@ -235,12 +236,7 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows:
         try:
             con.execute(f"attach '{str(target_db).replace(chr(39), chr(39) * 2)}' as iapt_marts (read_only)")
         except duckdb.Error as exc:
-            busy = "lock" in str(exc).lower()
-            raise UserError(
-                f"{target_db}: another program is writing this DuckDB file; wait for it, or use --target-db"
-                if busy else
-                f"{target_db}: not a DuckDB database; give the target DB 'iapt-idb build' wrote with --target-db"
-            ) from None
+            raise unreadable_target(target_db, exc) from None
         present = {n for n, in con.execute(
             "select table_name from duckdb_tables() where database_name = 'iapt_marts' and schema_name = 'main' "
             "union all select view_name from duckdb_views() where database_name = 'iapt_marts' "
