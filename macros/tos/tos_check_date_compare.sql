@@ -21,7 +21,7 @@
     {#- a <op> b for two text dates (nulls and unparseable dates pass; a date before 1890 is compared, as the
         national engine does), with optional offset and month precision.
         The text comparison comes first: DuckDB then runs the validity tests only on the few rows it holds
-        for (an AND stops at its first false term), which made the ancestor comparisons ~2x faster (issue 7). -#}
+        for (an AND stops at its first false term), which makes the ancestor comparisons about twice as fast. -#}
     {%- set op = p['op'] -%}
     {%- if p.get('precision') == 'month' -%}
         (replace({{ a }}, '/', '-') {{ op }} substr({{ b }}, 1, 7)

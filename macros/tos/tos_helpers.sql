@@ -11,7 +11,7 @@
 {% macro duckdb__tos_regex_match(expr, pattern) -%}
     {#- A pattern anchored at both ends (^...$, no top-level |) runs as RE2's full match of its body, which
         DuckDB evaluates once per distinct value of a dictionary-compressed column: up to ~15x faster on the
-        code columns at national scale (issue 7), with the same result. -#}
+        code columns at national scale, with the same result. -#}
     {%- if tos_is_anchored_pattern(pattern) -%}
         regexp_full_match({{ expr }}, {{ tos_lit('(?:' ~ pattern[1:-1] ~ ')') }})
     {%- else -%}
@@ -129,7 +129,7 @@
 {%- endmacro %}
 
 {% macro duckdb__tos_is_blank(expr) -%}
-    {#- The same test as one RE2 full match: ~4x faster than ltrim, which copies every value (issue 7). A
+    {#- The same test as one RE2 full match: ~4x faster than ltrim, which copies every value. A
         blank value sorts before '!' (white space is below it, and '' is below everything), so the regex
         only sees the few values that do: ~2.5x faster again on identifier columns. -#}
     ({{ expr }} < '!' and regexp_full_match({{ expr }}, '[ \t\n\f\r]*'))

@@ -15,7 +15,7 @@
     {#- The expressions on alias's columns that conds use at least min_uses times (a column's date / time /
         datetime validity test, its value as an integer), as [SQL, column name] pairs (columns
         tos_sh_<alias>_<n>), for the pass to compute once per row (DuckDB does not share repeated
-        expressions; the repeated date tests alone were ~8% of the check groups' CPU, issue 7). -#}
+        expressions; the repeated date tests alone were ~8% of the check groups' CPU). -#}
     {%- set meta = tos_tables()[table_name] -%}
     {%- set text = conds | join('\n') -%}
     {%- set tests = {'date': tos_is_date, 'time': tos_is_time, 'datetime': tos_is_datetime} -%}

@@ -1,5 +1,5 @@
 """On DuckDB an anchored rule pattern ``^body$`` runs as RE2's full match of ``body`` (macro
-duckdb__tos_regex_match, issue 7: DuckDB then tests each distinct value of a dictionary-compressed column
+duckdb__tos_regex_match: DuckDB then tests each distinct value of a dictionary-compressed column
 once). These tests pin the macro that decides when that is the same test (tos_is_anchored_pattern) and
 check, in DuckDB, that every catalogue pattern it converts gives the same answer both ways."""
 
