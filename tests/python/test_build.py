@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import isolated_env, run_cli
 from iapt_idb.paths import ROOT
 from iapt_idb.spec import table_names
+
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
 
 PY = sys.executable
 

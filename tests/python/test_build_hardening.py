@@ -25,6 +25,8 @@ import validation_fixtures as vf
 from conftest import isolated_env, run_cli
 from iapt_idb import provenance
 
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 CREATED_AT = "2026-11-05T09:00:00"
 MARTS_ONLY = ["+path:models/marts/idb"]
 

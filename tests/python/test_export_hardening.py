@@ -25,7 +25,7 @@ from iapt_idb.accdb.writer import excluded_path, manifest_path, scratch_prefix
 from iapt_idb.paths import ROOT
 from iapt_idb.testhooks import PAUSE_ENV, READY_ENV, SECONDS_ENV
 
-pytestmark = pytest.mark.java
+pytestmark = [pytest.mark.java, pytest.mark.slow]  # slow: make test starts it first (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,12 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import build_into
 from iapt_idb.spec import table_names
+
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
 
 
 def _csv_digests(target_db: Path, out: Path) -> dict[str, str]:

@@ -13,6 +13,8 @@ from conftest import PERIOD, CREATED_AT, isolated_env, run_cli
 from fixtures.tiny_source import OWN_TABLES, fill_in_scaffold, make_tiny_warehouse
 from iapt_idb.paths import ROOT
 
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 
 def _git_status() -> str:
     return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout

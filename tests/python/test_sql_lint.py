@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 ROOT = Path(__file__).resolve().parents[2]
 LINTED = ["models", "source_systems", "tests/dbt", "analyses"]
 

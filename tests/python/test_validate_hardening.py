@@ -26,6 +26,8 @@ from iapt_idb.periods import parse_period
 from iapt_idb.validation import api, report
 from privacy_asserts import assert_no_patient_data
 
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 N_PATIENTS = 155
 
 

@@ -23,6 +23,8 @@ from iapt_idb.paths import ROOT
 from iapt_idb.validation import api, engine
 from iapt_idb.validation.catalogue import load_rules
 
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 @pytest.fixture
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, built_marts: BuiltMarts) -> Path:
     """dbt target/log paths under tmp_path for in-process API calls."""

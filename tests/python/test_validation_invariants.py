@@ -31,6 +31,8 @@ from conftest import isolated_env, run_cli
 from iapt_idb.spec import load_tables
 from iapt_idb.validation.tables import CODE_LISTS, table_meta
 
+pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
+
 META = {m.name: m for m in table_meta()}
 MAX_LENGTH = {(t.name, c.name): c.max_length for t in load_tables() for c in t.columns}
 PAD = "  "
