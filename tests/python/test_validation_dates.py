@@ -25,12 +25,7 @@ BIRTH_IDB = "UNPUBLISHED(IDS001-PBD-IDB)"
 
 
 def _validate(work: Path, idb: vf.Idb, name: str) -> tuple[int, list[dict[str, Any]]]:
-    src = vf.write_csv_dir(idb, work / f"{name}_csv")
-    report = work / f"{name}_report"
-    env = isolated_env(work, warehouse=work / "empty_warehouse.duckdb")
-    env["IAPT_VALIDATE_SCRATCH"] = str(work / "scratch")
-    proc = run_cli(["validate", str(src), "--period", vf.PERIOD, "--report", str(report), "--no-gx"], env)
-    assert proc.returncode in (0, 1), f"validate failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    proc, report = vf.validate_csv(work, idb, name)
     return proc.returncode, json.loads((report / "validation_report.json").read_text(encoding="utf-8"))
 
 

@@ -17,16 +17,10 @@ import duckdb
 import pytest
 
 import validation_fixtures as vf
-from conftest import isolated_env, run_cli
 
 
 def _validate(work: Path, idb: vf.Idb, name: str) -> dict[str, Any]:
-    src = vf.write_csv_dir(idb, work / f"{name}_csv")
-    report = work / f"{name}_report"
-    env = isolated_env(work, warehouse=work / "empty_warehouse.duckdb")
-    env["IAPT_VALIDATE_SCRATCH"] = str(work / "scratch")
-    proc = run_cli(["validate", str(src), "--period", vf.PERIOD, "--report", str(report), "--no-gx"], env)
-    assert proc.returncode in (0, 1), f"validate failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    proc, report = vf.validate_csv(work, idb, name)
     con = duckdb.connect(str(work / "scratch" / "validate.duckdb"), read_only=True)
     try:
         kept = {(t, k): bool(v) for t, k, v in con.execute(

@@ -152,6 +152,20 @@ def empty_warehouse(folder: Path) -> Path:
     return path
 
 
+def validate_csv(work: Path, idb: Idb, name: str) -> tuple[Any, Path]:
+    """Write ``idb`` as a CSV folder under ``work`` and run `iapt-idb validate` on it (no GX), with the scratch DB
+    kept in ``work/scratch``; assert it gave a verdict (exit 0 or 1). -> (the process, its report folder)."""
+    from conftest import isolated_env, run_cli
+
+    src = write_csv_dir(idb, work / f"{name}_csv")
+    report = work / f"{name}_report"
+    env = isolated_env(work, warehouse=work / "empty_warehouse.duckdb")
+    env["IAPT_VALIDATE_SCRATCH"] = str(work / "scratch")
+    proc = run_cli(["validate", str(src), "--period", PERIOD, "--report", str(report), "--no-gx"], env)
+    assert proc.returncode in (0, 1), f"validate failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    return proc, report
+
+
 def empty_idb() -> Idb:
     return {m.name: [] for m in table_meta()}
 

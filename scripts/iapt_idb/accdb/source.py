@@ -68,7 +68,9 @@ def connect(target_db: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(target_db), read_only=True)
     except duckdb.Error as exc:
-        raise AccdbError(f"cannot open the target DB {target_db} read-only: {exc}") from None
+        from ..provenance import unreadable_target
+
+        raise AccdbError(str(unreadable_target(target_db, exc))) from None
 
 
 @dataclass(frozen=True)
