@@ -251,7 +251,7 @@ def _run_validation(
     gx: bool, provider_ods: str | None,
 ) -> ValidationResult:
     stack.enter_context(runlock.hold(report_dir, "validating into this report folder",
-                                     hint="wait for it to finish, or use another --report folder"))
+                                     hint="wait for it to finish, or use another --report folder", tidy=True))
     report.withdraw_reports(report_dir)
     problems: list[StructureProblem] = []
     if source is None:
