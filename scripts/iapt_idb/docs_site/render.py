@@ -47,9 +47,13 @@ def rule_href(code: str, root: str = "") -> str:
     return f"{root}rules/{rule_slug(code)}.html"
 
 
+def environment(folder: Path | None = None) -> Environment:
+    """The Jinja2 environment of a template folder (TEMPLATES, the package's own, by default)."""
+    return _environment(folder or TEMPLATES)
+
+
 @lru_cache(maxsize=None)
-def environment(folder: Path = TEMPLATES) -> Environment:
-    """The Jinja2 environment of a template folder (the package's own by default; tests may pass another)."""
+def _environment(folder: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(folder)),
         autoescape=select_autoescape(enabled_extensions=("html", "svg"), default_for_string=True, default=True),
@@ -71,5 +75,4 @@ def frame(data: Any, active: str, root: str) -> dict[str, Any]:
 
 def render(name: str, folder: Path | None = None, **context: Any) -> str:
     """Render templates/<name> with context (values are escaped by the template unless Markup)."""
-    env = environment(folder or TEMPLATES)
-    return env.get_template(name).render(**context)
+    return environment(folder).get_template(name).render(**context)
