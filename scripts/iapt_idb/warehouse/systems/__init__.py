@@ -1,0 +1,42 @@
+"""The synthetic clinical systems ``iapt-idb generate --system NAME`` can write.
+
+``lumen_cms`` is the generator's own shape (``warehouse/schema.py``). Every other system is a
+deterministic reshape of the Lumen content for the same seed, patient count, period and defect rate:
+the Lumen warehouse is generated into a private temporary file beside the output, reshaped into the
+output, and removed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..generate import GenerationSummary, generate_warehouse
+from . import meridian
+
+DEFAULT = "lumen_cms"
+# system name -> (label, reshape(lumen warehouse, out) -> rows per table)
+RESHAPES: dict[str, tuple[str, Callable[[Path, Path], dict[str, int]]]] = {
+    meridian.NAME: ("Meridian EPR", meridian.reshape),
+}
+NAMES: tuple[str, ...] = (DEFAULT, *RESHAPES)
+
+
+def generate_system(system: str, out: Path, **settings) -> GenerationSummary:  # noqa: ANN003 - generate_warehouse's
+    """Write the synthetic warehouse of ``system`` to ``out``; the same settings give the same content."""
+    if system == DEFAULT:
+        return generate_warehouse(out=Path(out), **settings)
+    if system not in RESHAPES:
+        raise ValueError(f"no synthetic warehouse for source system {system!r}: choose one of {', '.join(NAMES)}")
+    _label, reshape = RESHAPES[system]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=".lumen-", dir=out.parent) as tmp:
+        summary = generate_warehouse(out=Path(tmp) / "lumen.duckdb", **settings)
+        rows = reshape(Path(tmp) / "lumen.duckdb", out)
+    summary.out, summary.rows, summary.system = out, rows, system
+    summary.seconds = time.perf_counter() - began
+    return summary
