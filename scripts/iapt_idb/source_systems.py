@@ -156,6 +156,23 @@ def source_tables(name: str, folder: Path) -> dict[str, str]:
     return out
 
 
+def source_relations(name: str, folder: Path, default_schema: str) -> list[tuple[str, str]]:
+    """(schema, table) of every table the system's sources YAML names, in order: its ``identifier``
+    in its source's ``schema`` (``default_schema``, the var source_schema, where the YAML leaves it to a var)."""
+    out: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for src in doc.get("sources") or []:
+            if src.get("name") != name:
+                continue
+            schema = str(src.get("schema") or default_schema)
+            if "{{" in schema:
+                schema = default_schema
+            for t in src.get("tables") or []:
+                out.append((schema, str(t.get("identifier") or t["name"])))
+    return out
+
+
 _TODO_COLUMN = re.compile(r"cast\(null as .*\) as (\w+),?\s+-- TODO")
 
 

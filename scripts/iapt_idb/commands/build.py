@@ -19,7 +19,6 @@ from ..dbtgen.lineage import MART_INCLUSION
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
 from ..periods import parse_period, period_arg
 from ..spec import table_names
-from ..warehouse.schema import TABLES as WAREHOUSE_TABLES
 
 _CREATED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
@@ -129,7 +128,12 @@ def build_marts(
     if "provider_ods_code" not in codes:
         raise UserError(f"no provider ODS code is configured (IDS000 OrgIDProv has no default): {ods.HOW_TO_SET}")
     if on_pg:
-        pg.check_sources(pg.Settings.from_env(), _source_schema(), [t.name for t in WAREHOUSE_TABLES])
+        from ..paths import source_system
+        from ..source_systems import require_system, source_relations
+
+        system = source_system()
+        relations = source_relations(system, require_system(system), _source_schema())
+        pg.check_sources(pg.Settings.from_env(), relations, system)
     else:
         Path(target_db).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}

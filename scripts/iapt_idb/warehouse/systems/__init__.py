@@ -15,6 +15,9 @@ from pathlib import Path
 
 from ..generate import GenerationSummary, generate_warehouse
 from . import meridian
+from .meridian import CodeTranslationError
+
+__all__ = ["CodeTranslationError", "NAMES", "generate_system", "synthetic_system"]
 
 DEFAULT = "lumen_cms"
 # system name -> (label, reshape(lumen warehouse, out) -> rows per table)
@@ -22,6 +25,21 @@ RESHAPES: dict[str, tuple[str, Callable[[Path, Path], dict[str, int]]]] = {
     meridian.NAME: ("Meridian EPR", meridian.reshape),
 }
 NAMES: tuple[str, ...] = (DEFAULT, *RESHAPES)
+
+
+def synthetic_system(requested: str | None) -> str:
+    """The synthetic system to write: ``requested``, else IAPT_SOURCE_SYSTEM when it names one, else Lumen CMS.
+    A name with no synthetic warehouse is a UserError listing the ones there are."""
+    import os
+
+    from ...errors import UserError
+
+    name = requested or os.environ.get("IAPT_SOURCE_SYSTEM") or DEFAULT
+    if name not in NAMES:
+        if requested is None:
+            return DEFAULT  # a real system is configured: the synthetic warehouse is still Lumen's
+        raise UserError(f"there is no synthetic warehouse for source system {name!r}: choose one of {', '.join(NAMES)}")
+    return name
 
 
 def generate_system(system: str, out: Path, **settings) -> GenerationSummary:  # noqa: ANN003 - generate_warehouse's
