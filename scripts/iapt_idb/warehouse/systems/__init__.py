@@ -3,11 +3,12 @@
 ``lumen_cms`` is the generator's own shape (``warehouse/schema.py``). Every other system is a
 deterministic reshape of the Lumen content for the same seed, patient count, period and defect rate:
 the Lumen warehouse is generated into a private temporary file beside the output, reshaped into the
-output, and removed.
+output's temporary copy, which then replaces the output; the Lumen file is removed.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -54,7 +55,10 @@ def generate_system(system: str, out: Path, **settings) -> GenerationSummary:  #
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".lumen-", dir=out.parent) as tmp:
         summary = generate_warehouse(out=Path(tmp) / "lumen.duckdb", **settings)
-        rows = reshape(Path(tmp) / "lumen.duckdb", out)
+        rows = reshape(Path(tmp) / "lumen.duckdb", Path(tmp) / out.name)
+        # written whole, then moved into place: a run stopped half-way leaves the previous file
+        out.with_name(out.name + ".wal").unlink(missing_ok=True)
+        os.replace(Path(tmp) / out.name, out)
     summary.out, summary.rows, summary.system = out, rows, system
     summary.seconds = time.perf_counter() - began
     return summary
