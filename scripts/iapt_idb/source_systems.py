@@ -2,8 +2,9 @@
 
 A source system is a folder ``<systems dir>/<name>/`` (``source_systems/`` or IAPT_SOURCE_SYSTEMS_DIR):
 
-* ``_<name>__sources.yml`` — the dbt source ``<name>``, one table per contract entity (``identifier:``
-  is the warehouse table's real name);
+* ``_<name>__sources.yml`` — the dbt source ``<name>``, its warehouse tables (``identifier:`` is the
+  table's real name; the scaffold lists one per contract entity, but a model may read several tables, and
+  one table may feed several entities, as in ``source_systems/meridian_epr/``);
 * ``stg_<name>__<entity>.sql`` — one staging model per entity, delivering the contract's columns;
 * ``_<name>__models.yml`` — their documentation (``meta.source_columns``: the warehouse columns each
   contract column comes from, shown on the docs site's lineage pages);

@@ -1,5 +1,5 @@
--- Referral episodes of epr.episode (episode_kind REF); registration-only episodes (REG) hold a client
--- with no referral.
+-- Referral episodes of epr.episode. A registration-only episode (episode_kind REG, no episode_ref) holds a
+-- client with no referral; every other episode is a referral, kept even when its kind or key is missing.
 select
     cast(episode_ref as {{ sql_type('string') }}) as referral_id,
     cast(client_id as {{ sql_type('string') }}) as patient_id,
@@ -11,4 +11,4 @@ select
     cast(closure_cd as {{ sql_type('string') }}) as discharge_reason_local,
     cast(closure_dt as {{ sql_type('date') }}) as discharged_on
 from {{ source('meridian_epr', 'episode') }}
-where episode_kind = 'REF'
+where coalesce(episode_kind, '') <> 'REG' or episode_ref is not null
