@@ -21,18 +21,14 @@ from .meridian import CodeTranslationError
 __all__ = ["CodeTranslationError", "NAMES", "generate_system", "synthetic_system"]
 
 DEFAULT = "lumen_cms"
-# system name -> (label, reshape(lumen warehouse, out) -> rows per table)
-RESHAPES: dict[str, tuple[str, Callable[[Path, Path], dict[str, int]]]] = {
-    meridian.NAME: ("Meridian EPR", meridian.reshape),
-}
+# system name -> reshape(lumen warehouse, out) -> rows per table (its label is in its sources YAML)
+RESHAPES: dict[str, Callable[[Path, Path], dict[str, int]]] = {meridian.NAME: meridian.reshape}
 NAMES: tuple[str, ...] = (DEFAULT, *RESHAPES)
 
 
 def synthetic_system(requested: str | None) -> str:
     """The synthetic system to write: ``requested``, else IAPT_SOURCE_SYSTEM when it names one, else Lumen CMS.
     A name with no synthetic warehouse is a UserError listing the ones there are."""
-    import os
-
     from ...errors import UserError
 
     name = requested or os.environ.get("IAPT_SOURCE_SYSTEM") or DEFAULT
@@ -49,7 +45,7 @@ def generate_system(system: str, out: Path, **settings) -> GenerationSummary:  #
         return generate_warehouse(out=Path(out), **settings)
     if system not in RESHAPES:
         raise ValueError(f"no synthetic warehouse for source system {system!r}: choose one of {', '.join(NAMES)}")
-    _label, reshape = RESHAPES[system]
+    reshape = RESHAPES[system]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
