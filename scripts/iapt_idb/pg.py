@@ -201,21 +201,22 @@ def check_sources(settings: Settings, relations: Iterable[tuple[str, str]], syst
     """Every source table (schema, table) of the chosen system exists in PostgreSQL, else a UserError naming
     the system and the first gap."""
     relations = list(relations)
-    whose = f"source system {system}: " if system else ""
+    of_system = f" of source system {system}" if system else ""
     con = connect(settings)
     try:
         cur = con.cursor()
         for schema in dict.fromkeys(s for s, _ in relations):
             cur.execute("select 1 from information_schema.schemata where schema_name = %s", [schema])
             if cur.fetchone() is None:
-                raise UserError(f"{settings.where()} has no schema {schema} with the {whose}source tables: load the "
-                                f"warehouse with 'iapt-idb load-warehouse --warehouse <file> --schema {schema}', or "
-                                "set the dbt var source_schema (or the schema of the system's sources YAML)")
+                raise UserError(
+                    f"{settings.where()} has no schema {schema} with the source tables{of_system}: load the "
+                    f"warehouse with 'iapt-idb load-warehouse --warehouse <file> --schema {schema}', or set the dbt "
+                    "var source_schema (or the schema of the system's sources YAML)")
         cur.execute("select table_schema, table_name from information_schema.tables")
         present = {(r[0], r[1]) for r in cur.fetchall()}
         missing = [f"{s}.{t}" for s, t in relations if (s, t) not in present]
         if missing:
-            raise UserError(f"{settings.where()}: {whose}source table {missing[0]} is missing"
+            raise UserError(f"{settings.where()}: source table {missing[0]}{of_system} is missing"
                             f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; load the warehouse "
                             "with 'iapt-idb load-warehouse --warehouse <file>' or create it")
     finally:
