@@ -242,9 +242,6 @@ def _statements(r: _Recoder) -> list[tuple[str, str]]:
     ]
 
 
-TABLES: tuple[str, ...] = tuple(name for name, _ in _statements(_Recoder({s: {} for s in lumen.CODE_SETS})))
-
-
 def reshape(lumen_warehouse: Path, out: Path, memory_limit: str = "768MB") -> dict[str, int]:
     """Write the Meridian EPR warehouse ``out`` (replaced) from a Lumen CMS warehouse; -> rows per table."""
     recode = _Recoder(code_translation())
