@@ -15,7 +15,11 @@ SEED    ?= 42
 DEFECT_RATE ?= 0.01
 # the synthetic warehouse's made-up provider ODS code (a real provider's build has no default)
 PROVIDER_ODS ?= RZZ
-OUT     := output/$(PERIOD)
+# the synthetic source system: empty = lumen_cms; SYSTEM=meridian_epr runs the demo on the second system
+# (its own warehouse, target DB and output/meridian_epr/<period>, so both can sit side by side)
+SYSTEM  ?=
+OUT     := output/$(if $(SYSTEM),$(SYSTEM)/)$(PERIOD)
+SYSTEM_ARGS := $(if $(SYSTEM),--system $(SYSTEM) --warehouse data/$(SYSTEM)_warehouse.duckdb --target-db data/iapt_idb_$(SYSTEM).duckdb)
 export IAPT_IDB_PROJECT_DIR := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -50,8 +54,8 @@ HELPER_SOURCES := java/writer-helper/pom.xml $(shell find java/writer-helper/src
 	@touch $@
 .jars/writer-helper/BUILD.sha256: ; # written by java/fetch-jars.sh; when it is missing, the rule above runs again
 
-demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs site, for PERIOD
-	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --provider-ods $(PROVIDER_ODS) --out $(OUT)
+demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs site, for PERIOD (SYSTEM=meridian_epr: the second system)
+	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --provider-ods $(PROVIDER_ODS) --out $(OUT) $(SYSTEM_ARGS)
 
 test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit tests, round trips, browser), sqlfluff
 	$(BIN)/pytest -q -n 2 --dist loadfile

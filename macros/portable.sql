@@ -96,3 +96,12 @@
 {% macro default__sql_false() -%}false{%- endmacro %}
 
 {% macro sqlserver__sql_false() -%}0{%- endmacro %}
+
+{% macro timestamp_from_epoch(seconds) -%}
+    {#- A timestamp (no time zone) from a column of Unix epoch seconds, through dbt's cross-database
+        dateadd; outside dbt (sqlfluff's jinja templater) the DuckDB spelling. -#}
+    {%- if adapter is defined and dbt is defined -%}
+        {{ return(dbt.dateadd('second', seconds, "cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")")) }}
+    {%- endif -%}
+    {{ return("make_timestamp(" ~ seconds ~ " * 1000000)") }}
+{%- endmacro %}

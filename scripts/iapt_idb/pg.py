@@ -9,7 +9,7 @@ checks stay one implementation, on one engine.
     Settings.from_env()                       host, port, user, password, database, schema (never printed)
     connect(settings) -> psycopg2 connection  a failure is a UserError naming host/database and what to do
     load_warehouse(duckdb_file, settings)     copy a DuckDB warehouse's source schema into PostgreSQL, typed
-    check_sources(settings, schema, tables)   the source schema and tables exist (else a UserError)
+    check_sources(settings, relations)        the chosen system's source tables exist (else a UserError)
     summarise(period, settings)               the build's per-table counts, read from PostgreSQL
     copy_models(settings, dest)               the target schema's tables into a DuckDB file, typed
     marts_snapshot(settings)                  context manager: a scratch DuckDB holding the model tables
@@ -197,21 +197,26 @@ def load_warehouse(warehouse: Path, settings: Settings | None = None, schema: st
     return counts
 
 
-def check_sources(settings: Settings, schema: str, tables: Iterable[str]) -> None:
-    """The source schema and every source table exist in PostgreSQL, else a UserError naming the first gap."""
+def check_sources(settings: Settings, relations: Iterable[tuple[str, str]], system: str = "") -> None:
+    """Every source table (schema, table) of the chosen system exists in PostgreSQL, else a UserError naming
+    the system and the first gap."""
+    relations = list(relations)
+    of_system = f" of source system {system}" if system else ""
     con = connect(settings)
     try:
         cur = con.cursor()
-        cur.execute("select 1 from information_schema.schemata where schema_name = %s", [schema])
-        if cur.fetchone() is None:
-            raise UserError(f"{settings.where()} has no schema {schema} with the source tables: load the "
-                            "warehouse with 'iapt-idb load-warehouse --warehouse <file>', or set the dbt var "
-                            "source_schema")
-        cur.execute("select table_name from information_schema.tables where table_schema = %s", [schema])
-        present = {r[0] for r in cur.fetchall()}
-        missing = [t for t in tables if t not in present]
+        for schema in dict.fromkeys(s for s, _ in relations):
+            cur.execute("select 1 from information_schema.schemata where schema_name = %s", [schema])
+            if cur.fetchone() is None:
+                raise UserError(
+                    f"{settings.where()} has no schema {schema} with the source tables{of_system}: load the "
+                    f"warehouse with 'iapt-idb load-warehouse --warehouse <file> --schema {schema}', or set the dbt "
+                    "var source_schema (or the schema of the system's sources YAML)")
+        cur.execute("select table_schema, table_name from information_schema.tables")
+        present = {(r[0], r[1]) for r in cur.fetchall()}
+        missing = [f"{s}.{t}" for s, t in relations if (s, t) not in present]
         if missing:
-            raise UserError(f"{settings.where()}: source table {schema}.{missing[0]} is missing"
+            raise UserError(f"{settings.where()}: source table {missing[0]}{of_system} is missing"
                             f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; load the warehouse "
                             "with 'iapt-idb load-warehouse --warehouse <file>' or create it")
     finally:
@@ -243,7 +248,7 @@ def summarise(period: str, settings: Settings | None = None) -> dict[str, Any]:
             inc = MART_INCLUSION[name]
             staged = None
             if inc.staging:
-                counts = [count(f"stg_local_cms__{t}", inc.staging_filter) for t in inc.staging]
+                counts = [count(f"stg_{t}", inc.staging_filter) for t in inc.staging]
                 staged = None if None in counts else sum(c for c in counts if c is not None)
             tables[name] = {"staged": staged, "mart": count(_q(name))}
         scope: dict[str, int] = {}

@@ -2,8 +2,9 @@
 
 A source system is a folder ``<systems dir>/<name>/`` (``source_systems/`` or IAPT_SOURCE_SYSTEMS_DIR):
 
-* ``_<name>__sources.yml`` — the dbt source ``<name>``, one table per contract entity (``identifier:``
-  is the warehouse table's real name);
+* ``_<name>__sources.yml`` — the dbt source ``<name>``, its warehouse tables (``identifier:`` is the
+  table's real name; the scaffold lists one per contract entity, but a model may read several tables, and
+  one table may feed several entities, as in ``source_systems/meridian_epr/``);
 * ``stg_<name>__<entity>.sql`` — one staging model per entity, delivering the contract's columns;
 * ``_<name>__models.yml`` — their documentation (``meta.source_columns``: the warehouse columns each
   contract column comes from, shown on the docs site's lineage pages);
@@ -144,7 +145,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def source_tables(name: str, folder: Path) -> dict[str, str]:
-    """Entity -> the warehouse table (identifier) the system's sources YAML names for it."""
+    """Source table name -> the warehouse table (identifier) the system's sources YAML names for it."""
     out: dict[str, str] = {}
     for path in sorted(folder.glob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -153,6 +154,41 @@ def source_tables(name: str, folder: Path) -> dict[str, str]:
                 continue
             for t in src.get("tables") or []:
                 out[str(t["name"])] = str(t.get("identifier") or t["name"])
+    return out
+
+
+_SOURCE_CALL = re.compile(r"""source\(\s*['"](\w+)['"]\s*,\s*['"](\w+)['"]\s*\)""")
+
+
+def model_sources(name: str, folder: Path, e: contract.Entity) -> list[str]:
+    """The source tables (names in the sources YAML) the system's staging model of ``e`` reads, in order."""
+    model = folder / f"{e.system_model(name)}.sql"
+    if not model.is_file():
+        return []
+    found = [t for s, t in _SOURCE_CALL.findall(model.read_text(encoding="utf-8")) if s == name]
+    return list(dict.fromkeys(found))
+
+
+def model_tables(name: str, folder: Path, e: contract.Entity) -> str:
+    """The warehouse tables the staging model of ``e`` reads, for messages (e.g. ``episode``)."""
+    tables = source_tables(name, folder)
+    return ", ".join(tables.get(t, t) for t in model_sources(name, folder, e)) or e.name
+
+
+def source_relations(name: str, folder: Path, default_schema: str) -> list[tuple[str, str]]:
+    """(schema, table) of every table the system's sources YAML names, in order: its ``identifier``
+    in its source's ``schema`` (``default_schema``, the var source_schema, where the YAML leaves it to a var)."""
+    out: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for src in doc.get("sources") or []:
+            if src.get("name") != name:
+                continue
+            schema = str(src.get("schema") or default_schema)
+            if "{{" in schema:
+                schema = default_schema
+            for t in src.get("tables") or []:
+                out.append((schema, str(t.get("identifier") or t["name"])))
     return out
 
 
@@ -174,11 +210,17 @@ def static_findings(name: str, folder: Path) -> list[Finding]:
                 if todo:
                     found.append(Finding(f"system {name}: model {model.stem} column {todo.group(1)} is still TODO",
                                          "replace its null with your column or expression"))
-        if e.name not in tables:
-            found.append(Finding(f"system {name}: the sources YAML has no table {e.name}",
-                                 f"add a table entry named {e.name} with identifier: <your table>"))
-        elif tables[e.name] == TODO_IDENTIFIER:
-            found.append(Finding(f"system {name}: table {e.name} has identifier TODO",
+        for t in model_sources(name, folder, e):
+            if t not in tables:
+                found.append(Finding(f"system {name}: model {e.system_model(name)} reads source table {t}, which the "
+                                     "sources YAML does not declare",
+                                     f"add a table entry named {t} with identifier: <your table>"))
+    if not tables:
+        found.append(Finding(f"system {name}: the sources YAML declares no table of source {name}",
+                             f"add _{name}__sources.yml with one table entry per warehouse table"))
+    for t, identifier in tables.items():
+        if identifier == TODO_IDENTIFIER:
+            found.append(Finding(f"system {name}: table {t} has identifier TODO",
                                  "set identifier: to the warehouse table that holds it"))
     for code_set, ref in contract.CODE_SETS.items():
         seed = folder / "mappings" / f"map_{code_set}.csv"
@@ -214,6 +256,7 @@ def documented_sources(folder: Path) -> dict[tuple[str, str], list[str]]:
 
 
 _SAFE_ERRORS = ("CatalogException", "BinderException", "ParserException")
+_MISSING_TABLE = re.compile(r"Table with name (\w+) does not exist")
 
 
 def _describe(con, sql: str) -> dict[str, str]:  # noqa: ANN001 - duckdb connection
@@ -231,7 +274,7 @@ def live_findings(name: str, folder: Path, compiled: dict[str, str], con) -> lis
     documented = documented_sources(folder)
     for e in contract.ENTITIES:
         model = e.system_model(name)
-        table = tables.get(e.name, e.name)
+        table = model_tables(name, folder, e)
         sql = compiled.get(e.name)
         if sql is None:
             continue
@@ -240,6 +283,8 @@ def live_findings(name: str, folder: Path, compiled: dict[str, str], con) -> lis
         except duckdb.Error as exc:
             kind = type(exc).__name__
             if kind == "CatalogException" and "does not exist" in str(exc):
+                missing = _MISSING_TABLE.search(str(exc))
+                table = missing.group(1) if missing else table
                 found.append(Finding(f"system {name}: warehouse table {table} (entity {e.name}) does not exist",
                                      "fix identifier: in the sources YAML, or var source_database/source_schema"))
             else:

@@ -45,6 +45,8 @@ def test_a_new_system_folder_builds_a_valid_idb_and_changes_nothing_else(tiny: d
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-6000:]
     mart_rows = {line.split()[0]: line.split()[-1] for line in build.stdout.splitlines() if line.startswith("IDS")}
     assert mart_rows["IDS001MPI"] not in {"0", "-"} and mart_rows["IDS101Referral"] not in {"0", "-"}
+    # dbt writes compiled SQL to a model's own path when its folder is outside the project: never over it
+    assert all("{{ source('tiny', " in p.read_text(encoding="utf-8") for p in (tiny["systems"] / "tiny").glob("stg_*.sql"))
 
     validate = run_cli(["--system", "tiny", "validate", "--period", PERIOD, "--report", str(work / "report"),
                         "--target-db", str(work / "idb.duckdb"), "--no-gx"], env)

@@ -19,7 +19,6 @@ from ..dbtgen.lineage import MART_INCLUSION
 from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
 from ..periods import parse_period, period_arg
 from ..spec import table_names
-from ..warehouse.schema import TABLES as WAREHOUSE_TABLES
 
 _CREATED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
@@ -129,7 +128,12 @@ def build_marts(
     if "provider_ods_code" not in codes:
         raise UserError(f"no provider ODS code is configured (IDS000 OrgIDProv has no default): {ods.HOW_TO_SET}")
     if on_pg:
-        pg.check_sources(pg.Settings.from_env(), _source_schema(), [t.name for t in WAREHOUSE_TABLES])
+        from ..paths import source_system
+        from ..source_systems import require_system, source_relations
+
+        system = source_system()
+        relations = source_relations(system, require_system(system), _source_schema())
+        pg.check_sources(pg.Settings.from_env(), relations, system)
     else:
         Path(target_db).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}
@@ -223,9 +227,11 @@ def summarise(period: str, warehouse: Path, target_db: Path) -> dict[str, Any]:
         except duckdb.Error:
             scope = {}
         unmapped = _count(con, "main.int_unmapped_local_codes")
+        unmapped_codes = _unmapped_codes(con) if unmapped else []
     finally:
         con.close()
     return {
+        "unmapped_codes": unmapped_codes,
         "period": period,
         "warehouse": str(warehouse),
         "target_db": str(target_db),
@@ -233,6 +239,29 @@ def summarise(period: str, warehouse: Path, target_db: Path) -> dict[str, Any]:
         "scope": scope,
         "unmapped_local_codes": unmapped,
     }
+
+
+_UNMAPPED_LISTED = 20
+
+
+def _unmapped_codes(con: Any) -> list[str]:
+    """Each unmapped local code: the system, its source column(s), the code set and the code (a local code,
+    never patient data), with its row count; the system's documented source columns where it has them."""
+    from .. import contract
+    from ..paths import source_system
+    from ..source_systems import documented_sources, system_dir
+
+    system = source_system()
+    documented = documented_sources(system_dir(system))
+    rows = con.sql("select table_name, column_name, code_set, local_code, row_count from main.int_unmapped_local_codes "
+                   "order by row_count desc, table_name, column_name, local_code").fetchall()
+    out = []
+    for entity, column, code_set, code, n in rows:
+        model = contract.entity(entity).system_model(system) if entity in {e.name for e in contract.ENTITIES} else ""
+        where = ", ".join(documented.get((model, f"{column}_local"), [])) or f"{entity}.{column}"
+        out.append(f"system {system}: {where} (contract column {entity}.{column}, code set {code_set}): "
+                   f"local code {str(code)!r} on {n} row(s) has no row in mappings/map_{code_set}.csv")
+    return out
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -253,6 +282,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             "int_unmapped_local_codes and add them to source_systems/<system>/mappings/map_<code_set>.csv "
             "('iapt-idb source check' lists them).",
         ]
+        listed = summary.get("unmapped_codes") or []
+        lines += [f"  {line}" for line in listed[:_UNMAPPED_LISTED]]
+        if len(listed) > _UNMAPPED_LISTED:
+            lines.append(f"  ... and {len(listed) - _UNMAPPED_LISTED} more (int_unmapped_local_codes)")
     if "seconds" in summary:
         lines += ["", f"dbt build took {summary['seconds']}s"]
     return "\n".join(lines)

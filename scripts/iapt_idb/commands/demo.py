@@ -1,7 +1,7 @@
 """iapt-idb demo: the whole monthly job on the synthetic warehouse, end to end.
 
-generate (synthetic Lumen CMS warehouse) -> build (dbt: 21 IDB marts) -> validate (predicted
-platform verdict, rule codes) -> export (.accdb IDB) -> measures (headline figures) -> docs site.
+generate (synthetic Lumen CMS warehouse, or Meridian EPR with --system meridian_epr) -> build (dbt: 21
+IDB marts) -> validate (predicted platform verdict, rule codes) -> export (.accdb IDB) -> measures (headline figures) -> docs site.
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "Run the whole monthly job on the embedded synthetic warehouse: generate a Lumen CMS "
             "warehouse, build the 21 IDB marts for the period, predict the national platform's "
             "verdict, write the .accdb IDB, print the headline measures and build the docs site. "
-            "Re-uses an existing warehouse generated with the same settings."
+            "Re-uses an existing warehouse generated with the same settings. --system meridian_epr runs the "
+            "same job on the second synthetic system (same content, another vendor's shape, hand-written staging)."
         ),
     )
+    p.add_argument("--system", default=None, metavar="NAME",
+                   help="synthetic source system: lumen_cms (default) or meridian_epr; also iapt-idb --system NAME")
     p.add_argument("--period", type=period_arg, default="2026-10", help="reporting month YYYY-MM (default 2026-10)")
     p.add_argument("--patients", type=int, default=2000, help="patients in the synthetic warehouse (default 2000)")
     p.add_argument("--seed", type=int, default=42, help="random seed of the generator (default 42)")
@@ -52,12 +55,13 @@ def _step(n: int, total: int, text: str) -> None:
     print(f"\n==> [{n}/{total}] {text}", file=sys.stderr, flush=True)
 
 
-def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, period: str) -> bool:
+def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, period: str,
+                      system: str = "lumen_cms") -> bool:
     """Generate the warehouse unless one made with the same settings is already there."""
-    from ..warehouse.generate import generate_warehouse
+    from ..warehouse.systems import generate_system
 
     stamp = path.with_suffix(".settings.json")
-    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period}
+    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period, "system": system}
     if path.exists() and stamp.exists():
         try:
             if json.loads(stamp.read_text()) == settings:
@@ -68,7 +72,7 @@ def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, 
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in (path, stamp):
         stale.unlink(missing_ok=True)
-    generate_warehouse(out=path, patients=patients, seed=seed, defect_rate=defect_rate, period=period)
+    generate_system(system, out=path, patients=patients, seed=seed, defect_rate=defect_rate, period=period)
     stamp.write_text(json.dumps(settings, sort_keys=True))
     return True
 
@@ -76,12 +80,15 @@ def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UserError
 
+    from ..warehouse.systems import synthetic_system
+
     parse_period(args.period)
+    # The demo's warehouse is synthetic: build from that system's folder in the project, whatever else is configured.
+    system = synthetic_system(args.system or getattr(args, "global_system", None) or "lumen_cms")
     # Every dbt run below (build, validation, docs) attaches this warehouse and builds into this DB.
     os.environ["IAPT_WAREHOUSE_PATH"] = str(Path(args.warehouse).resolve())
     os.environ["IAPT_TARGET_DB"] = str(Path(args.target_db).resolve())
-    # The synthetic warehouse is Lumen CMS's: build from its folder in the project, whatever is configured.
-    os.environ["IAPT_SOURCE_SYSTEM"] = "lumen_cms"
+    os.environ["IAPT_SOURCE_SYSTEM"] = system
     os.environ.pop("IAPT_SOURCE_SYSTEMS_DIR", None)
     out: Path = args.out or OUTPUT_DIR / args.period
     out.mkdir(parents=True, exist_ok=True)
@@ -91,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     total = 5 if args.no_docs else 6
     t0 = time.monotonic()
 
-    _step(1, total, f"synthetic warehouse: {args.patients} patients, seed {args.seed}, defect rate {args.defect_rate}")
-    _ensure_warehouse(args.warehouse, args.patients, args.seed, args.defect_rate, args.period)
+    _step(1, total, f"synthetic warehouse ({system}): {args.patients} patients, seed {args.seed}, defect rate {args.defect_rate}")
+    _ensure_warehouse(args.warehouse, args.patients, args.seed, args.defect_rate, args.period, system)
 
     _step(2, total, f"dbt build: 21 IDB marts for {args.period}")
     from .build import build_marts, format_summary

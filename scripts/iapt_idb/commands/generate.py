@@ -1,4 +1,4 @@
-"""iapt-idb generate: write the synthetic local clinical system (Lumen CMS) as a DuckDB file."""
+"""iapt-idb generate: write a synthetic local clinical system (Lumen CMS, or Meridian EPR) as a DuckDB file."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ The data are centred on the reporting period: about 24 months of referrals up to
 and three weeks of activity after it (as if extracted then). Local codes are drawn from the mapping
 seeds (source_systems/lumen_cms/mappings/map_<code_set>.csv). NHS numbers are synthetic, from the 999 test range.
 The same seed, patient count, period and defect rate always give the same content.
+
+--system meridian_epr writes the same clinical content (the same patients, pathways and injected
+defects) in the shape of a second vendor's system, "Meridian EPR" (schema 'epr': patient and referral
+merged into episodes, GP and accommodation as current value plus change log, questionnaires one row
+per item, its own names, local codes and time formats). Its folder source_systems/meridian_epr/ holds
+hand-written staging models; both systems give the same IDB and the same verdict.
 """
 
 
@@ -64,6 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="reporting month YYYY-MM the data are centred on (default: 2026-10)")
     p.add_argument("--chunk-size", type=_positive_int, default=20000,
                    help="patients generated and written per batch; bounds memory, does not change the data (default: 20000)")
+    p.add_argument("--system", default=None, metavar="NAME",
+                   help="which synthetic system's shape to write: lumen_cms or meridian_epr (default: iapt-idb --system / "
+                        "IAPT_SOURCE_SYSTEM when it names one of them, else lumen_cms)")
     p.add_argument("--quiet", action="store_true", help="no progress messages, only the summary")
     return p
 
@@ -71,14 +80,17 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 def run(args: argparse.Namespace) -> int:
     from ..errors import UserError
     from ..warehouse.gen_codes import MappingSeedError
-    from ..warehouse.generate import check_args, generate_warehouse, stderr_progress
+    from ..warehouse.generate import check_args, stderr_progress
+    from ..warehouse.systems import CodeTranslationError, generate_system, synthetic_system
 
     try:
         check_args(args.patients, args.seed, args.defect_rate, args.period, args.chunk_size)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    system = synthetic_system(args.system or getattr(args, "global_system", None))
     try:
-        summary = generate_warehouse(
+        summary = generate_system(
+            system,
             out=args.out,
             patients=args.patients,
             seed=args.seed,
@@ -87,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             progress=None if args.quiet else stderr_progress,
         )
-    except MappingSeedError as exc:
+    except (MappingSeedError, CodeTranslationError) as exc:
         raise UserError(f"{exc} (the generator draws every local code from the mapping seeds)") from None
     except OSError as exc:
         raise UserError(f"cannot write {args.out}: {exc}") from None

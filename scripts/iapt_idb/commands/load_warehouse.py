@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
     )
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
                    help=f"the DuckDB warehouse file to copy (default: {DEFAULT_WAREHOUSE})")
-    p.add_argument("--schema", default="cms", help="the source schema to copy (default: cms)")
+    p.add_argument("--schema", default=None,
+                   help="the source schema to copy (default: the chosen source system's, e.g. cms for lumen_cms, "
+                        "epr for meridian_epr)")
     return p
 
 
@@ -30,7 +32,19 @@ def run(args: argparse.Namespace) -> int:
     from .. import pg
 
     settings = pg.Settings.from_env()
-    counts = pg.load_warehouse(args.warehouse, settings, schema=args.schema)
-    print(f"loaded {len(counts)} tables, {sum(counts.values()):,} rows into schema {args.schema} of "
+    schema = args.schema or _system_schema()
+    counts = pg.load_warehouse(args.warehouse, settings, schema=schema)
+    print(f"loaded {len(counts)} tables, {sum(counts.values()):,} rows into schema {schema} of "
           f"{settings.where()}")
     return 0
+
+
+def _system_schema() -> str:
+    """The schema of the chosen source system's tables (its sources YAML), else the var source_schema."""
+    from ..paths import source_system
+    from ..source_systems import require_system, source_relations
+    from .build import _source_schema
+
+    system = source_system()
+    relations = source_relations(system, require_system(system), _source_schema())
+    return relations[0][0] if relations else _source_schema()

@@ -71,8 +71,9 @@ def _live(name: str, folder: Path, warehouse: Path) -> list[Any]:
     with tempfile.TemporaryDirectory(prefix="iapt-source-check-") as tmp:
         os.environ.setdefault("DBT_TARGET_PATH", tmp)
         target = Path(os.environ["DBT_TARGET_PATH"])
-        proc = run_dbt(["compile", "--select", f"stg_{name}__*", "--quiet"],
-                       vars={"source_system": name}, warehouse=warehouse, quiet=True, check=False)
+        # a scratch target DB: compiling the staging models needs none of the marts (nor a data/ folder)
+        proc = run_dbt(["compile", "--select", f"stg_{name}__*", "--quiet"], vars={"source_system": name},
+                       warehouse=warehouse, target_db=Path(tmp) / "check.duckdb", quiet=True, check=False)
         manifest_path = target / "manifest.json"
         if proc.returncode != 0 or not manifest_path.is_file():
             print((proc.stdout or "")[-3000:], file=sys.stderr)

@@ -33,7 +33,7 @@ COLUMN_LINEAGE: dict[str, Lineage] = {
     "IDS000Header.DatSetVer": _l("", how="dbt var dataset_version"),
     "IDS000Header.OrgIDProv": _l("", how="dbt var provider_ods_code"),
     "IDS000Header.OrgIDSubmit": _l("", how="dbt var submitter_ods_code"),
-    "IDS000Header.PrimSystemInUse": _l("", how="dbt var primary_system_in_use"),
+    "IDS000Header.PrimSystemInUse": _l("", how="the source system's label (meta.system_label of its dbt source), or dbt var primary_system_in_use"),
     "IDS000Header.ReportingPeriodStartDate": _l("", how="first day of dbt var period"),
     "IDS000Header.ReportingPeriodEndDate": _l("", how="last day of dbt var period"),
     "IDS000Header.DateTimeDatSetCreate": _l(

@@ -47,9 +47,11 @@ class GenerationSummary:
     rows: dict[str, int] = field(default_factory=dict)
     defects: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    system: str = "lumen_cms"  # the source system whose shape was written (warehouse/systems)
 
     def text(self) -> str:
-        lines = [f"wrote {self.out} ({self.patients} patients, seed {self.seed}, period {self.period}, "
+        shape = "" if self.system == "lumen_cms" else f"{self.system}: "
+        lines = [f"wrote {self.out} ({shape}{self.patients} patients, seed {self.seed}, period {self.period}, "
                  f"defect rate {self.defect_rate}) in {self.seconds:.1f}s"]
         lines += [f"  {name:<26} {count:>10,}" for name, count in self.rows.items()]
         total = sum(self.defects.values())
