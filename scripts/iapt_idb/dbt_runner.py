@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, Mapping
 
 from . import pg
@@ -34,26 +34,33 @@ def dbt_env(warehouse: Path | None = None, target_db: Path | None = None) -> dic
         env["IAPT_WAREHOUSE_PATH"] = str(Path(warehouse).resolve())
     if target_db is not None:
         env["IAPT_TARGET_DB"] = str(Path(target_db).resolve())
+    linked = _project_relative_systems_dir()
+    if linked is not None:
+        env["IAPT_SOURCE_SYSTEMS_DIR"] = linked
     return env
 
 
-@contextlib.contextmanager
-def _keep_external_system_sql() -> Iterator[None]:
-    """dbt writes each model's compiled and run SQL to <target>/compiled|run/<project>/<the model's path>; for a
-    source-system folder outside the project (IAPT_SOURCE_SYSTEMS_DIR) that path is absolute, and dbt writes
-    over the folder's own models. Keep their text, and put back any file dbt changed."""
+def _project_relative_systems_dir() -> str | None:
+    """A path inside the project for an external source-system folder (IAPT_SOURCE_SYSTEMS_DIR), or None.
+
+    dbt writes each model's compiled and run SQL to ``<target>/compiled|run/<project>/<model path>``; a model
+    path that is absolute makes that the model file itself, so dbt would write compiled SQL over the engineer's
+    own staging models. dbt is therefore shown the external folder through a symbolic link under ``target/``
+    (one per folder, named by a hash of its path, so parallel runs on different folders do not meet)."""
     folder = source_systems_dir()
-    if folder.resolve().is_relative_to(ROOT.resolve()) or not folder.is_dir():
-        yield
-        return
-    saved = {p: p.read_bytes() for p in folder.rglob("*.sql")}
-    try:
-        yield
-    finally:
-        for path, text in saved.items():
-            with contextlib.suppress(OSError):
-                if path.read_bytes() != text:
-                    path.write_bytes(text)
+    if folder.is_relative_to(ROOT.resolve()):
+        return None
+    links = ROOT / "target" / "external_systems"
+    links.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    link = links / name
+    if not (link.is_symlink() and Path(os.readlink(link)) == folder):
+        spare = links / f".{name}.{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            spare.unlink()
+        spare.symlink_to(folder, target_is_directory=True)
+        os.replace(spare, link)
+    return str(link.relative_to(ROOT))
 
 
 def run_dbt(
@@ -70,15 +77,14 @@ def run_dbt(
         vars = {**pg.dbt_vars(), **(vars or {})}
     if vars:
         cmd += ["--vars", json.dumps(dict(vars), sort_keys=True)]
-    with _keep_external_system_sql():
-        proc = subprocess.run(
-            cmd,
-            cwd=ROOT,
-            env=dbt_env(warehouse, target_db),
-            text=True,
-            stdout=subprocess.PIPE if quiet else None,
-            stderr=subprocess.STDOUT if quiet else None,
-        )
+    proc = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=dbt_env(warehouse, target_db),
+        text=True,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+    )
     if check and proc.returncode != 0:
         tail = (proc.stdout or "")[-4000:] if quiet else ""
         raise RuntimeError(f"dbt {' '.join(args)} failed (exit {proc.returncode}).\n{tail}")
