@@ -18,12 +18,14 @@ kill left it. ``record.json`` holds ``recorded_at``, the only time in a record; 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,6 +180,27 @@ def _fsync(path: Path, directory: bool = False) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _history_lock(root: Path, seconds: float = 120) -> Iterator[None]:
+    """The history folder's lock; a record being written by another export is waited for (it is short)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            lock = runlock.hold(root, "recording a submission", tidy=True,
+                                hint="wait for it to finish (each export records its IDB there), then export again")
+            lock.__enter__()
+        except UserError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        break
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
 def record_submission(root: Path, period: str, idb: Path, fill: Callable[[Path], None],
                       export_options: dict[str, Any]) -> Recorded:
     """Record the exported ``idb`` (with the manifest beside it) as ``period``'s next submission.
@@ -192,14 +215,16 @@ def record_submission(root: Path, period: str, idb: Path, fill: Callable[[Path],
     if not ok:
         raise UserError(f"not recorded in the submission history: {why}")
     manifest = json.loads(manifest_path(idb).read_text(encoding="utf-8"))
+    if manifest.get("period") != period:
+        raise UserError(f"not recorded in the submission history: {idb.name} holds {manifest.get('period')}, "
+                        f"not {period}")
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise UserError(f"cannot create the submission history folder {root} ({exc.strerror}); choose a writable "
                         f"one with --submissions or ${ENV}") from None
-    with runlock.hold(root, "recording a submission", tidy=True,
-                      hint="wait for it to finish (each export records its IDB there)"):
+    with _history_lock(root):
         mine = records(root, period)
         if mine and mine[-1].meta.get("idb_sha256") == manifest["sha256"]:
             return Recorded(None, same_as=mine[-1].label)
