@@ -175,7 +175,8 @@ def summary(fails: list[dict[str, str]], period: str) -> dict[str, object]:
     return dict(
         period=period, source="marts", predicted_outcome="file_rejected" if file_reasons else "accepted",
         file_reasons=file_reasons, failures_by_severity=by_severity, warnings=by_severity["warning"], rules=rules,
-        tables=tables, catalogue=dict(rules=411, published=382, unpublished_inferred=29),
+        tables=tables, catalogue=dict(rules=411, published=382, unpublished_inferred=29,
+                       by_status=dict(implemented=388, not_applicable_v21=9, not_checkable_before_upload=14)),
     )
 
 

@@ -1,17 +1,19 @@
-"""The page frame shared by every page of the site, its style sheet, and small HTML helpers."""
+"""The site's style sheet and small HTML helpers for pages still assembled in Python (the frame itself and
+the badges' words are in templates/base.html and templates/_badges.html)."""
 
 from __future__ import annotations
 
 from html import escape
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-NAV: tuple[tuple[str, str, str], ...] = (
-    ("month", "index.html", "This month"),
-    ("checklist", "checklist.html", "Item checklist"),
-    ("rules", "rules.html", "All rules"),
-    ("lineage", "lineage.html", "Lineage and definitions"),
-    ("help", "help.html", "How to read this site"),
-)
+from markupsafe import Markup
+
+from .render import environment, render, rule_slug
+
+__all__ = [
+    "CSS", "e", "facts", "favicon", "inferred_badge", "num", "page", "pct", "published_badge", "rule_slug",
+    "severity_badge", "severity_text", "table",
+]
 
 CSS = """
 :root { --blue:#005eb8; --dark:#003087; --text:#212b32; --muted:#4c6272; --line:#d8dde0; --pale:#f0f4f5;
@@ -124,63 +126,29 @@ def facts(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def page(title: str, body: str, *, active: str, root: str, period: str, provider: str = "") -> str:
-    """A whole HTML page. root is the relative path back to the site's top folder ('' or '../')."""
-    current = ' class="active" aria-current="page"'
-    nav = "".join(
-        f'<a href="{root}{href}"{current if key == active else ""}>{label}</a>' for key, href, label in NAV
-    )
-    who = f" &middot; provider {e(provider)}" if provider else ""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en-GB"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="{root}favicon.ico">'
-        f"<title>{e(title)} &ndash; IAPT data quality {e(period)}</title>"
-        f'<link rel="stylesheet" href="{root}assets/site.css"></head><body>'
-        '<header class="site"><div class="brand">NHS Talking Therapies (IAPT v2.1) &ndash; data quality</div>'
-        f'<div class="sub">Reporting period {e(period)}{who} &middot; predicted before upload</div>'
-        f'<nav class="site" aria-label="Site">{nav}</nav></header>'
-        f"<main>{body}</main>"
-        '<footer class="site">Built by <code>iapt-idb docs</code> from the month\'s IDB marts and validation report. '
-        "Rule codes are those of the national platform; rules marked UNPUBLISHED are our inferences where NHS "
-        "England has published no code. This site holds no NHS Number and no date of birth.</footer>"
-        "</body></html>\n"
-    )
+    """A whole HTML page in the frame of templates/base.html, around body (ready HTML).
+    root is the relative path back to the site's top folder ('' or '../')."""
+    return render("base.html", title=title, body=Markup(body), active=active, root=root, period=period, provider=provider)
 
 
-SEVERITY_TEXT: dict[str, tuple[str, str]] = {
-    "file_reject": ("Whole file rejected", "The platform would refuse the whole file: nothing is loaded until this is fixed."),
-    "group_reject": (
-        "Record and linked records rejected",
-        "The record is rejected together with every record that hangs off it (for example a referral's contacts).",
-    ),
-    "record_reject": ("Record rejected", "The record is not loaded; the rest of the file is."),
-    "warning": ("Warning", "The record is loaded, but the value is questionable and lowers data quality."),
-}
+def _badges() -> Any:
+    """templates/_badges.html's macros and words, for pages still assembled in Python."""
+    return environment().get_template("_badges.html").module
+
+
+def severity_text() -> dict[str, tuple[str, str]]:
+    """Severity -> (short label, what the platform does), as templates/_badges.html words it."""
+    return dict(_badges().severity_text)
 
 
 def severity_badge(severity: str) -> str:
-    label = SEVERITY_TEXT.get(severity, (severity or "unknown", ""))[0]
-    return f'<span class="badge sev-{e(severity)}" title="{e(SEVERITY_TEXT.get(severity, ("", ""))[1])}">{e(label)}</span>'
+    return str(_badges().severity_badge(severity))
 
 
 def published_badge(published: bool) -> str:
-    if published:
-        return '<span class="badge st-mapped" title="A rule code published by NHS England">published</span>'
-    return (
-        '<span class="badge unpublished" title="No official rule code exists: this check is our inference for an '
-        'item new in v2.1">UNPUBLISHED</span>'
-    )
+    return str(_badges().published_badge(published))
 
 
 def inferred_badge() -> str:
     """A published rule whose finding here rests on our reading of logic NHS England has not published."""
-    return (
-        '<span class="badge unpublished" title="The rule code is published, but the logic behind this finding is '
-        'not: it is our inference from the rule\'s message">inferred</span>'
-    )
-
-
-def rule_slug(rule_code: str) -> str:
-    """A file-name-safe form of a rule code: UNPUBLISHED(IDS001-GI-1) -> UNPUBLISHED-IDS001-GI-1."""
-    out = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in rule_code)
-    return out.strip("-") or "rule"
+    return str(_badges().inferred_badge())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import charts
 from .codes import CATEGORIES, DEFAULT, INVALID, MISSING, OTHER, VALID
-from .layout import SEVERITY_TEXT, e, num, page, published_badge, rule_slug, severity_badge, table
+from .layout import e, num, page, published_badge, rule_slug, severity_badge, severity_text, table
 from .model import SiteData
 from .pages_month import month_name
 from .vodim import CATEGORY_LABELS, ItemQuality
@@ -230,7 +230,7 @@ def rules_page(data: SiteData) -> str:
         "items removed in v2.1.</p>"
         + table(
             ["Effect", "Meaning"],
-            [[severity_badge(s), e(text)] for s, (_, text) in SEVERITY_TEXT.items()],
+            [[severity_badge(s), e(text)] for s, (_, text) in severity_text().items()],
         )
         + "".join(sections)
     )

@@ -26,6 +26,7 @@ with `dbt build` instead, the models' dbt data tests included.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import sys
@@ -45,6 +46,7 @@ from ..provenance import require_complete_build
 from ..testhooks import pause_at
 from . import engine, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
+from .summary_schema import GxSummary
 
 T = TypeVar("T")
 
@@ -57,7 +59,7 @@ VALIDATION_SCHEMA = "main_validation"
 @dataclass
 class ValidationResult:
     file_rejected: bool
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # summary.json's content (summary_schema.Summary.to_dict())
     report_dir: Path
     failures: list[dict[str, Any]] = field(default_factory=list)
     # how the run went (never in the reports): the engine's RunStats (None when dbt ran the models) and
@@ -302,13 +304,14 @@ def _run_validation(
         from .gx import run_gx
 
         _log("running Great Expectations")
-        result["summary"]["great_expectations"] = run_gx(db, staging, period, timings=gx_timings)
+        gx_summary = GxSummary(**run_gx(db, staging, period, timings=gx_timings))
+        result["summary"] = dataclasses.replace(result["summary"], great_expectations=gx_summary)
         report.write_summary(staging, result["summary"])
     pause_at("validate-staged")
     report.commit_reports(staging, report_dir)
     return ValidationResult(
-        file_rejected=result["summary"]["predicted_outcome"] == "file_rejected",
-        summary=result["summary"],
+        file_rejected=result["summary"].file_rejected,
+        summary=result["summary"].to_dict(),
         report_dir=report_dir,
         failures=result["failures"],
         engine_stats=engine_stats,

@@ -19,12 +19,14 @@ from typing import Any
 import duckdb
 
 from .. import runlock
+from . import summary_schema
 from .catalogue import load_rules
 from .sources import StructureProblem
+from .summary_schema import CatalogueSummary, FileReason, NotChecked, RuleSummary, Summary, TableSummary
 from .tables import table_meta
 
 SCHEMA = "main_validation"
-REPORT_COLUMNS = ("rule_code", "severity", "table", "record_key", "columns", "message")
+REPORT_COLUMNS = summary_schema.FAILURE_COLUMNS  # rule_code, severity, table, record_key, columns, message
 # A failure whose message starts with this mark rests on our reading of a rule whose logic NHS England has not
 # published (e.g. IDSREJ015 for a header that fails a record-level rule); its rule is marked inferred.
 INFERRED_MARK = "[inferred]"
@@ -116,8 +118,8 @@ def commit_reports(staging: Path, report_dir: Path) -> None:
     (report_dir / INCOMPLETE).unlink(missing_ok=True)
 
 
-def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
-    (report_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+def write_summary(report_dir: Path, summary: Summary) -> None:
+    summary_schema.write_summary(report_dir / SUMMARY, summary)
 
 
 def write_reports(
@@ -148,59 +150,56 @@ def write_reports(
         counts[f["rule_code"]] = counts.get(f["rule_code"], 0) + 1
         records.setdefault(f["rule_code"], set()).add(f["table"] + "|" + f["record_key"])
     inferred = {f["rule_code"] for f in failures if f["message"].startswith(INFERRED_MARK)}
-    rules = []
-    for code in sorted(counts, key=lambda c: (-counts[c], c)):
-        r = catalogue[code]
-        rules.append({
-            "rule_code": code,
-            "published": r["published"] == "true",
-            "severity": r["severity"],
-            "table": r["table_name"],
-            "description": r["description"],
-            "fix_hint": r["fix_hint"],
-            "status": r["status"],
-            "failures": counts[code],
-            "records": len(records[code]),
-            # only present (true) when a failure of the rule rests on an inference: reports stay byte-identical
-            **({"inferred": True} if code in inferred else {}),
-        })
-    by_severity = {s: 0 for s in ("file_reject", "group_reject", "record_reject", "warning")}
+    rules = [
+        RuleSummary(
+            rule_code=code,
+            published=catalogue[code]["published"] == "true",
+            severity=catalogue[code]["severity"],
+            table=catalogue[code]["table_name"],
+            description=catalogue[code]["description"],
+            fix_hint=catalogue[code]["fix_hint"],
+            status=catalogue[code]["status"],
+            failures=counts[code],
+            records=len(records[code]),
+            inferred=code in inferred,
+        )
+        for code in sorted(counts, key=lambda c: (-counts[c], c))
+    ]
+    by_severity = {s: 0 for s in summary_schema.SEVERITIES}
     for f in failures:
         by_severity[f["severity"]] += 1
     file_reasons = [
-        {"rule_code": r["rule_code"], "description": r["description"], "failures": r["failures"],
-         "published": r["published"], **({"inferred": True} if r.get("inferred") else {})}
-        for r in sorted(rules, key=lambda r: r["rule_code"]) if r["severity"] == "file_reject"
+        FileReason(rule_code=r.rule_code, description=r.description, failures=r.failures, published=r.published,
+                   inferred=r.inferred)
+        for r in sorted(rules, key=lambda r: r.rule_code) if r.severity == "file_reject"
     ]
-    tables = sorted(
-        ({k: v for k, v in t.items()} for t in data["tables"]), key=lambda t: _TABLE_ORDER[t["table_name"]]
-    )
+    tables = sorted(data["tables"], key=lambda t: _TABLE_ORDER[t["table_name"]])
     statuses: dict[str, int] = {}
     for r in catalogue.values():
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-    summary = {
-        "period": period,
-        "source": source,
-        "predicted_outcome": "file_rejected" if file_reasons else "accepted",
-        "file_reasons": file_reasons,
-        "failures_by_severity": by_severity,
-        "warnings": by_severity["warning"],
-        "rules": rules,
-        "tables": [
-            {"table": t["table_name"], "rows_submitted": int(t["rows_submitted"]), "rows_kept": int(t["rows_kept"]),
-             "rows_record_rejected": int(t["rows_record_rejected"]),
-             "rows_group_rejected": int(t["rows_group_rejected"]),
-             "rows_with_warnings": int(t["rows_with_warnings"])}
+    summary = Summary(
+        period=period,
+        source=source,
+        predicted_outcome="file_rejected" if file_reasons else "accepted",
+        file_reasons=file_reasons,
+        failures_by_severity=by_severity,
+        warnings=by_severity["warning"],
+        rules=rules,
+        tables=[
+            TableSummary(table=t["table_name"], rows_submitted=int(t["rows_submitted"]), rows_kept=int(t["rows_kept"]),
+                         rows_record_rejected=int(t["rows_record_rejected"]),
+                         rows_group_rejected=int(t["rows_group_rejected"]),
+                         rows_with_warnings=int(t["rows_with_warnings"]))
             for t in tables
         ],
-        "catalogue": {
-            "rules": len(catalogue),
-            "published": sum(r["published"] == "true" for r in catalogue.values()),
-            "unpublished_inferred": sum(r["published"] != "true" for r in catalogue.values()),
-            "by_status": dict(sorted(statuses.items())),
-        },
-    }
-    if not_checked:  # rules that could not run (e.g. no uploading organisation configured): said, never passed
-        summary["not_checked"] = not_checked
+        catalogue=CatalogueSummary(
+            rules=len(catalogue),
+            published=sum(r["published"] == "true" for r in catalogue.values()),
+            unpublished_inferred=sum(r["published"] != "true" for r in catalogue.values()),
+            by_status=dict(sorted(statuses.items())),
+        ),
+        # rules that could not run (e.g. no uploading organisation configured): said, never passed
+        not_checked=[NotChecked(**n) for n in not_checked] if not_checked else None,
+    )
     write_summary(report_dir, summary)
     return {"summary": summary, "failures": failures}

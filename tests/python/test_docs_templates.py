@@ -1,0 +1,81 @@
+"""The docs site's words are in templates a data-quality lead edits: a changed sentence reaches the built
+page, and values from the data are HTML-escaped on every page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docs_fixtures import Fixture, make_fixture
+from iapt_idb.docs_site import build_site, render
+
+SCRIPT = "<script>alert('x')</script>"
+ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
+    return make_fixture(tmp_path_factory.mktemp("templates_inputs"))
+
+
+def _build(fx: Fixture, out: Path) -> Path:
+    build_site(fx.period, out, fx.report_dir, fx.target_db, history_dir=fx.history_dir, dbt_docs=False,
+               manifest_path=fx.manifest, dbt_static_index=fx.static_index)
+    return out
+
+
+def test_a_changed_sentence_in_a_template_changes_the_page(
+    fx: Fixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(render.TEMPLATES, templates)
+    month = templates / "month.html"
+    old, new = "Fix these first.", "Mend these before anything else."
+    assert old in month.read_text(encoding="utf-8")
+    month.write_text(month.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    base = templates / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("How to read this site", "Reading guide"), encoding="utf-8")
+    monkeypatch.setattr(render, "TEMPLATES", templates)
+    site = _build(fx, tmp_path / "site")
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert new in index and old not in index  # the fixture's file is rejected, so the sentence shows
+    rule_page = next((site / "rules").glob("*.html")).read_text(encoding="utf-8")
+    assert ">Reading guide</a>" in index and ">Reading guide</a>" in rule_page  # the frame of every page
+
+
+def test_every_template_is_autoescaped() -> None:
+    env = render.environment()
+    names = env.list_templates()
+    assert {"base.html", "month.html", "rule.html", "_badges.html"} <= set(names)
+    assert all(env.autoescape(n) if callable(env.autoescape) else env.autoescape for n in names if n.endswith(".html"))
+
+
+def test_values_from_the_data_are_escaped_on_every_page(fx: Fixture, tmp_path: Path) -> None:
+    # A copy of the fixture's report whose rule texts and failure rows carry markup.
+    report_dir = tmp_path / "output" / fx.period / "validation"
+    shutil.copytree(fx.report_dir, report_dir)
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    summary["source"] = SCRIPT
+    for r in summary["rules"]:
+        r["description"], r["fix_hint"] = SCRIPT, SCRIPT
+    for r in summary["file_reasons"]:
+        r["description"] = SCRIPT
+    (report_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    rows = json.loads((report_dir / "validation_report.json").read_text(encoding="utf-8"))
+    for row in rows:
+        row["message"], row["record_key"], row["columns"] = SCRIPT, row["record_key"] + SCRIPT, SCRIPT
+    (report_dir / "validation_report.json").write_text(json.dumps(rows), encoding="utf-8")
+    site = tmp_path / "site"
+    build_site(fx.period, site, report_dir, fx.target_db, dbt_docs=False, manifest_path=fx.manifest,
+               dbt_static_index=fx.static_index)
+    pages = [p for p in site.rglob("*.html") if p.relative_to(site).parts[0] not in ("dbt-docs", "gx")]
+    assert len(pages) > 5
+    for page in pages:
+        assert "<script>alert" not in page.read_text(encoding="utf-8"), page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.count(ESCAPED) >= 4  # source, a file-level reason, a rule's description and fix
+    rule_page = (site / "rules" / "IDS20169.html").read_text(encoding="utf-8")
+    assert rule_page.count(ESCAPED) >= 3 * 500  # key, items and detail of each record listed
