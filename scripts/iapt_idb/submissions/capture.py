@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ def _excluded_rows(idb_copy_folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def filler(target_db: Path, period: str, sources: dict[str, str]) -> Callable[[Path], None]:
+def filler(target_db: Path, period: str, sources: dict[str, str],
+           report_dir: Path | None = None) -> Callable[[Path], None]:
     """``fill(record_folder)`` for ``store.record_submission``, reading ``target_db`` (marts and the
-    validation tables the export's verdict left there; read-only)."""
+    validation tables the export's verdict left there; read-only). ``report_dir``: a finished validation
+    report of the same marts (summary.json, validation_report.csv) to copy instead of the validation tables."""
 
     def fill(rec: Path) -> None:
         import duckdb
@@ -40,14 +43,18 @@ def filler(target_db: Path, period: str, sources: dict[str, str]) -> Callable[[P
         (rec / "measures.json").write_text(json.dumps(measures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         con = duckdb.connect(str(target_db), read_only=True)
         try:
-            try:
-                data = report.read_results_from(con)
-            except duckdb.Error:
-                raise UserError(f"{target_db} holds no validation results for the export to record; run the "
-                                "export again (it validates the marts first)") from None
             (rec / "validation").mkdir()
-            report.write_reports(rec / "validation", data, [], period=period, source="marts",
-                                 not_checked=ods.not_checked(None))
+            if report_dir is not None:
+                for name in (report.SUMMARY, *report.REPORT_FILES):
+                    shutil.copyfile(report_dir / name, rec / "validation" / name)
+            else:
+                try:
+                    data = report.read_results_from(con)
+                except duckdb.Error:
+                    raise UserError(f"{target_db} holds no validation results for the export to record; run the "
+                                    "export again (it validates the marts first)") from None
+                report.write_reports(rec / "validation", data, [], period=period, source="marts",
+                                     not_checked=ods.not_checked(None))
             write_digests(con, sources, _excluded_rows(rec / "idb"), rec / "rows")
         finally:
             con.close()

@@ -143,10 +143,9 @@ def records(root: Path, period: str | None = None) -> list[Record]:
 def resolve(spec: str, root: Path) -> Record:
     """A submission named as ``2026-10`` (primary), ``2026-10#N`` (refresh N), ``2026-10#latest``, or a record
     folder; checked against its record.json. Unknown or damaged: UserError (exit 2) saying what to do."""
-    p = Path(spec)
-    if p.is_dir():
-        return load(p)
     m = _LABEL.fullmatch(spec)
+    if not m and Path(spec).is_dir():
+        return load(Path(spec))
     if not m:
         raise UserError(f"{spec!r} names no submission: give a period (2026-10 = its primary submission), "
                         "a refresh (2026-10#1, 2026-10#latest), or the folder of a record")
