@@ -49,7 +49,8 @@ def test_a_changed_sentence_in_a_template_changes_the_page(
 def test_every_template_is_autoescaped() -> None:
     env = render.environment()
     names = env.list_templates()
-    assert {"base.html", "month.html", "rule.html", "_badges.html"} <= set(names)
+    assert {"base.html", "month.html", "rule.html", "checklist.html", "rules.html", "lineage.html", "help.html",
+            "_badges.html"} <= set(names)
     assert all(env.autoescape(n) if callable(env.autoescape) else env.autoescape for n in names if n.endswith(".html"))
 
 

@@ -12,9 +12,9 @@ import duckdb
 from ..periods import parse_period
 from ..spec import load_tables
 from ..submissions.store import submissions_dir
-from . import external, privacy
+from . import external, privacy, render
 from .inputs import Failure, Report, find_history, load_catalogue, load_manifest, load_report
-from .layout import CSS, favicon
+from .layout import favicon
 from .model import ItemSource, SiteData
 from .pages_month import write_month
 from .pages_reference import write_reference
@@ -259,7 +259,7 @@ def build_site(
 
     _prepare_out(out)
     (out / "assets").mkdir()
-    (out / "assets" / "site.css").write_text(CSS.lstrip(), encoding="utf-8")
+    shutil.copyfile(render.TEMPLATES / "site.css", out / "assets" / "site.css")
     (out / "favicon.ico").write_bytes(favicon())
     (out / "downloads").mkdir()
     shutil.copyfile(report_dir / "summary.json", out / "downloads" / "summary.json")

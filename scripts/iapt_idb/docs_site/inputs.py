@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import SEEDS_DIR, SPEC_DIR
-from ..validation.summary_schema import SEVERITIES, FailureRow, SummaryError, load_failure_rows, load_summary
+from ..validation.summary_schema import FailureRow, SummaryError, load_failure_rows, load_summary
 
 Failure = FailureRow  # one failure of the validation report (summary_schema.FailureRow)
 

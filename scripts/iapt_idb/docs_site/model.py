@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec import IdbTable
-from .inputs import SEVERITIES, Failure, MonthPoint, Report, RuleInfo, TableCount
+from ..validation.summary_schema import SEVERITIES
+from .inputs import Failure, MonthPoint, Report, RuleInfo, TableCount
 from .vodim import ItemQuality
 
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}

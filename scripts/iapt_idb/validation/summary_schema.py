@@ -16,6 +16,10 @@ summary.json, key by key (written with ``json.dumps(..., indent=2, sort_keys=Tru
 - ``catalogue`` how many rules the catalogue has, published or not, by status
 - ``not_checked`` (only when some rule could not run) the rule and why
 - ``great_expectations`` (only when GX ran) its suites, expectations and failures per rule
+
+To add a key: add a field to its class here (an optional one with a default and ``metadata=_OMIT_DEFAULT``,
+so files without it keep their bytes), set it in the writer; every reader then gets it, and a file that
+has a key no field names is refused.
 """
 
 from __future__ import annotations
