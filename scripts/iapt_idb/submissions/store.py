@@ -227,7 +227,9 @@ def record_submission(root: Path, period: str, idb: Path, fill: Callable[[Path],
         mine = records(root, period)
         if mine and mine[-1].meta.get("idb_sha256") == manifest["sha256"]:
             return Recorded(None, same_as=mine[-1].label)
-        n = mine[-1].refresh + 1 if mine else 0
+        # the next number after every folder of the month, readable or not (a damaged one is never replaced)
+        taken = [_refresh_of(d.name) for d in (root / period).iterdir()] if (root / period).is_dir() else []
+        n = max((t for t in taken if t is not None), default=-1) + 1
         with runlock.private_scratch(root, SCRATCH_PREFIX) as scratch:
             rec = scratch / "record"
             rec.mkdir(mode=0o700)
