@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import runlock
@@ -42,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "exit status: 0 written; 1 not written, the platform is predicted to reject the whole file "
             "(see --force); 2 not written, unusable input or environment (the message says what to do: "
             "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
-            "the same --out); 3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
+            "the same --out), or written but not recorded in the submission history (the message says so); "
+            "3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
             "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were (a SIGKILL "
             "in the instant the files are replaced leaves no manifest, and 'iapt-idb verify' says so)."
         ),
@@ -116,13 +118,13 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record(args: argparse.Namespace, target_db: Path, rows_sql: object) -> None:
+def _record(args: argparse.Namespace, target_db: Path, rows_sql: Callable[[str], str] | None) -> None:
     """Record the IDB just written in the submission history (its verdict, measures and row digests too)."""
     from ..accdb.source import default_rows_sql
     from ..spec import load_tables
     from ..submissions import capture, store
 
-    select = rows_sql if callable(rows_sql) else default_rows_sql
+    select = rows_sql or default_rows_sql
     sources = {t.name: select(t.name) for t in load_tables()}
     root = store.submissions_dir(args.submissions)
     options = {"drop_rejected": bool(args.drop_rejected), "forced": bool(args.force), "strict": bool(args.strict)}
