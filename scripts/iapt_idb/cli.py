@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("validate", "predict the national platform's verdict: TOS rules, rule codes, cascade"),
     ("export", "write the marts into an IAPT v2.1 IDB (.accdb)"),
     ("verify", "check an exported .accdb (and its excluded list) against the manifest beside it"),
+    ("diff", "compare two recorded submissions: rows, rule failures and headline measures"),
     ("structure", "print an .accdb's structure, fingerprint and differences from the spec"),
     ("measures", "print the month's headline NHS Talking Therapies measures"),
     ("docs", "build the offline data-quality docs site"),

@@ -8,6 +8,7 @@ set these outside tests. Points:
 ``between-renames``  in the export's commit, after the old manifest was removed and the new .accdb put in place
 ``validate-loaded``  in validate, once the input is in the scratch DB and the old reports are withdrawn
 ``validate-staged``  in validate, once the new reports are written beside the report folder, not yet in place
+``history-staged``   in a submission record's write, once the whole record is in its scratch folder, not yet in place
 
 A pausing process says so on stderr ("test pause at '<point>'").
 """

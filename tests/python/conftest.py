@@ -71,6 +71,12 @@ def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: st
     return BuiltMarts(warehouse, target_db, work / "target", period, created_at, proc.stdout)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def submissions_outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Exports record their IDB in the submission history: the tests' go to pytest's tmp dir (children inherit it)."""
+    os.environ["IAPT_IDB_SUBMISSIONS"] = str(tmp_path_factory.mktemp("submission_history"))
+
+
 @pytest.fixture(scope="session")
 def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("small_warehouse")

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     manifest = export_idb(args.target_db, idb_path, args.period, skip_unstorable=True)
+    recorded = _record(args.target_db, args.period, idb_path, report_dir)
 
     _step(5, total, "headline NHS Talking Therapies measures (preview)")
     from .measures import format_headline, headline_measures
@@ -152,9 +153,25 @@ def run(args: argparse.Namespace) -> int:
     if left_out:
         print(f"  left out of the IDB {sum(left_out.values())} record(s) with values the IDB cannot store, listed in "
               f"{idb_path.with_name(manifest['excluded_file'])}")
+    print(f"  submission history  {recorded}")
     if index is not None:
         print(f"  docs site           {index}")
         print(f"                      open it with: python3 -m http.server -d {site_dir} 8000  (then http://localhost:8000)")
     if not idb_path.exists():
         raise UserError(f"the IDB was not written: {idb_path}")
     return 0
+
+
+def _record(target_db: Path, period: str, idb: Path, report_dir: Path) -> str:
+    """Record the demo's IDB in the submission history (as `iapt-idb export` does); say where it went."""
+    from ..accdb.source import default_rows_sql
+    from ..spec import load_tables
+    from ..submissions import capture, store
+
+    root = store.submissions_dir()
+    sources = {t.name: default_rows_sql(t.name) for t in load_tables()}
+    done = store.record_submission(root, period, idb, capture.filler(target_db, period, sources, report_dir),
+                                   {"demo": True})
+    if done.record is None:
+        return f"{root} (the IDB is byte-identical to submission {done.same_as}; not recorded again)"
+    return f"{root} (recorded as submission {done.record.label}, {done.record.kind})"

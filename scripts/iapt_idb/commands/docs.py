@@ -47,6 +47,14 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
         help="folder of earlier months (e.g. output/) searched for */validation/summary.json to draw the trend chart",
     )
     p.add_argument(
+        "--submissions",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="the submission history folder whose months the submissions page shows (default "
+             "$IAPT_IDB_SUBMISSIONS, else output/submissions)",
+    )
+    p.add_argument(
         "--warehouse",
         type=Path,
         metavar="PATH",
@@ -70,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"validation report folder {report} not found: run 'iapt-idb validate --period {args.period} --report {report}' first")
     if args.history is not None and not args.history.is_dir():
         raise UserError(f"--history {args.history} is not a folder")
+    if args.submissions is not None and not args.submissions.is_dir():
+        raise UserError(f"--submissions {args.submissions} is not a folder (iapt-idb export records submissions there)")
     from .. import pg
 
     # With the postgres target, dbt's own docs describe the PostgreSQL relations; the site reads a snapshot.
     with pg.marts_source(args.target_db, dbt_on_snapshot=False) as target_db:
         index = build_site(
             args.period, args.out, report, target_db, history_dir=args.history, dbt_docs=not args.no_dbt_docs,
-            warehouse=args.warehouse,
+            warehouse=args.warehouse, submissions=args.submissions,
         )
     print(f"docs site written: {index}")
     print(f"open it in a browser, or serve it: python3 -m http.server -d {args.out} 8000")

@@ -5,12 +5,14 @@ would reject outright, unless --force. --drop-rejected leaves out the rows the p
 Records holding a value the IDB cannot store (text longer than its column, an integer out of range, a year
 Access cannot hold) are left out and listed in <name>.excluded.csv with the rule code the validator reports
 them under, unless --strict, which refuses instead. One export writes to an --out at a time.
+Each written IDB is recorded in the submission history (submissions/store.py) unless --no-record.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import runlock
@@ -32,13 +34,17 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "atomically, with <name>.manifest.json beside it (row counts, SHA-256, template, versions). "
             "With --template the official empty IDB from TRUD is copied and filled, keeping its column "
             "types and sizes; without it the structure is built from reference/spec/idb_schema.csv. "
-            "Check a file against its manifest with 'iapt-idb verify FILE.accdb'."
+            "Check a file against its manifest with 'iapt-idb verify FILE.accdb'. "
+            "The file is then recorded in the submission history (--submissions): the month's first export "
+            "is its primary submission, each later one whose IDB differs is a refresh (an identical IDB is not "
+            "recorded again); compare two with 'iapt-idb diff'."
         ),
         epilog=(
             "exit status: 0 written; 1 not written, the platform is predicted to reject the whole file "
             "(see --force); 2 not written, unusable input or environment (the message says what to do: "
             "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
-            "the same --out); 3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
+            "the same --out), or written but not recorded in the submission history (the message says so); "
+            "3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
             "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were (a SIGKILL "
             "in the instant the files are replaced leaves no manifest, and 'iapt-idb verify' says so)."
         ),
@@ -58,6 +64,11 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="refuse to write when any value cannot be stored in its IDB column (text too long, integer "
                         "out of range, a year Access cannot hold); by default such records are left out and listed in <name>.excluded.csv")
     p.add_argument("--quiet", action="store_true", help="no per-table progress on stderr")
+    p.add_argument("--submissions", type=Path, default=None, metavar="DIR",
+                   help="the submission history folder to record the IDB in (default $IAPT_IDB_SUBMISSIONS, "
+                        "else output/submissions in the project)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record this IDB in the submission history (e.g. a trial export)")
     return p
 
 
@@ -97,9 +108,36 @@ def _export(args: argparse.Namespace) -> int:
         rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
         manifest = export_idb(target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
                               progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
+        if not args.no_record:
+            _record(args, target_db, rows_sql)
     print(f"{args.out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}")
     left_out = manifest.get("rows_left_out_unstorable") or {}
     if left_out:
         print(f"export: {sum(left_out.values())} record(s) left out because a value cannot be stored in the IDB "
               f"(the platform would reject them too); listed in {manifest['excluded_file']}", file=sys.stderr)
     return 0
+
+
+def _record(args: argparse.Namespace, target_db: Path, rows_sql: Callable[[str], str] | None) -> None:
+    """Record the IDB just written in the submission history (its verdict, measures and row digests too)."""
+    from ..accdb.source import default_rows_sql
+    from ..spec import load_tables
+    from ..submissions import capture, store
+
+    select = rows_sql or default_rows_sql
+    sources = {t.name: select(t.name) for t in load_tables()}
+    root = store.submissions_dir(args.submissions)
+    options = {"drop_rejected": bool(args.drop_rejected), "forced": bool(args.force), "strict": bool(args.strict)}
+    try:
+        done = store.record_submission(root, args.period, args.out, capture.filler(target_db, args.period, sources),
+                                       options)
+    except UserError as exc:
+        raise UserError(f"{args.out} was written, but {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{args.out} was written, but not recorded in the submission history {root} "
+                        f"({exc.strerror}): free space or choose another --submissions, then export again") from None
+    if done.record is None:
+        print(f"export: the IDB is byte-identical to submission {done.same_as}; not recorded again in {root}",
+              file=sys.stderr)
+    else:
+        print(f"export: recorded as submission {done.record.label} ({done.record.kind}) in {root}", file=sys.stderr)

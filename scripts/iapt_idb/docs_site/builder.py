@@ -11,12 +11,14 @@ import duckdb
 
 from ..periods import parse_period
 from ..spec import load_tables
+from ..submissions.store import submissions_dir
 from . import external, privacy, render
 from .inputs import Failure, Report, find_history, load_catalogue, load_manifest, load_report
 from .layout import favicon
 from .model import ItemSource, SiteData
 from .pages_month import write_month
 from .pages_reference import write_reference
+from .pages_trend import write_submissions
 from .vodim import measure_all
 
 MARKER = ".iapt-docs-site"
@@ -177,13 +179,15 @@ def build_site(
     dbt_static_index: Path | None = None,
     catalogue_path: Path | None = None,
     warehouse: Path | None = None,
+    submissions: Path | None = None,
 ) -> Path:
     """Build the month's data-quality site into out (replaced); returns the path of index.html.
 
     dbt_docs: run `dbt docs generate --static` (attaching warehouse, default $IAPT_WAREHOUSE_PATH) and
     include it. Without it, an existing static_index.html (dbt_static_index, or the one in dbt's
     target folder) is included if found. manifest_path / catalogue_path default to dbt's target
-    folder and seeds/tos/tos_rules.csv.
+    folder and seeds/tos/tos_rules.csv. submissions: the submission history folder read by the
+    submissions page (default $IAPT_IDB_SUBMISSIONS, else output/submissions).
     """
     try:
         bounds = parse_period(period)
@@ -272,5 +276,6 @@ def build_site(
         data.gx_note = f"no Great Expectations Data Docs were found in {gx_source.name}/ of the validation report"
     write_month(data, out)
     write_reference(data, out)
+    write_submissions(data, out, submissions_dir(submissions))
     privacy.scrub_tree(out, identifiers)
     return out / "index.html"
