@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import gen_reference as ref
 from .gen_context import Context, days, group_positions, weighted
 from .gen_people import People
 
@@ -23,7 +24,24 @@ FAIL, ASSESS, TREAT = 0, 1, 2
 REFERRALS_PER_PATIENT = {1: 0.46, 2: 0.32, 3: 0.22}
 NOT_TREATED_REASONS = {"10": 0.15, "11": 0.25, "12": 0.25, "13": 0.13, "14": 0.12, "16": 0.075, "17": 0.005, "95": 0.02}
 TREATED_REASONS = {"46": 0.62, "47": 0.28, "48": 0.05, "49": 0.003, "96": 0.017}
+SINGLE_SESSION_REASONS = {"46": 0.35, "47": 0.50, "48": 0.10, "96": 0.05}
 MISSED_OUTCOMES = {"3": 0.55, "2": 0.28, "4": 0.14, "7": 0.03}
+
+# What becomes of a referral, tuned so that about a third of referrals ending finish a course of
+# treatment (two or more treatment sessions), as nationally (reference/calibration_targets.csv):
+NO_CONTACT_SHARE = 0.14  # never seen (opt-in not taken up, referral not accepted)
+NOT_TREATED_SHARE = 0.22  # of those assessed: signposted, advice only, declined, referred on
+SINGLE_SESSION_SHARE = 0.41  # of those entering treatment: one treatment session, then ended
+# share stepped to high intensity (step 3) by ICD-10 presenting problem: NICE recommends
+# high-intensity therapy first for PTSD, OCD, social anxiety and severe or recurrent depression
+HIGH_INTENSITY_SHARE = {"F32.0": 0.25, "F32.1": 0.45, "F32.2": 0.75, "F33.1": 0.6, "F41.2": 0.35, "F41.1": 0.35,
+                        "F41.0": 0.4, "F40.1": 0.65, "F43.1": 0.85, "F42.2": 0.6, "F45.2": 0.5, "F40.0": 0.4,
+                        "F40.2": 0.35, "F43.2": 0.35}
+# planned treatment sessions (integers, upper bound exclusive): step 2 about 7, step 3 about 14
+STEP2_SESSIONS, STEP3_SESSIONS = (3, 12), (8, 21)
+LONG_WAIT_SHARE = 0.04  # of step 3 referrals: those waiting months for a specialist therapy (the 18-week tail)
+PAUSE_SHARE = 0.04
+ATTENDANCE = 0.89  # treatment sessions attended; of those missed, MISSED_OUTCOMES says how
 
 
 @dataclass
@@ -32,6 +50,7 @@ class Plan:
 
     patient: np.ndarray  # index into the block's People
     received: np.ndarray
+    problem: np.ndarray  # primary presenting problem: index into gen_reference.PROBLEMS
     fate: np.ndarray
     n_fail: np.ndarray
     high_intensity: np.ndarray  # bool
@@ -46,29 +65,38 @@ class Plan:
 
 def _plan(rng: np.random.Generator, patient: np.ndarray, received: np.ndarray) -> Plan:
     n = len(patient)
+    weights = np.array([p.weight for p in ref.PROBLEMS])
+    problem = rng.choice(len(ref.PROBLEMS), size=n, p=weights / weights.sum())
     r = rng.random(n)
     n_fail = rng.choice([0, 1, 2], size=n, p=[0.80, 0.14, 0.06])
-    fate = np.where(r < 0.06, NO_CONTACT, TREATED)
+    fate = np.where(r < NO_CONTACT_SHARE, NO_CONTACT, TREATED)
     not_assessed = (fate != NO_CONTACT) & (n_fail == 2) & (rng.random(n) < 0.5)
     fate = np.where(not_assessed, NOT_ASSESSED, fate)
     assessed = fate == TREATED
-    fate = np.where(assessed & (rng.random(n) < 0.30), NOT_TREATED, fate)
+    fate = np.where(assessed & (rng.random(n) < NOT_TREATED_SHARE), NOT_TREATED, fate)
     n_fail = np.where(fate == NO_CONTACT, 0, n_fail)
+    single = (fate == TREATED) & (rng.random(n) < SINGLE_SESSION_SHARE)
 
-    hi = rng.random(n) < 0.5
-    planned = np.where(hi, rng.integers(9, 27, n), rng.integers(4, 13, n))
+    step3_share = np.array([HIGH_INTENSITY_SHARE.get(p.icd10, 0.4) for p in ref.PROBLEMS])[problem]
+    hi = rng.random(n) < np.where(single, step3_share * 0.3, step3_share)
+    planned = np.where(hi, rng.integers(*STEP3_SESSIONS, n), rng.integers(*STEP2_SESSIONS, n))
     end_nat = np.full(n, "50", dtype=object)
     end_nat[fate == NOT_TREATED] = weighted(rng, int((fate == NOT_TREATED).sum()), NOT_TREATED_REASONS)
     end_nat[fate == TREATED] = weighted(rng, int((fate == TREATED).sum()), TREATED_REASONS)
+    end_nat[single] = weighted(rng, int(single.sum()), SINGLE_SESSION_REASONS)
     early = (fate == TREATED) & np.isin(end_nat, ["47", "48", "49", "96"])
-    cut = np.maximum(1, np.round(planned * rng.uniform(0.15, 0.7, n))).astype(np.int64)
-    treat_slots = np.where(fate == TREATED, np.where(early, cut, planned), 0)
+    cut = np.maximum(2, np.round(planned * rng.uniform(0.15, 0.7, n))).astype(np.int64)
+    treat_slots = np.where(fate == TREATED, np.where(single, 1, np.where(early, cut, planned)), 0)
     trailing = np.where(early & (end_nat == "47"), rng.integers(1, 3, n), 0)
 
-    gap0 = 2 + rng.gamma(2.0, 9.0, n)
-    pause = np.where((fate == TREATED) & (rng.random(n) < 0.06), rng.uniform(14, 56, n), 0.0)
-    gap_treat = np.where(hi, 10 + rng.gamma(2.2, 25.0, n), 5 + rng.gamma(2.0, 10.0, n)) + pause
-    return Plan(patient, received, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat, pause, received)
+    # waits: most are assessed within a few weeks and start treatment soon after (about nine in ten
+    # finished courses started within six weeks of referral); step 3 waits longer, a few for months
+    gap0 = 1 + rng.gamma(1.5, 6.0, n)
+    pause = np.where((fate == TREATED) & (rng.random(n) < PAUSE_SHARE), rng.uniform(14, 56, n), 0.0)
+    long_wait = np.where(hi & (rng.random(n) < LONG_WAIT_SHARE), rng.uniform(90, 180, n), 0.0)
+    gap_treat = np.where(hi, 2 + rng.gamma(1.2, 9.0, n) + long_wait, 1 + rng.gamma(1.2, 4.0, n)) + pause
+    return Plan(patient, received, problem, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat, pause,
+                received)
 
 
 def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
@@ -92,7 +120,7 @@ def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
 
     n_treat = plan.treat_slots[owner]
     trailing = t_index >= n_treat
-    attended = np.where(stage == FAIL, False, np.where(stage == ASSESS, True, rng.random(m) < 0.86))
+    attended = np.where(stage == FAIL, False, np.where(stage == ASSESS, True, rng.random(m) < ATTENDANCE))
     completer = plan.end_nat[owner] == "46"
     last_treat = (stage == TREAT) & (t_index == n_treat - 1)
     attended = np.where(trailing, False, attended)

@@ -15,6 +15,13 @@ from .gen_context import Context, days
 from .gen_frame import Ids, Rows
 from .gen_plan import ASSESS, TREAT, Plan
 
+# Share of referrals whose symptoms respond to treatment, by ICD-10 presenting problem, and the shift
+# of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
+# (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
+RESPONSE = {"F32.0": 0.73, "F32.1": 0.67, "F32.2": 0.57, "F33.1": 0.62, "F41.2": 0.66, "F41.1": 0.76, "F41.0": 0.76,
+            "F40.1": 0.63, "F43.1": 0.59, "F42.2": 0.68, "F45.2": 0.79, "F40.0": 0.71, "F40.2": 0.77, "F43.2": 0.69}
+SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
+
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
 
@@ -39,11 +46,13 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     peq_a = ref.tools_named("Assessment Patient Experience")
 
     # trajectories: baseline severity and how much of it is gone by the planned end
+    icd = np.array([p.icd10 for p in ref.PROBLEMS], dtype=object)[plan.problem]
+    shift = np.array([SEVERITY_SHIFT.get(c, 0.0) for c in icd])
     case = rng.random(n_ref) >= 0.10
-    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref), 10, 27), rng.uniform(2, 9.5, n_ref))
+    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
     base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
-    responder = rng.random(n_ref) < 0.60
-    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.15, 0.3, n_ref))
+    responder = rng.random(n_ref) < np.array([RESPONSE.get(c, 0.6) for c in icd])
+    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.2, n_ref))
 
     scored = np.flatnonzero(info["attended"] & (first_iv >= 0) & ~info["ea_slot"])
     owner = info["owner"][scored]
