@@ -91,10 +91,10 @@ def _plan(rng: np.random.Generator, patient: np.ndarray, received: np.ndarray) -
 
     # waits: most are assessed within a few weeks and start treatment soon after (about nine in ten
     # finished courses started within six weeks of referral); step 3 waits longer, a few for months
-    gap0 = 1 + rng.gamma(1.5, 6.0, n)
+    gap0 = 1 + rng.gamma(1.5, 6.5, n)
     pause = np.where((fate == TREATED) & (rng.random(n) < PAUSE_SHARE), rng.uniform(14, 56, n), 0.0)
     long_wait = np.where(hi & (rng.random(n) < LONG_WAIT_SHARE), rng.uniform(90, 180, n), 0.0)
-    gap_treat = np.where(hi, 2 + rng.gamma(1.2, 9.0, n) + long_wait, 1 + rng.gamma(1.2, 4.0, n)) + pause
+    gap_treat = np.where(hi, 2 + rng.gamma(1.2, 10.0, n) + long_wait, 1 + rng.gamma(1.2, 4.0, n)) + pause
     return Plan(patient, received, problem, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat, pause,
                 received)
 

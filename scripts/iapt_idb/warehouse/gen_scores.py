@@ -18,9 +18,11 @@ from .gen_plan import ASSESS, TREAT, Plan
 # Share of referrals whose symptoms respond to treatment, by ICD-10 presenting problem, and the shift
 # of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
 # (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
-RESPONSE = {"F32.0": 0.73, "F32.1": 0.67, "F32.2": 0.57, "F33.1": 0.62, "F41.2": 0.66, "F41.1": 0.76, "F41.0": 0.76,
-            "F40.1": 0.63, "F43.1": 0.59, "F42.2": 0.68, "F45.2": 0.79, "F40.0": 0.71, "F40.2": 0.77, "F43.2": 0.69}
+RESPONSE = {"F32.0": 0.69, "F32.1": 0.63, "F32.2": 0.53, "F33.1": 0.58, "F41.2": 0.62, "F41.1": 0.72, "F41.0": 0.72,
+            "F40.1": 0.59, "F43.1": 0.55, "F42.2": 0.64, "F45.2": 0.75, "F40.0": 0.67, "F40.2": 0.73, "F43.2": 0.65}
 SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
+# a course that ends early stops this many sessions short of the improvement it would have reached
+UNFINISHED_SESSIONS = 2
 
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
@@ -52,11 +54,11 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
     base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
     responder = rng.random(n_ref) < np.array([RESPONSE.get(c, 0.6) for c in icd])
-    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.2, n_ref))
+    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.26, n_ref))
 
     scored = np.flatnonzero(info["attended"] & (first_iv >= 0) & ~info["ea_slot"])
     owner = info["owner"][scored]
-    planned = np.maximum(plan.treat_slots[owner] + (plan.end_nat[owner] != "46") * 3 - 1, 1)
+    planned = np.maximum(plan.treat_slots[owner] + (plan.end_nat[owner] != "46") * UNFINISHED_SESSIONS - 1, 1)
     t = np.where(info["stage"][scored] == TREAT, np.clip((info["t_index"][scored] + 1) / planned, 0, 1), 0.0)
     t = np.where(info["follow"][scored], 1.0, t)
     p_val = np.clip(np.round(base_p[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.6, len(t))), 0, 27)
