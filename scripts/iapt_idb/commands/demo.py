@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "Run the whole monthly job on the embedded synthetic warehouse: generate a Lumen CMS "
             "warehouse, build the 21 IDB marts for the period, predict the national platform's "
             "verdict, write the .accdb IDB, print the headline measures and build the docs site. "
-            "Re-uses an existing warehouse generated with the same settings."
+            "Re-uses an existing warehouse generated with the same settings by the same generator code."
         ),
     )
     p.add_argument("--period", type=period_arg, default="2026-10", help="reporting month YYYY-MM (default 2026-10)")
@@ -53,11 +53,12 @@ def _step(n: int, total: int, text: str) -> None:
 
 
 def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, period: str) -> bool:
-    """Generate the warehouse unless one made with the same settings is already there."""
-    from ..warehouse.generate import generate_warehouse
+    """Generate the warehouse unless one made with the same settings and generator is already there."""
+    from ..warehouse.generate import generate_warehouse, generator_fingerprint
 
     stamp = path.with_suffix(".settings.json")
-    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period}
+    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period,
+                "generator": generator_fingerprint()}
     if path.exists() and stamp.exists():
         try:
             if json.loads(stamp.read_text()) == settings:

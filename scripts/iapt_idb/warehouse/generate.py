@@ -8,6 +8,7 @@ so the content depends only on the seed, the patient count, the period and the d
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +57,15 @@ class GenerationSummary:
         lines.append(f"  defects injected: {total:,}" + ("" if not total else " (" + ", ".join(
             f"{k} {v:,}" for k, v in sorted(self.defects.items())) + ")"))
         return "\n".join(lines)
+
+
+def generator_fingerprint(mapping_dir: Path = MAPPING_SEEDS_DIR) -> str:
+    """SHA-256 of what decides the generated content besides the settings: this package's code and the
+    mapping seeds. A warehouse kept for re-use is stale once either changes."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _stream(seed: int, stream: int, block: int = 0) -> np.random.Generator:
