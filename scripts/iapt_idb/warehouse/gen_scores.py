@@ -3,7 +3,8 @@ measure of the presenting problem, WSAS items at assessment and at the end, PEQ 
 referral-level scores completed online before the first appointment (no intervention).
 
 Each referral has a baseline severity and a share of it that is gone by the planned end of
-treatment; about six in ten respond, which gives recovery rates near 50% among completers.
+treatment; the share who respond depends on the presenting problem (``RESPONSE``), which gives
+recovery rates near the national ~50% among finished courses (reference/calibration_targets.csv).
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     peq_a = ref.tools_named("Assessment Patient Experience")
 
     # trajectories: baseline severity and how much of it is gone by the planned end
-    icd = np.array([p.icd10 for p in ref.PROBLEMS], dtype=object)[plan.problem]
-    shift = np.array([SEVERITY_SHIFT.get(c, 0.0) for c in icd])
+    shift = np.array([SEVERITY_SHIFT.get(p.icd10, 0.0) for p in ref.PROBLEMS])[plan.problem]
+    response = np.array([RESPONSE.get(p.icd10, 0.6) for p in ref.PROBLEMS])[plan.problem]
     case = rng.random(n_ref) >= 0.10
     base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
     base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
-    responder = rng.random(n_ref) < np.array([RESPONSE.get(c, 0.6) for c in icd])
+    responder = rng.random(n_ref) < response
     gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.26, n_ref))
 
     scored = np.flatnonzero(info["attended"] & (first_iv >= 0) & ~info["ea_slot"])
