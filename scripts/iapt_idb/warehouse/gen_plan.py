@@ -41,6 +41,9 @@ HIGH_INTENSITY_SHARE = {"F32.0": 0.25, "F32.1": 0.45, "F32.2": 0.75, "F33.1": 0.
 STEP2_SESSIONS, STEP3_SESSIONS = (3, 12), (8, 21)
 LONG_WAIT_SHARE = 0.04  # of step 3 referrals: those waiting months for a specialist therapy (the 18-week tail)
 PAUSE_SHARE = 0.04
+# the "hidden wait" between the first and second treatment session (e.g. an initial session, then a
+# waiting list for the rest of the course): (share, shortest, longest days) for step 2 and step 3
+SECOND_WAIT_STEP2, SECOND_WAIT_STEP3 = (0.10, 21, 60), (0.40, 28, 120)
 ATTENDANCE = 0.89  # treatment sessions attended; of those missed, MISSED_OUTCOMES says how
 
 
@@ -59,6 +62,7 @@ class Plan:
     end_nat: np.ndarray  # national discharge reason (object)
     gap0: np.ndarray  # days from referral to first appointment
     gap_treat: np.ndarray  # days from assessment to first treatment (includes any pause)
+    second_wait: np.ndarray  # extra days between the first and second treatment session (0 = none)
     pause_days: np.ndarray  # 0 = no pause
     end: np.ndarray  # projected discharge date (may be after the extract)
 
@@ -95,8 +99,10 @@ def _plan(rng: np.random.Generator, patient: np.ndarray, received: np.ndarray) -
     pause = np.where((fate == TREATED) & (rng.random(n) < PAUSE_SHARE), rng.uniform(14, 56, n), 0.0)
     long_wait = np.where(hi & (rng.random(n) < LONG_WAIT_SHARE), rng.uniform(90, 180, n), 0.0)
     gap_treat = np.where(hi, 2 + rng.gamma(1.2, 10.0, n) + long_wait, 1 + rng.gamma(1.2, 4.0, n)) + pause
-    return Plan(patient, received, problem, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat, pause,
-                received)
+    share, low, high = (np.where(hi, a, b) for a, b in zip(SECOND_WAIT_STEP3, SECOND_WAIT_STEP2))
+    second_wait = np.where(rng.random(n) < share, rng.uniform(low, high), 0.0)
+    return Plan(patient, received, problem, fate, n_fail, hi, treat_slots, trailing, end_nat, gap0, gap_treat,
+                second_wait, pause, received)
 
 
 def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
@@ -109,7 +115,8 @@ def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
     stage = np.where(pos < n_fail, FAIL, np.where((pos == n_fail) & (assessed[owner] == 1), ASSESS, TREAT))
     t_index = pos - n_fail - 1  # 0 for the first treatment slot
     weekly = np.clip(np.where(plan.high_intensity[owner], rng.normal(7, 1.5, m), rng.normal(9, 2.5, m)), 3, 16)
-    gap = np.where(pos == 0, plan.gap0[owner], np.where(stage == TREAT, np.where(t_index == 0, plan.gap_treat[owner], weekly), rng.uniform(5, 15, m)))
+    between = np.where(t_index == 0, plan.gap_treat[owner], weekly + np.where(t_index == 1, plan.second_wait[owner], 0.0))
+    gap = np.where(pos == 0, plan.gap0[owner], np.where(stage == TREAT, between, rng.uniform(5, 15, m)))
     cs = np.cumsum(gap)
     group_start = (np.cumsum(k) - k)[owner]  # row index of each slot's first slot in its referral
     before = cs[group_start] - gap[group_start]  # cumulative gap before the referral's first slot
