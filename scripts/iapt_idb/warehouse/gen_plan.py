@@ -43,7 +43,11 @@ LONG_WAIT_SHARE = 0.04  # of step 3 referrals: those waiting months for a specia
 PAUSE_SHARE = 0.04
 # the "hidden wait" between the first and second treatment session (e.g. an initial session, then a
 # waiting list for the rest of the course): (share, shortest, longest days) for step 2 and step 3
-SECOND_WAIT_STEP2, SECOND_WAIT_STEP3 = (0.10, 21, 60), (0.40, 28, 120)
+SECOND_WAIT_STEP2, SECOND_WAIT_STEP3 = (0.15, 21, 75), (0.6, 28, 150)
+# days from the last appointment (or the referral, if none) to the discharge: opt-in letters, attempts
+# to re-engage, a final review; referrals stay open for weeks after the last contact, as in real services
+DISCHARGE_LAG = {"no contact": (28, 90), "not assessed": (21, 60), "not treated": (14, 60), "completed": (7, 42),
+                 "ended early": (28, 150)}
 ATTENDANCE = 0.89  # treatment sessions attended; of those missed, MISSED_OUTCOMES says how
 
 
@@ -114,7 +118,7 @@ def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
     n_fail = plan.n_fail[owner]
     stage = np.where(pos < n_fail, FAIL, np.where((pos == n_fail) & (assessed[owner] == 1), ASSESS, TREAT))
     t_index = pos - n_fail - 1  # 0 for the first treatment slot
-    weekly = np.clip(np.where(plan.high_intensity[owner], rng.normal(7, 1.5, m), rng.normal(9, 2.5, m)), 3, 16)
+    weekly = np.clip(np.where(plan.high_intensity[owner], rng.normal(8, 1.5, m), rng.normal(11, 3, m)), 3, 21)
     between = np.where(t_index == 0, plan.gap_treat[owner], weekly + np.where(t_index == 1, plan.second_wait[owner], 0.0))
     gap = np.where(pos == 0, plan.gap0[owner], np.where(stage == TREAT, between, rng.uniform(5, 15, m)))
     cs = np.cumsum(gap)
@@ -140,8 +144,9 @@ def _slots(rng: np.random.Generator, plan: Plan) -> dict[str, np.ndarray]:
     n = len(k)
     after = np.select(
         [plan.fate == NO_CONTACT, plan.fate == NOT_ASSESSED, plan.fate == NOT_TREATED, plan.end_nat == "46"],
-        [rng.uniform(28, 70, n), rng.uniform(7, 28, n), rng.uniform(0, 21, n), rng.uniform(0, 10, n)],
-        default=rng.uniform(14, 35, n),
+        [rng.uniform(*DISCHARGE_LAG["no contact"], n), rng.uniform(*DISCHARGE_LAG["not assessed"], n),
+         rng.uniform(*DISCHARGE_LAG["not treated"], n), rng.uniform(*DISCHARGE_LAG["completed"], n)],
+        default=rng.uniform(*DISCHARGE_LAG["ended early"], n),
     )
     plan.end = np.where(has, last_date, plan.received) + days(after)
     return {"owner": owner, "stage": stage, "t_index": t_index, "date": date, "attended": attended, "last_treat": last_treat}

@@ -19,11 +19,11 @@ from .gen_plan import ASSESS, TREAT, Plan
 # Share of referrals whose symptoms respond to treatment, by ICD-10 presenting problem, and the shift
 # of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
 # (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
-RESPONSE = {"F32.0": 0.69, "F32.1": 0.63, "F32.2": 0.53, "F33.1": 0.58, "F41.2": 0.62, "F41.1": 0.72, "F41.0": 0.72,
-            "F40.1": 0.59, "F43.1": 0.55, "F42.2": 0.64, "F45.2": 0.75, "F40.0": 0.67, "F40.2": 0.73, "F43.2": 0.65}
+RESPONSE = {"F32.0": 0.7, "F32.1": 0.62, "F32.2": 0.52, "F33.1": 0.57, "F41.2": 0.62, "F41.1": 0.82, "F41.0": 0.78,
+            "F40.1": 0.62, "F43.1": 0.52, "F42.2": 0.66, "F45.2": 0.8, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
 SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
 # a course that ends early stops this many sessions short of the improvement it would have reached
-UNFINISHED_SESSIONS = 2
+UNFINISHED_SESSIONS = 3
 
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
