@@ -60,11 +60,13 @@ class GenerationSummary:
 
 
 def generator_fingerprint(mapping_dir: Path = MAPPING_SEEDS_DIR) -> str:
-    """SHA-256 of what decides the generated content besides the settings: this package's code and the
-    mapping seeds. A warehouse kept for re-use is stale once either changes."""
+    """SHA-256 of what decides the generated content besides the settings: this package's code (with its
+    sub-packages) and the mapping seeds. A warehouse kept for re-use is stale once either changes."""
+    here = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(here.rglob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")):
+        name = path.relative_to(here).as_posix() if path.is_relative_to(here) else path.name
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
