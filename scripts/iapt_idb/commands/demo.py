@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "Run the whole monthly job on the embedded synthetic warehouse: generate a Lumen CMS "
             "warehouse, build the 21 IDB marts for the period, predict the national platform's "
             "verdict, write the .accdb IDB, print the headline measures and build the docs site. "
-            "Re-uses an existing warehouse generated with the same settings. --system meridian_epr runs the "
+            "Re-uses an existing warehouse generated with the same settings by the same generator code. --system meridian_epr runs the "
             "same job on the second synthetic system (same content, another vendor's shape, hand-written staging)."
         ),
     )
@@ -57,11 +57,13 @@ def _step(n: int, total: int, text: str) -> None:
 
 def _ensure_warehouse(path: Path, patients: int, seed: int, defect_rate: float, period: str,
                       system: str = "lumen_cms") -> bool:
-    """Generate the warehouse unless one made with the same settings is already there."""
+    """Generate the warehouse unless one made with the same settings and generator is already there."""
+    from ..warehouse.generate import generator_fingerprint
     from ..warehouse.systems import generate_system
 
     stamp = path.with_suffix(".settings.json")
-    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period, "system": system}
+    settings = {"patients": patients, "seed": seed, "defect_rate": defect_rate, "period": period, "system": system,
+                "generator": generator_fingerprint()}
     if path.exists() and stamp.exists():
         try:
             if json.loads(stamp.read_text()) == settings:

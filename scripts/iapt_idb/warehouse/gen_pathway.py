@@ -44,8 +44,7 @@ def generate_pathways(
     pidx = plan.patient
     has_ltc = rng.random(n_ref) < 0.15
     ltc_path = has_ltc & (rng.random(n_ref) < 0.6)
-    problem_w = np.array([p.weight for p in ref.PROBLEMS])
-    primary = rng.choice(len(ref.PROBLEMS), size=n_ref, p=problem_w / problem_w.sum())
+    primary = plan.problem
     clinician = np.where(
         plan.high_intensity,
         staff.high_intensity[rng.integers(0, len(staff.high_intensity), n_ref)],

@@ -3,7 +3,8 @@ measure of the presenting problem, WSAS items at assessment and at the end, PEQ 
 referral-level scores completed online before the first appointment (no intervention).
 
 Each referral has a baseline severity and a share of it that is gone by the planned end of
-treatment; about six in ten respond, which gives recovery rates near 50% among completers.
+treatment; the share who respond depends on the presenting problem (``RESPONSE``), which gives
+recovery rates near the national ~50% among finished courses (reference/calibration_targets.csv).
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ from . import gen_reference as ref
 from .gen_context import Context, days
 from .gen_frame import Ids, Rows
 from .gen_plan import ASSESS, TREAT, Plan
+
+# Share of referrals whose symptoms respond to treatment, by ICD-10 presenting problem, and the shift
+# of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
+# (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
+RESPONSE = {"F32.0": 0.7, "F32.1": 0.62, "F32.2": 0.52, "F33.1": 0.57, "F41.2": 0.62, "F41.1": 0.82, "F41.0": 0.78,
+            "F40.1": 0.62, "F43.1": 0.52, "F42.2": 0.66, "F45.2": 0.8, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
+SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
+# a course that ends early stops this many sessions short of the improvement it would have reached
+UNFINISHED_SESSIONS = 3
 
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
@@ -39,15 +49,17 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     peq_a = ref.tools_named("Assessment Patient Experience")
 
     # trajectories: baseline severity and how much of it is gone by the planned end
+    shift = np.array([SEVERITY_SHIFT.get(p.icd10, 0.0) for p in ref.PROBLEMS])[plan.problem]
+    response = np.array([RESPONSE.get(p.icd10, 0.6) for p in ref.PROBLEMS])[plan.problem]
     case = rng.random(n_ref) >= 0.10
-    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref), 10, 27), rng.uniform(2, 9.5, n_ref))
+    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
     base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
-    responder = rng.random(n_ref) < 0.60
-    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.15, 0.3, n_ref))
+    responder = rng.random(n_ref) < response
+    gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.26, n_ref))
 
     scored = np.flatnonzero(info["attended"] & (first_iv >= 0) & ~info["ea_slot"])
     owner = info["owner"][scored]
-    planned = np.maximum(plan.treat_slots[owner] + (plan.end_nat[owner] != "46") * 3 - 1, 1)
+    planned = np.maximum(plan.treat_slots[owner] + (plan.end_nat[owner] != "46") * UNFINISHED_SESSIONS - 1, 1)
     t = np.where(info["stage"][scored] == TREAT, np.clip((info["t_index"][scored] + 1) / planned, 0, 1), 0.0)
     t = np.where(info["follow"][scored], 1.0, t)
     p_val = np.clip(np.round(base_p[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.6, len(t))), 0, 27)

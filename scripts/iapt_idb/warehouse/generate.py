@@ -8,6 +8,7 @@ so the content depends only on the seed, the patient count, the period and the d
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +59,17 @@ class GenerationSummary:
         lines.append(f"  defects injected: {total:,}" + ("" if not total else " (" + ", ".join(
             f"{k} {v:,}" for k, v in sorted(self.defects.items())) + ")"))
         return "\n".join(lines)
+
+
+def generator_fingerprint(mapping_dir: Path = MAPPING_SEEDS_DIR) -> str:
+    """SHA-256 of what decides the generated content besides the settings: this package's code (with its
+    sub-packages) and the mapping seeds. A warehouse kept for re-use is stale once either changes."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(here.rglob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")):
+        name = path.relative_to(here).as_posix() if path.is_relative_to(here) else path.name
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _stream(seed: int, stream: int, block: int = 0) -> np.random.Generator:
