@@ -1,11 +1,11 @@
 {#- The select that ends every measures mart: each row of a measures_summary CTE with the reporting
-    period (IDS000Header), the measure's sort order, label and unit (seed measure_definitions) and its
+    period (from the summary), the measure's sort order, label and unit (seed measure_definitions) and its
     value. group_columns (of the summary) go between the period dates and measure_id;
     definition_columns (more columns of measure_definitions) go last. Written to sit inside a CTE. -#}
 {% macro measures_labelled(summary, group_columns=[], definition_columns=[]) -%}
     select
-        header.ReportingPeriodStartDate as period_start_date,
-        header.ReportingPeriodEndDate as period_end_date,
+        {{ summary }}.period_start_date,
+        {{ summary }}.period_end_date,
         {%- for column in group_columns %}
         {{ summary }}.{{ column }},
         {%- endfor %}
@@ -22,7 +22,6 @@
         definitions.{{ column }}
         {%- endfor %}
     from {{ summary }}
-    cross join {{ ref('IDS000Header') }} as header
     left join {{ ref('measure_definitions') }} as definitions
         on {{ summary }}.measure_id = definitions.measure_id
 {%- endmacro %}

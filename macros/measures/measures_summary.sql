@@ -31,12 +31,13 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
 {%- endmacro %}
 
 
-{#- One row per measure (and per group when group_columns is given): measure_id, value_kind,
-    numerator, denominator. `relation` is a model or CTE with the columns of
-    measures_referral_pathway. Empty input still yields every measure, with zero counts.
-    The relation is read once: one aggregate computes every numerator and denominator (per group),
-    then each row of totals is paired with the catalogue's measures (a VALUES list) and a CASE picks
-    that measure's sums. -#}
+{#- One row per reporting period and measure (and per group when group_columns is given):
+    period_start_date, period_end_date, measure_id, value_kind, numerator, denominator. `relation` is a
+    model or CTE with the columns of measures_referral_pathway. Every period of
+    int_measures__periods yields every measure, with zero counts when it has no referrals (groups
+    only where there are rows). The relation is read once: one aggregate computes every numerator and
+    denominator (per period and group), then each row of totals is paired with the catalogue's
+    measures (a VALUES list) and a CASE picks that measure's sums. -#}
 {% macro measures_summary(relation, group_columns=[]) -%}
     {%- set measures = [] -%}
     {%- for line in (measures_catalogue() | string).split('\n') if line.strip() -%}
@@ -46,6 +47,8 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
             'numerator': parts[2].strip(), 'denominator': parts[3].strip() if parts | length > 3 else ''}) -%}
     {%- endfor %}
     select
+        periods.period_start_date,
+        periods.period_end_date,
         {%- for column in group_columns %}
         totals.{{ column }},
         {%- endfor %}
@@ -53,16 +56,20 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
         catalogue.value_kind,
         case catalogue.measure_id
             {%- for measure in measures %}
-            when '{{ measure.id }}' then totals.numerator_{{ loop.index }}
+            when '{{ measure.id }}' then coalesce(totals.numerator_{{ loop.index }}, 0)
             {%- endfor %}
         end as numerator,
         case catalogue.measure_id
             {%- for measure in measures %}
-            when '{{ measure.id }}' then totals.denominator_{{ loop.index }}
+            {%- if measure.denominator %}
+            when '{{ measure.id }}' then coalesce(totals.denominator_{{ loop.index }}, 0)
+            {%- endif %}
             {%- endfor %}
         end as denominator
-    from (
+    from {{ ref('int_measures__periods') }} as periods
+    {{ 'inner' if group_columns else 'left' }} join (
         select
+            period_start_date,
             {%- for column in group_columns %}
             {{ column }},
             {%- endfor %}
@@ -76,10 +83,9 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
         from {{ relation }}
-        {%- if group_columns %}
-        group by {{ group_columns | join(', ') }}
-        {%- endif %}
+        group by period_start_date{% for column in group_columns %}, {{ column }}{% endfor %}
     ) as totals
+        on periods.period_start_date = totals.period_start_date
     cross join (
         values
         {%- for measure in measures %}
