@@ -59,6 +59,7 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
             when '{{ measure.id }}' then coalesce(totals.numerator_{{ loop.index }}, 0)
             {%- endfor %}
         end as numerator,
+        {%- if measures | selectattr('denominator') | list %}
         case catalogue.measure_id
             {%- for measure in measures %}
             {%- if measure.denominator %}
@@ -66,6 +67,9 @@ dna_rate ; percent ; dna_contacts_in_period ; due_contacts_in_period
             {%- endif %}
             {%- endfor %}
         end as denominator
+        {%- else %}
+        cast(null as bigint) as denominator
+        {%- endif %}
     from {{ ref('int_measures__periods') }} as periods
     {{ 'inner' if group_columns else 'left' }} join (
         select

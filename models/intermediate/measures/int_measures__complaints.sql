@@ -4,32 +4,32 @@
 -- depends_on: {{ source('idb_submissions', 'IDS603PresentingComplaints') }}
 {% if measures_input() == 'submissions' %}
 
-with
+    with
 
-submitted as (
-    {{ measures_submitted('IDS603PresentingComplaints', ['ServiceRequestId']) }}
-)
+    submitted as (
+        {{ measures_submitted('IDS603PresentingComplaints', ['ServiceRequestId']) }}
+    )
 
-select
-    period_start_date,
-    ServiceRequestId as service_request_id,
-    FindSchemeInUse as find_scheme,
-    PresComp as problem_code,
-    PresCompCodSig as significance,
-    PresCompDate as recorded_date
-from submitted
+    select
+        period_start_date,
+        ServiceRequestId as service_request_id,
+        FindSchemeInUse as find_scheme,
+        PresComp as problem_code,
+        PresCompCodSig as significance,
+        PresCompDate as recorded_date
+    from submitted
 
 {% else %}
 
-select
-    periods.period_start_date,
-    complaints.referral_id as service_request_id,
-    {{ national_or_local('complaints.coding_scheme') }} as find_scheme,
-    complaints.problem_code,
-    {{ national_or_local('complaints.significance') }} as significance,
-    complaints.recorded_on as recorded_date
-from {{ ref('stg_presenting_problem') }} as complaints
-inner join {{ ref('int_measures__periods') }} as periods
-    on complaints.recorded_on is null or complaints.recorded_on <= periods.period_end_date
+    select
+        periods.period_start_date,
+        complaints.referral_id as service_request_id,
+        {{ national_or_local('complaints.coding_scheme') }} as find_scheme,
+        complaints.problem_code,
+        {{ national_or_local('complaints.significance') }} as significance,
+        complaints.recorded_on as recorded_date
+    from {{ ref('stg_presenting_problem') }} as complaints
+    inner join {{ ref('int_measures__periods') }} as periods
+        on complaints.recorded_on is null or complaints.recorded_on <= periods.period_end_date
 
 {% endif %}
