@@ -62,8 +62,12 @@
             periods.period_start_date,
             periods.period_end_date,
             latest.ReportingPeriodStartDate as submission_period_start_date,
+            {%- if key_columns %}
             max(latest.ReportingPeriodStartDate) over (partition by {{ keys | join(', ') }})
                 as latest_submission_period_start_date,
+            {%- else %}
+            latest.ReportingPeriodStartDate as latest_submission_period_start_date,
+            {%- endif %}
             submitted.*
         from {{ source('idb_submissions', table) }} as submitted
         inner join (
