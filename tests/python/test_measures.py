@@ -69,7 +69,7 @@ def test_format_shows_units_ratios_null_rates_and_the_caveat(small_headline_db: 
     assert re.search(r"\s50\.0%\s+1 / 2$", by_label["Self-referrals"])
     assert re.search(r"\s26\.0 days\s+52 / 2$", by_label["Mean wait"])
     assert re.search(r"\s-\s+0 / 0$", by_label["DNA rate"]), "an empty cohort has no rate"
-    assert "Preview from this month's IDB only" in text
+    assert "Derived from the provider's whole history" in text and "preview" not in text.lower()
     assert format_headline([]).startswith("No headline measures")
 
 
@@ -139,14 +139,19 @@ def test_measures_on_the_built_marts_are_consistent(built_marts, tmp_path: Path)
             "select demographic_dimension, sum(numerator) from main.measures_by_demographic "
             "where measure_id = 'referrals_received' group by 1"
         ).fetchall()
-        referrals = con.execute("select count(*) from main.measures_referral_pathway").fetchone()[0]
-        idb_referrals = con.execute("select count(*) from main.IDS101Referral").fetchone()[0]
+        # every referral of the month's IDB has its pathway, derived from the whole history
+        missing = con.execute(
+            "select count(*) from main.IDS101Referral where ServiceRequestId not in "
+            "(select service_request_id from main.measures_referral_pathway)"
+        ).fetchone()[0]
+        periods = con.execute("select distinct period_start_date from main.measures_referral_pathway").fetchall()
     finally:
         con.close()
     assert len(per_dimension) == 7
     for dimension, total in per_dimension:
         assert total == rows["referrals_received"]["numerator"], f"{dimension} splits referrals differently"
-    assert referrals == idb_referrals, "one pathway row per IDB referral"
+    assert missing == 0, "every IDB referral has a pathway"
+    assert [str(p) for (p,) in periods] == [f"{built_marts.period}-01"]
 
 
 def test_the_docs_block_lists_every_measure_with_the_seed_definition() -> None:

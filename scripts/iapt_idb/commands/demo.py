@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = export_idb(args.target_db, idb_path, args.period, skip_unstorable=True)
     recorded = _record(args.target_db, args.period, idb_path, report_dir)
 
-    _step(5, total, "headline NHS Talking Therapies measures (preview)")
+    _step(5, total, "headline NHS Talking Therapies measures (from the warehouse history)")
     from .measures import format_headline, headline_measures
 
     print(format_headline(headline_measures(args.target_db)))

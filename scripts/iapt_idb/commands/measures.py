@@ -37,9 +37,9 @@ COLUMNS: tuple[str, ...] = (
 )
 
 CAVEAT = (
-    "Preview from this month's IDB only. NHS Digital derives first treatment and treatment counts\n"
-    "across all of a provider's submissions; an IDB holds only the month's care contacts, so these\n"
-    "figures can differ from the published ones. Definitions and sources: seeds/measures."
+    "Derived from the provider's whole history (first treatment, sessions, paired scores), as NHS\n"
+    "England derives them from all of a provider's submissions; records the platform would reject\n"
+    "are still counted. Definitions, thresholds and sources: seeds/measures."
 )
 
 DESCRIPTION = """\
@@ -47,7 +47,9 @@ Print the month's headline NHS Talking Therapies measures (referrals, self-refer
 assessments, entering treatment, finishing a course of treatment, caseness, recovery, reliable
 improvement, reliable recovery, reliable deterioration, waits to first treatment within 6 and 18
 weeks, waits to first assessment, DNA rate) from the dbt model measures_headline in the built
-target database. Build it first with 'iapt-idb build --period YYYY-MM'.
+target database. Build it first with 'iapt-idb build --period YYYY-MM'. The measures are derived
+from the provider's whole history (models/intermediate/measures), as NHS England derives them
+from all of a provider's submissions, not from the month's IDB alone.
 
 The split by ethnicity, gender identity, age band and other IDS001 demographics is in the table
 measures_by_demographic of the same database.
@@ -77,7 +79,8 @@ def _plain(value: Any) -> Any:
 
 
 def headline_measures(target_db: Path, period: str | None = None) -> list[dict[str, Any]]:
-    """Rows of measures_headline in display order, as plain dicts (dates ISO text, values float).
+    """Rows of measures_headline in display order, as plain dicts (dates ISO text, values float);
+    with ``period``, that month's rows.
 
     Raises UserError when the database or the table is missing, or when ``period`` (YYYY-MM) is
     given and the table was built for another month.
@@ -103,7 +106,8 @@ def headline_measures(target_db: Path, period: str | None = None) -> list[dict[s
                 "(dbt models/marts/measures)"
             )
         cursor = con.execute(
-            f'select {", ".join(COLUMNS)} from "{schemas[0]}".{HEADLINE_MODEL} order by sort_order, measure_id'
+            f'select {", ".join(COLUMNS)} from "{schemas[0]}".{HEADLINE_MODEL} '
+            "order by period_start_date, sort_order, measure_id"
         )
         rows = [dict(zip(COLUMNS, (_plain(v) for v in r))) for r in cursor.fetchall()]
     finally:
@@ -111,7 +115,9 @@ def headline_measures(target_db: Path, period: str | None = None) -> list[dict[s
     if period is not None:
         start, _ = parse_period(period)
         built = {r["period_start_date"] for r in rows}
-        if built and built != {start.isoformat()}:
+        if start.isoformat() in built:  # a build of several months (dbt var measures_months) holds each
+            rows = [r for r in rows if r["period_start_date"] == start.isoformat()]
+        elif built:
             raise UserError(
                 f"{target_db} holds measures for {', '.join(sorted(str(b) for b in built))}, not {period}: "
                 f"rebuild with 'iapt-idb build --period {period}'"
