@@ -68,6 +68,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (out / "site" / "index.html").exists()
     # The demo names what it produced and the predicted outcome.
     assert "predicted outcome" in proc.stdout and str(idb) in proc.stdout
+    # The headline measures it prints are derived from the warehouse history, not a one-month preview.
+    assert "Derived from the provider's whole history" in proc.stdout and "Preview" not in proc.stdout
     # The month's marts hold the period's header row with the fixed creation timestamp.
     with duckdb.connect(str(tmp_path / "idb.duckdb"), read_only=True) as con:
         header = con.execute(
