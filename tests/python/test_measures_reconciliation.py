@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from iapt_idb.submissions import MEASURE_TABLES, add_submission
+from iapt_idb.accumulation import MEASURE_TABLES, add_submission
 
 from conftest import BuiltMarts
 
