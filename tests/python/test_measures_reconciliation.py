@@ -78,6 +78,9 @@ def _headline(db: Path) -> dict[tuple[str, str], tuple[int, int | None]]:
     return {(p, m): (n, d) for p, m, n, d in rows}
 
 
+_MANIFESTS: dict[Path, object] = {}
+
+
 def _dbt_measures(built: BuiltMarts, work: Path, db: Path, extra_vars: dict[str, object],
                   monkeypatch: pytest.MonkeyPatch) -> None:
     """dbt run of the measures models, in-process, on the fixture's parsed manifest."""
@@ -93,9 +96,12 @@ def _dbt_measures(built: BuiltMarts, work: Path, db: Path, extra_vars: dict[str,
                         "IAPT_TARGET_DB": str(db), "IAPT_WAREHOUSE_PATH": str(built.warehouse)}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(ROOT)
-    manifest = Manifest.from_writable_manifest(
-        WritableManifest.read_and_check_versions(str(built.target_path / "manifest.json")))
-    manifest.build_flat_graph()
+    manifest = _MANIFESTS.get(built.target_path)
+    if manifest is None:  # read once: both runs compile their SQL from it with their own vars
+        manifest = Manifest.from_writable_manifest(
+            WritableManifest.read_and_check_versions(str(built.target_path / "manifest.json")))
+        manifest.build_flat_graph()
+        _MANIFESTS[built.target_path] = manifest
     dbt_vars = {"period": built.period, "provider_ods_code": "RZZ", "measures_months": MONTHS, **extra_vars}
     result = dbtRunner(manifest=manifest).invoke(
         ["run", "--quiet", "--select", "path:models/intermediate/measures", "path:models/marts/measures",
