@@ -84,6 +84,10 @@ def format_outcome(s: dict, top: int = 10) -> str:
         lines.append(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
     for n in s.get("not_checked", []):
         lines.append(f"Not checked: {n['rule_code']} - {n['reason']}")
+    if s.get("local"):
+        counts = ", ".join(f"{n} {sev}" for sev, n in s["local"]["failures_by_severity"].items() if n)
+        lines.append(f"Local rules ({s['local']['rules']}, not part of the platform's verdict): "
+                     f"{counts or 'no findings'}")
     if s["rules"]:
         lines.append(f"Top failing rules (of {len(s['rules'])}):")
         for r in s["rules"][:top]:
@@ -93,6 +97,9 @@ def format_outcome(s: dict, top: int = 10) -> str:
 
 
 def _code_text(rule: dict) -> str:
-    """A rule's code as printed: marked [inferred] when the code is ours (UNPUBLISHED) or the finding rests on
-    our reading of a rule whose logic is unpublished (summary.json: "inferred": true)."""
+    """A rule's code as printed: marked [local] for a local rule (summary.json: "local": true), [inferred] when
+    the code is ours (UNPUBLISHED) or the finding rests on our reading of a rule whose logic is unpublished
+    (summary.json: "inferred": true)."""
+    if rule.get("local"):
+        return rule["rule_code"] + " [local]"
     return rule["rule_code"] + ("" if rule["published"] and not rule.get("inferred") else " [inferred]")

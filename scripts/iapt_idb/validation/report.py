@@ -20,6 +20,7 @@ import duckdb
 
 from .. import runlock
 from .catalogue import load_rules
+from .local_rules import is_local
 from .sources import StructureProblem
 from .tables import table_meta
 
@@ -40,8 +41,11 @@ def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
 
     return {
         # (rule_code, severity, table, record_key, columns, message): REPORT_COLUMNS order, as tuples
+        # the local rules' failures (marked [local]) beside the national ones
         "failures": con.execute(
-            f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
+            f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures "
+            f"union all select rule_code, severity, table_name, record_key, columns, message "
+            f"from {SCHEMA}.tos_local_failures"
         ).fetchall(),
         "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
         "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
@@ -163,20 +167,26 @@ def write_reports(
             "records": len(records[code]),
             # only present (true) when a failure of the rule rests on an inference: reports stay byte-identical
             **({"inferred": True} if code in inferred else {}),
+            # only present (true) for a local rule (rules/local_rules.yml): never part of the platform's verdict
+            **({"local": True} if is_local(code) else {}),
         })
-    by_severity = {s: 0 for s in ("file_reject", "group_reject", "record_reject", "warning")}
+    severities = ("file_reject", "group_reject", "record_reject", "warning")
+    by_severity = {s: 0 for s in severities}
+    local_by_severity = {s: 0 for s in severities}
     for f in failures:
-        by_severity[f["severity"]] += 1
+        (local_by_severity if is_local(f["rule_code"]) else by_severity)[f["severity"]] += 1
     file_reasons = [
         {"rule_code": r["rule_code"], "description": r["description"], "failures": r["failures"],
          "published": r["published"], **({"inferred": True} if r.get("inferred") else {})}
-        for r in sorted(rules, key=lambda r: r["rule_code"]) if r["severity"] == "file_reject"
+        for r in sorted(rules, key=lambda r: r["rule_code"]) if r["severity"] == "file_reject" and not r.get("local")
     ]
     tables = sorted(
         ({k: v for k, v in t.items()} for t in data["tables"]), key=lambda t: _TABLE_ORDER[t["table_name"]]
     )
+    national = {code: r for code, r in catalogue.items() if not is_local(code)}
+    n_local = len(catalogue) - len(national)
     statuses: dict[str, int] = {}
-    for r in catalogue.values():
+    for r in national.values():
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     summary = {
         "period": period,
@@ -194,12 +204,14 @@ def write_reports(
             for t in tables
         ],
         "catalogue": {
-            "rules": len(catalogue),
-            "published": sum(r["published"] == "true" for r in catalogue.values()),
-            "unpublished_inferred": sum(r["published"] != "true" for r in catalogue.values()),
+            "rules": len(national),
+            "published": sum(r["published"] == "true" for r in national.values()),
+            "unpublished_inferred": sum(r["published"] != "true" for r in national.values()),
             "by_status": dict(sorted(statuses.items())),
         },
     }
+    if n_local:  # the project's local rules: their findings, apart from the platform's verdict
+        summary["local"] = {"rules": n_local, "failures_by_severity": local_by_severity}
     if not_checked:  # rules that could not run (e.g. no uploading organisation configured): said, never passed
         summary["not_checked"] = not_checked
     write_summary(report_dir, summary)
