@@ -29,7 +29,7 @@ local_rules:
     description: Patients of this service live in the LS postcode area.
     fix_hint: Check the address; refer patients from outside the area on.
 fix_hints:
-  IDS10104: Map the referral source from the first page of the referral form.
+  IDS10104: Every referral needs its SERVICE REQUEST IDENTIFIER; re-open the referral and save it.
 """
 
 
@@ -81,7 +81,7 @@ def test_local_rules_and_fix_hints_enter_the_catalogue(tmp_path: Path, monkeypat
     assert local.fix_hint == "Check the address; refer patients from outside the area on."
     assert "tos_local_failures" in local.implemented_by
     # one rule's advice reworded, every other rule's unchanged
-    assert rules["IDS10104"].fix_hint == "Map the referral source from the first page of the referral form."
+    assert rules["IDS10104"].fix_hint == "Every referral needs its SERVICE REQUEST IDENTIFIER; re-open the referral and save it."
     assert national["IDS10104"].fix_hint != rules["IDS10104"].fix_hint
     changed = [c for c in national if national[c].fix_hint != rules[c].fix_hint]
     assert changed == ["IDS10104"]
@@ -215,3 +215,11 @@ def test_local_rule_reported_on_known_bad_record_only(tmp_path: Path) -> None:
     assert summary["catalogue"]["rules"] == 418  # the national catalogue's count is unchanged
     assert "LOCAL-PCD-001 [local]" in proc.stdout
     assert "BD1 1AA" not in proc.stdout + proc.stderr  # the postcode is only in the report's message
+
+
+def test_every_rule_fits_its_check_kind() -> None:
+    """checks.py says which params each kind takes: every rule of the catalogue gives exactly those."""
+    for r in catalogue.load_rules():
+        if r["check_name"]:
+            kind = checks.BY_NAME[r["check_name"]]
+            assert set(kind.required) <= set(r["params"]) <= set(kind.required) | set(kind.optional), r["rule_code"]

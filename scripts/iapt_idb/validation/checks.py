@@ -60,7 +60,7 @@ CHECK_KINDS: tuple[CheckKind, ...] = (
     CheckKind("table_not_empty", "file", ("table",), meaning="table has no rows"),
     CheckKind("header_single", "file", (), meaning="not exactly one valid header row"),
     CheckKind("period_activity", "file", (), meaning="nothing in the file belongs to the period"),
-    CheckKind("nothing_valid", "file", (), meaning="every referral rejected"),
+    CheckKind("nothing_valid", "file", (), ("table",), meaning="every referral rejected"),
     CheckKind("structure", "python", (), meaning="a table or column of the IDB is missing"),
 )
 
