@@ -22,6 +22,9 @@ Writes DIR/validation_report.csv and .json (rule_code, severity, table, record_k
 records are named by their local keys, never by NHS number or birth date), DIR/summary.json, and the
 Great Expectations data docs in DIR/gx_data_docs/.
 
+The project's local rules (rules/local_rules.yml, codes LOCAL-...) are reported too, their messages
+starting [local]; they never change the predicted verdict, the rows kept or the exit status.
+
 The marts are read, never written (a build and a validate of the same target DB exclude each other; two
 validates do not). The report folder is locked for the run; its old reports are removed at the start
 (INCOMPLETE.txt says a run is in progress or failed) and the new set is put in place when complete,
