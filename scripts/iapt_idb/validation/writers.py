@@ -36,10 +36,10 @@ def _csv(rows: list[dict[str, str]], columns: tuple[str, ...] | list[str]) -> st
 
 def _yaml() -> str:
     col_docs = {
-        "rule_code": "Rule code exactly as published (IDSREJnnn file level, IDSnnnnn record/group/warning), or UNPUBLISHED(...) for inferred v2.1 checks.",
-        "published": "true for a published national rule; false for an inferred check on a v2.1 item (code UNPUBLISHED(...)).",
+        "rule_code": "Rule code exactly as published (IDSREJnnn file level, IDSnnnnn record/group/warning), or UNPUBLISHED(...) for inferred v2.1 checks, or LOCAL-... for a local rule (rules/local_rules.yml).",
+        "published": "true for a published national rule; false for an inferred check on a v2.1 item (code UNPUBLISHED(...)) or a local rule (LOCAL-...).",
         "severity": "file_reject, group_reject, record_reject or warning (the platform's effect).",
-        "rule_type": "Kind of rule in the spec (format, mandatory, code_list, reporting_period, uniqueness, referential, ...).",
+        "rule_type": "Kind of rule in the spec (format, mandatory, code_list, reporting_period, uniqueness, referential, ...); local for a local rule.",
         "table_id": "IDB table id (IDS000 ... IDS902); blank for file-wide rules.",
         "table_name": "IDB table (mart) name the rule checks; blank for file-wide rules.",
         "columns": "Columns the rule reads (v2.1 names; other tables prefixed with their id).",
@@ -49,7 +49,7 @@ def _yaml() -> str:
         "v21_note": "v2.1 applicability note from the spec (carried forward / renamed / removed / inferred).",
         "check_name": "The project-owned generic check that implements the rule (blank when not applicable).",
         "params": "JSON parameters of the check.",
-        "fix_hint": "What a data-quality lead should do when the rule fires.",
+        "fix_hint": "What a data-quality lead should do when the rule fires (generated per check kind, or reworded in rules/local_rules.yml fix_hints).",
         "implemented_by": "Where the rule runs (macro and model, Great Expectations suite, or Python).",
         "status": "implemented, not_checkable_before_upload (a local approximation runs) or not_applicable_v21.",
         "status_reason": "Why a rule is not fully checkable, not applicable, or inferred.",
