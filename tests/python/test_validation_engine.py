@@ -20,7 +20,8 @@ import validation_fixtures as vf
 from conftest import PERIOD, BuiltMarts
 from iapt_idb.errors import UserError
 from iapt_idb.paths import ROOT
-from iapt_idb.validation import api, engine, plans, runner
+from iapt_idb.validation import api, engine, runner
+from iapt_idb.validation import plans as plan_cache
 from iapt_idb.validation.catalogue import load_rules
 
 pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
@@ -127,13 +128,13 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
     assert any(token in s.sql for s in plan.steps for token, _, _ in engine.NOW_TOKENS)
 
     calls: list[list[str]] = []
-    real = plans.run_dbt  # the one module of the engine that calls dbt
+    real = plan_cache.run_dbt  # the one module of the engine that calls dbt
 
     def no_dbt(args: list[str], **kwargs: Any) -> Any:
         calls.append(args)
         raise AssertionError(f"dbt called on a cache hit: {args}")
 
-    monkeypatch.setattr(plans, "run_dbt", no_dbt)
+    monkeypatch.setattr(plan_cache, "run_dbt", no_dbt)
     stats = engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
     assert not calls and not stats.compiled and stats.plan_key == plan.key
     assert stats.seeds_loaded == []  # the build loaded them; they match their CSV files
@@ -147,7 +148,7 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
         calls.append(args)
         return real(args, **kwargs)
 
-    monkeypatch.setattr(plans, "run_dbt", counting)
+    monkeypatch.setattr(plan_cache, "run_dbt", counting)
     stats = engine.build_validation(db, other, warehouse=built_marts.warehouse)
     assert stats.compiled and [a[0] for a in calls] == ["seed", "compile"]
     con = duckdb.connect(str(db), read_only=True)
