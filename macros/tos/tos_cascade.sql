@@ -10,7 +10,7 @@
     {%- set tables = tos_tables() -%}
     {%- set ri = {} -%}
     {%- set child_rules = [] -%}
-    {%- for rule in (tos_load_rules(['parent_valid', 'has_valid_child']) if execute else []) -%}
+    {%- for rule in (tos_load_rules(tos_check_kinds()['cascade']) if execute else []) -%}
         {%- if rule['check'] == 'parent_valid' -%}
             {%- do ri.update({rule['table_name']: rule}) -%}
         {%- else -%}

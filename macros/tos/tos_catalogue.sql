@@ -1,6 +1,7 @@
-{% macro tos_load_rules(checks) %}
+{% macro tos_load_rules(checks, local=false) %}
     {#- The implemented rules of the catalogue (seed tos_rules) whose check is one of `checks`, read at
-        execution time, params decoded. Returns [] at parse time. -#}
+        execution time, params decoded: the national rules, or with local=true the local rules (codes
+        LOCAL-..., from rules/local_rules.yml). Returns [] at parse time. -#}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
@@ -9,6 +10,7 @@
         from {{ ref('tos_rules') }}
         where status in ('implemented', 'not_checkable_before_upload')
             and check_name in ({% for c in checks %}'{{ c }}'{{ ', ' if not loop.last }}{% endfor %})
+            and rule_code {{ '' if local else 'not ' }}like 'LOCAL-%'
         order by rule_code
     {%- endset -%}
     {%- set rows = run_query(sql) -%}
@@ -65,15 +67,34 @@
 {% macro tos_row_check_sql(group) %}
     {#- The row-level rules of the catalogue on the tables of one group (macro tos_table_checks_sql per table):
         each rule's failing rows, from the macro (tos_parts_<check> or tos_check_<check>) named in the catalogue. -#}
-    {%- set checks = ['not_blank', 'length', 'regex', 'valid_date', 'valid_datetime', 'valid_time', 'in_code_list',
-        'date_compare', 'unique', 'cross_field', 'submission_metadata', 'nhs_number', 'age_range', 'snomed',
-        'scheme_code_format', 'assessment_score', 'consecutive_registration', 'discharge_followup',
-        'child_exists'] -%}
     {%- set tables = tos_check_groups()[group] if execute else [] -%}
-    {%- set rules = tos_load_rules(checks) if execute else [] -%}
+    {%- set rules = tos_load_rules(tos_check_kinds()['row']) if execute else [] -%}
     {{ tos_empty_failures() }}
     {%- for name in tables %}
     {%- set table_rules = rules | selectattr('table_name', 'equalto', name) | list %}
     {{- tos_table_checks_sql(name, table_rules) if table_rules }}
     {%- endfor %}
+{% endmacro %}
+
+
+{% macro tos_local_check_sql() %}
+    {#- The local rules (rules/local_rules.yml, codes LOCAL-...) on every table, as the national row checks run
+        (macro tos_table_checks_sql per table), each message prefixed with the local marker [local]. Kept
+        apart from tos_check_failures, so a local rule never reaches the cascade or the file verdict. -#}
+    {%- set rules = tos_load_rules(tos_check_kinds()['row'], local=true) if execute else [] %}
+    select
+        rule_code,
+        severity,
+        table_name,
+        record_key,
+        row_id,
+        columns,
+        {{ tos_lit('[local] ') }} || message as message
+    from (
+        {{ tos_empty_failures() }}
+        {%- for name in tos_tables() | sort %}
+        {%- set table_rules = rules | selectattr('table_name', 'equalto', name) | list %}
+        {{- tos_table_checks_sql(name, table_rules) if table_rules }}
+        {%- endfor %}
+    ) as local_failures
 {% endmacro %}

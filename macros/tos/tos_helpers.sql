@@ -216,3 +216,138 @@
     where (coalesce(valid_from, '') = '' or valid_from <= '{{ start }}')
         and (coalesce(valid_to, '') = '' or valid_to >= '{{ start }}')
 {%- endmacro %}
+
+
+{#- Helpers shared by several checks: row predicates, the walk up the table tree, SNOMED CT identifiers. -#}
+
+{% macro tos_predicate(pred, alias='t') -%}
+    {#- One condition of a cross-field rule. -#}
+    {%- set c = tos_col(pred['column'], alias) -%}
+    {%- set op = pred['op'] -%}
+    {%- if op == 'null' -%}
+        {{ c }} is null
+    {%- elif op == 'not_null' -%}
+        {{ c }} is not null
+    {%- elif op == 'in' -%}
+        {{ tos_in_list(c, pred['values']) }}
+    {%- elif op == 'not_in' -%}
+        ({{ c }} is not null and not {{ tos_in_list(c, pred['values']) }})
+    {%- elif op == 'null_or_not_in' -%}
+        ({{ c }} is null or not {{ tos_in_list(c, pred['values']) }})
+    {%- elif op == 'ne_header' -%}
+        ({{ c }} is not null and {{ tos_col(pred['other'], 'h') }} is not null and {{ c }} <> {{ tos_col(pred['other'], 'h') }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error('unknown predicate op ' ~ op) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro tos_path_to(table_name, target_table) %}
+    {#- The chain of (table, join key) from a table up the IDB tree to an ancestor table. -#}
+    {%- set tables = tos_tables() -%}
+    {%- set path = [] -%}
+    {%- set ns = namespace(cur=table_name) -%}
+    {%- for _ in range(6) -%}
+        {%- if ns.cur != target_table -%}
+            {%- set parent = tables[ns.cur]['parent_table'] -%}
+            {%- if not parent -%}
+                {{ exceptions.raise_compiler_error(target_table ~ ' is not an ancestor of ' ~ table_name) }}
+            {%- endif -%}
+            {%- do path.append([parent, tables[ns.cur]['parent_key']]) -%}
+            {%- set ns.cur = parent -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(path) }}
+{% endmacro %}
+
+
+{% macro tos_path_join(path, child=none) -%}
+    {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. Without
+        child, a1 starts a FROM; with it, a1 is joined to the row aliased child. -#}
+    {%- for step in path %}
+    {{ 'inner join' if child or not loop.first else 'from' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+    {%- if child or not loop.first %}
+        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], child if loop.first else 'a' ~ loop.index0) }}
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro tos_regex_extract(expr, pattern) %}
+    {{- adapter.dispatch('tos_regex_extract', 'iapt_idb')(expr, pattern) -}}
+{% endmacro %}
+
+
+{% macro default__tos_regex_extract(expr, pattern) -%}
+    regexp_extract({{ expr }}, {{ tos_lit(pattern) }})
+{%- endmacro %}
+
+
+{% macro tos_verhoeff_tables() %}
+    {#- Verhoeff: multiplication table of the dihedral group D5 (d) and the position permutations (p). -#}
+    {{ return({
+        'd': [[0,1,2,3,4,5,6,7,8,9],[1,2,3,4,0,6,7,8,9,5],[2,3,4,0,1,7,8,9,5,6],[3,4,0,1,2,8,9,5,6,7],
+              [4,0,1,2,3,9,5,6,7,8],[5,9,8,7,6,0,4,3,2,1],[6,5,9,8,7,1,0,4,3,2],[7,6,5,9,8,2,1,0,4,3],
+              [8,7,6,5,9,3,2,1,0,4],[9,8,7,6,5,4,3,2,1,0]],
+        'p': [[0,1,2,3,4,5,6,7,8,9],[1,5,7,6,2,8,3,0,9,4],[5,8,0,3,7,9,6,1,4,2],[8,9,1,6,0,4,3,5,2,7],
+              [9,4,5,3,1,2,6,8,7,0],[4,2,8,6,5,7,3,9,0,1],[2,7,9,3,8,0,6,4,1,5],[7,0,4,6,9,1,3,2,5,8]],
+    }) }}
+{% endmacro %}
+
+
+{% macro tos_snomed_ctes(values_sql) -%}
+    {#- CTEs tos_sct_ids (candidate identifiers) and tos_sct_valid (those with a valid Verhoeff check digit
+        and a concept partition identifier 00/10). values_sql selects one column named v. The check digit is
+        computed once per distinct identifier. Callers open the WITH as "with recursive" (the portable
+        version recurses over the digits). -#}
+    tos_sct_ids as (
+        select distinct {{ tos_regex_extract('v', '^[0-9]+') }} as sct_id
+        from ({{ values_sql }}) as vals
+        where v is not null
+    ),
+    {{ adapter.dispatch('tos_sct_valid_ctes', 'iapt_idb')() }}
+{%- endmacro %}
+
+
+{% macro duckdb__tos_sct_valid_ctes() -%}
+    {#- The check digit as one fold over the digits (no recursion): the last digit is position 0. -#}
+    {%- set v = tos_verhoeff_tables() -%}
+    tos_sct_valid as (
+        select sct_id from tos_sct_ids
+        where
+            length(sct_id) between 6 and 18
+            and substr(sct_id, length(sct_id) - 2, 2) in ('00', '10')
+            and list_reduce(
+                list_transform(
+                    range(length(sct_id)),
+                    lambda i: {{ v['p'] }}[(i % 8) + 1][ascii(substr(sct_id, length(sct_id) - i::integer, 1)) - 47]
+                ),
+                lambda a, b: {{ v['d'] }}[a + 1][b + 1]
+            ) = 0
+    )
+{%- endmacro %}
+
+
+{% macro default__tos_sct_valid_ctes() -%}
+    {%- set v = tos_verhoeff_tables() -%}
+    tos_sct_d (a, b, val) as (
+        values {% for row in v['d'] %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
+    ),
+    tos_sct_p (i, digit, val) as (
+        values {% for row in v['p'] %}{% set i = loop.index0 %}{% for x in row %}({{ i }}, {{ loop.index0 }}, {{ x }}){{ ', ' if not loop.last }}{% endfor %}{{ ', ' if not loop.last }}{% endfor %}
+    ),
+    tos_sct_verhoeff (sct_id, pos, chk) as (
+        select sct_id, 0, 0 from tos_sct_ids where length(sct_id) between 6 and 18
+        union all
+        select r.sct_id, r.pos + 1, d.val
+        from tos_sct_verhoeff as r
+        inner join tos_sct_p as p
+            on p.i = r.pos % 8 and p.digit = ascii(substr(r.sct_id, length(r.sct_id) - r.pos, 1)) - 48
+        inner join tos_sct_d as d on d.a = r.chk and d.b = p.val
+        where r.pos < length(r.sct_id)
+    ),
+    tos_sct_valid as (
+        select sct_id from tos_sct_verhoeff
+        where pos = length(sct_id) and chk = 0 and substr(sct_id, length(sct_id) - 2, 2) in ('00', '10')
+    )
+{%- endmacro %}

@@ -7,9 +7,8 @@
 -- depends_on: {{ ref('tos_rows_removed') }}
 {{ tos_norm_refs() }}
 
-{%- set cascade_rules = tos_load_rules(['parent_valid', 'has_valid_child']) if execute else [] %}
-{%- set file_checks = ['table_not_empty', 'header_single', 'period_activity', 'nothing_valid'] %}
-{%- set file_rules = tos_load_rules(file_checks) if execute else [] %}
+{%- set cascade_rules = tos_load_rules(tos_check_kinds()['cascade']) if execute else [] %}
+{%- set file_rules = tos_load_rules(tos_check_kinds()['file']) if execute else [] %}
 
 with
 

@@ -1,12 +1,25 @@
 {{ config(materialized='table', schema='validation') }}
 
--- One row per rule of the catalogue: how often it fired, with what a data-quality lead needs to act on it.
-with counts as (
+-- One row per rule of the catalogue (local rules included): how often it fired, with what a data-quality
+-- lead needs to act on it.
+with all_failures as (
+    select
+        rule_code,
+        record_key
+    from {{ ref('tos_failures') }}
+    union all
+    select
+        rule_code,
+        record_key
+    from {{ ref('tos_local_failures') }}
+),
+
+counts as (
     select
         rule_code,
         count(*) as failures,
         count(distinct record_key) as records
-    from {{ ref('tos_failures') }}
+    from all_failures
     group by rule_code
 )
 

@@ -55,8 +55,9 @@ GENERATORS: tuple[Generator, ...] = (
               "scripts/iapt_idb/warehouse/schema.py (Lumen CMS) and scripts/iapt_idb/dbtgen/",
               _dbt_files),
     Generator("python -m iapt_idb.validation.catalogue",
-              "reference/spec/validation_rules*.csv (the rules), scripts/iapt_idb/validation/overrides.py "
-              "(irregular rules) and scripts/iapt_idb/validation/catalogue.py", _catalogue_files),
+              "rules/local_rules.yml (local rules, reworded fix text), reference/spec/validation_rules*.csv "
+              "(the national rules), scripts/iapt_idb/validation/overrides.py (irregular rules) and "
+              "scripts/iapt_idb/validation/checks.py (check kinds); see macros/tos/README.md", _catalogue_files),
 )
 
 

@@ -10,6 +10,7 @@ import pytest
 from iapt_idb.paths import ROOT, SPEC_DIR
 from iapt_idb.validation import catalogue
 from iapt_idb.validation.catalogue import load_rules
+from iapt_idb.validation.hints import macro_file
 from iapt_idb.validation.tables import meta
 
 RULES = load_rules()
@@ -57,7 +58,8 @@ def test_not_checkable_rules_say_why_and_run_an_approximation() -> None:
 
 def test_every_check_has_its_macro() -> None:
     for check in catalogue.ROW_CHECKS:
-        path = ROOT / "macros" / "tos" / f"tos_check_{check}.sql"
+        path = ROOT / macro_file(check)  # the file is named for the macro it defines
+        assert path.stem == catalogue.check_macro(check), check
         assert f"macro {catalogue.check_macro(check)}(" in path.read_text(encoding="utf-8"), check
     macros = (ROOT / "macros" / "tos" / "tos_file_checks.sql").read_text(encoding="utf-8")
     for check in catalogue.FILE_CHECKS:

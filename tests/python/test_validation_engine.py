@@ -20,7 +20,8 @@ import validation_fixtures as vf
 from conftest import PERIOD, BuiltMarts
 from iapt_idb.errors import UserError
 from iapt_idb.paths import ROOT
-from iapt_idb.validation import api, engine
+from iapt_idb.validation import api, engine, runner
+from iapt_idb.validation import plans as plan_cache
 from iapt_idb.validation.catalogue import load_rules
 
 pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
@@ -127,13 +128,13 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
     assert any(token in s.sql for s in plan.steps for token, _, _ in engine.NOW_TOKENS)
 
     calls: list[list[str]] = []
-    real = engine.run_dbt
+    real = plan_cache.run_dbt  # the one module of the engine that calls dbt
 
     def no_dbt(args: list[str], **kwargs: Any) -> Any:
         calls.append(args)
         raise AssertionError(f"dbt called on a cache hit: {args}")
 
-    monkeypatch.setattr(engine, "run_dbt", no_dbt)
+    monkeypatch.setattr(plan_cache, "run_dbt", no_dbt)
     stats = engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)
     assert not calls and not stats.compiled and stats.plan_key == plan.key
     assert stats.seeds_loaded == []  # the build loaded them; they match their CSV files
@@ -147,7 +148,7 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
         calls.append(args)
         return real(args, **kwargs)
 
-    monkeypatch.setattr(engine, "run_dbt", counting)
+    monkeypatch.setattr(plan_cache, "run_dbt", counting)
     stats = engine.build_validation(db, other, warehouse=built_marts.warehouse)
     assert stats.compiled and [a[0] for a in calls] == ["seed", "compile"]
     con = duckdb.connect(str(db), read_only=True)
@@ -255,7 +256,7 @@ def test_independent_tables_run_side_by_side_with_the_same_results(
         if step.materialized == "table":
             spans.append((f"{step.name}@{threading.current_thread().name}", t0, time.perf_counter()))
 
-    monkeypatch.setattr(engine, "_create", timed_create)
+    monkeypatch.setattr(runner, "_create", timed_create)
     dbs = {}
     for n in ("1", "3"):
         monkeypatch.setenv("IAPT_VALIDATE_WORKERS", n)
@@ -297,7 +298,7 @@ def test_the_longest_steps_start_first_each_query_gets_its_share_of_threads_and_
             started.append((step.name, int(con.execute("select current_setting('threads')").fetchone()[0])))
         real_create(con, plan, step, *args)
 
-    monkeypatch.setattr(engine, "_create", watched_create)
+    monkeypatch.setattr(runner, "_create", watched_create)
     monkeypatch.setenv("IAPT_VALIDATE_WORKERS", "2")
     db = _copy_marts(built_marts, warm / "scheduled")
     engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)  # records the durations

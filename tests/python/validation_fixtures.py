@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from iapt_idb.validation.checks import CASCADE_CHECKS, ROW_CHECKS
 from iapt_idb.validation.tables import CODE_LISTS, RECORD_KEYS, table_meta
 from iapt_idb.nhs_number import check_digit
 
@@ -376,12 +377,8 @@ def _make_date_bad(p: dict[str, Any], row: dict[str, str | None], table: str, fa
 # the batched fixture: one family per rule, mutated so that the rule fires
 # ------------------------------------------------------------------------------------------------
 
-ROW_AND_CASCADE_CHECKS = (
-    "not_blank", "length", "regex", "valid_date", "valid_datetime", "valid_time", "in_code_list", "date_compare",
-    "unique", "cross_field", "submission_metadata", "nhs_number", "age_range", "snomed", "scheme_code_format",
-    "assessment_score", "consecutive_registration", "discharge_followup", "child_exists", "parent_valid",
-    "has_valid_child",
-)
+# the check kinds a mutated family can make fire: the one list (validation/checks.py)
+ROW_AND_CASCADE_CHECKS = ROW_CHECKS + CASCADE_CHECKS
 
 
 def cascade_families() -> dict[str, Idb]:

@@ -22,6 +22,9 @@ Writes DIR/validation_report.csv and .json (rule_code, severity, table, record_k
 records are named by their local keys, never by NHS number or birth date), DIR/summary.json, and the
 Great Expectations data docs in DIR/gx_data_docs/.
 
+The project's local rules (rules/local_rules.yml, codes LOCAL-...) are reported too, their messages
+starting [local]; they never change the predicted verdict, the rows kept or the exit status.
+
 The marts are read, never written (a build and a validate of the same target DB exclude each other; two
 validates do not). The report folder is locked for the run; its old reports are removed at the start
 (INCOMPLETE.txt says a run is in progress or failed) and the new set is put in place when complete,
@@ -84,6 +87,10 @@ def format_outcome(s: dict, top: int = 10) -> str:
         lines.append(f"Predicted outcome: accepted - {kept} of {sent} rows kept, {s['warnings']} warning(s)")
     for n in s.get("not_checked", []):
         lines.append(f"Not checked: {n['rule_code']} - {n['reason']}")
+    if s.get("local"):
+        counts = ", ".join(f"{n} {sev}" for sev, n in s["local"]["failures_by_severity"].items() if n)
+        lines.append(f"Local rules ({s['local']['rules']}, not part of the platform's verdict): "
+                     f"{counts or 'no findings'}")
     if s["rules"]:
         lines.append(f"Top failing rules (of {len(s['rules'])}):")
         for r in s["rules"][:top]:
@@ -93,6 +100,9 @@ def format_outcome(s: dict, top: int = 10) -> str:
 
 
 def _code_text(rule: dict) -> str:
-    """A rule's code as printed: marked [inferred] when the code is ours (UNPUBLISHED) or the finding rests on
-    our reading of a rule whose logic is unpublished (summary.json: "inferred": true)."""
+    """A rule's code as printed: marked [local] for a local rule (summary.json: "local": true), [inferred] when
+    the code is ours (UNPUBLISHED) or the finding rests on our reading of a rule whose logic is unpublished
+    (summary.json: "inferred": true)."""
+    if rule.get("local"):
+        return rule["rule_code"] + " [local]"
     return rule["rule_code"] + ("" if rule["published"] and not rule.get("inferred") else " [inferred]")

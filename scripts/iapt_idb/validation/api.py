@@ -44,7 +44,7 @@ from ..dbt_runner import run_dbt
 from ..periods import parse_period
 from ..provenance import require_complete_build
 from ..testhooks import pause_at
-from . import engine, report
+from . import engine, local_rules, report
 from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
 from .summary_schema import GxSummary
 
@@ -237,6 +237,7 @@ def run_validation(
         raise UserError(str(exc)) from None
     report_dir = Path(report_dir)
     _report_folder_ok(report_dir)
+    local_rules.check_current()  # the catalogue seed holds the project's current local rules
     with contextlib.ExitStack() as stack:
         stack.enter_context(runlock.exit_on_signals())
         try:
@@ -333,6 +334,7 @@ def export_verdict(target_db: Path, period: str) -> ExportVerdict:
     target_db = Path(target_db)
     if not target_db.exists():
         raise UserError(f"{target_db}: no target DB with built marts")
+    local_rules.check_current()
     require_complete_build(target_db, period)  # marts from one complete build of this period (provenance.py)
     from ..runlock import private_scratch  # removed on exit, swept by the next run when this one is killed
 

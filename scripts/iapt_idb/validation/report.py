@@ -21,8 +21,17 @@ import duckdb
 from .. import runlock
 from . import summary_schema
 from .catalogue import load_rules
+from .local_rules import is_local
 from .sources import StructureProblem
-from .summary_schema import CatalogueSummary, FileReason, NotChecked, RuleSummary, Summary, TableSummary
+from .summary_schema import (
+    CatalogueSummary,
+    FileReason,
+    LocalSummary,
+    NotChecked,
+    RuleSummary,
+    Summary,
+    TableSummary,
+)
 from .tables import table_meta
 
 SCHEMA = "main_validation"
@@ -42,8 +51,11 @@ def read_results_from(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
 
     return {
         # (rule_code, severity, table, record_key, columns, message): REPORT_COLUMNS order, as tuples
+        # the local rules' failures (marked [local]) beside the national ones
         "failures": con.execute(
-            f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures"
+            f"select rule_code, severity, table_name, record_key, columns, message from {SCHEMA}.tos_failures "
+            f"union all select rule_code, severity, table_name, record_key, columns, message "
+            f"from {SCHEMA}.tos_local_failures"
         ).fetchall(),
         "rules": rows(f"select * from {SCHEMA}.tos_rule_summary"),
         "tables": rows(f"select * from {SCHEMA}.tos_table_summary"),
@@ -162,20 +174,24 @@ def write_reports(
             failures=counts[code],
             records=len(records[code]),
             inferred=code in inferred,
+            local=is_local(code),
         )
         for code in sorted(counts, key=lambda c: (-counts[c], c))
     ]
     by_severity = {s: 0 for s in summary_schema.SEVERITIES}
+    local_by_severity = {s: 0 for s in summary_schema.SEVERITIES}
     for f in failures:
-        by_severity[f["severity"]] += 1
+        (local_by_severity if is_local(f["rule_code"]) else by_severity)[f["severity"]] += 1
     file_reasons = [
         FileReason(rule_code=r.rule_code, description=r.description, failures=r.failures, published=r.published,
                    inferred=r.inferred)
-        for r in sorted(rules, key=lambda r: r.rule_code) if r.severity == "file_reject"
+        for r in sorted(rules, key=lambda r: r.rule_code) if r.severity == "file_reject" and not r.local
     ]
     tables = sorted(data["tables"], key=lambda t: _TABLE_ORDER[t["table_name"]])
+    national = {code: r for code, r in catalogue.items() if not is_local(code)}
+    n_local = len(catalogue) - len(national)
     statuses: dict[str, int] = {}
-    for r in catalogue.values():
+    for r in national.values():
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     summary = Summary(
         period=period,
@@ -193,13 +209,15 @@ def write_reports(
             for t in tables
         ],
         catalogue=CatalogueSummary(
-            rules=len(catalogue),
-            published=sum(r["published"] == "true" for r in catalogue.values()),
-            unpublished_inferred=sum(r["published"] != "true" for r in catalogue.values()),
+            rules=len(national),
+            published=sum(r["published"] == "true" for r in national.values()),
+            unpublished_inferred=sum(r["published"] != "true" for r in national.values()),
             by_status=dict(sorted(statuses.items())),
         ),
         # rules that could not run (e.g. no uploading organisation configured): said, never passed
         not_checked=[NotChecked(**n) for n in not_checked] if not_checked else None,
+        # the project's local rules: their findings, apart from the platform's verdict
+        local=LocalSummary(rules=n_local, failures_by_severity=local_by_severity) if n_local else None,
     )
     write_summary(report_dir, summary)
     return {"summary": summary, "failures": failures}

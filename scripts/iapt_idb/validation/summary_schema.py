@@ -15,6 +15,8 @@ summary.json, key by key (written with ``json.dumps(..., indent=2, sort_keys=Tru
 - ``tables`` rows submitted / kept / rejected per IDB table, IDB order
 - ``catalogue`` how many rules the catalogue has, published or not, by status
 - ``not_checked`` (only when some rule could not run) the rule and why
+- ``local`` (only when the project has local rules) how many, and their failures per severity; those rules
+  are also marked ``"local": true`` in ``rules`` and never counted in ``failures_by_severity`` or the outcome
 - ``great_expectations`` (only when GX ran) its suites, expectations and failures per rule
 
 To add a key: add a field to its class here (an optional one with a default and ``metadata=_OMIT_DEFAULT``,
@@ -81,6 +83,8 @@ class RuleSummary:
     failures: int  # failures reported
     records: int  # distinct records (table and key) failing
     inferred: bool = field(default=False, metadata=_OMIT_DEFAULT)  # the finding rests on our reading of a rule
+    # a local rule (rules/local_rules.yml): reported, never part of the platform's verdict
+    local: bool = field(default=False, metadata=_OMIT_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,14 @@ class CatalogueSummary:
     published: int
     unpublished_inferred: int
     by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LocalSummary:
+    """The project's local rules (rules/local_rules.yml): how many, and their failures per severity."""
+
+    rules: int
+    failures_by_severity: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,7 @@ class Summary:
     tables: list[TableSummary]
     catalogue: CatalogueSummary
     not_checked: list[NotChecked] | None = field(default=None, metadata=_OMIT_DEFAULT)
+    local: LocalSummary | None = field(default=None, metadata=_OMIT_DEFAULT)
     great_expectations: GxSummary | None = field(default=None, metadata=_OMIT_DEFAULT)
 
     @property

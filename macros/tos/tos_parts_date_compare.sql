@@ -1,22 +1,3 @@
-{% macro tos_path_to(table_name, target_table) %}
-    {#- The chain of (table, join key) from a table up the IDB tree to an ancestor table. -#}
-    {%- set tables = tos_tables() -%}
-    {%- set path = [] -%}
-    {%- set ns = namespace(cur=table_name) -%}
-    {%- for _ in range(6) -%}
-        {%- if ns.cur != target_table -%}
-            {%- set parent = tables[ns.cur]['parent_table'] -%}
-            {%- if not parent -%}
-                {{ exceptions.raise_compiler_error(target_table ~ ' is not an ancestor of ' ~ table_name) }}
-            {%- endif -%}
-            {%- do path.append([parent, tables[ns.cur]['parent_key']]) -%}
-            {%- set ns.cur = parent -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(path) }}
-{% endmacro %}
-
-
 {% macro tos_date_condition(a, b, p) -%}
     {#- a <op> b for two text dates (nulls and unparseable dates pass; a date before 1890 is compared, as the
         national engine does), with optional offset and month precision.
@@ -34,18 +15,6 @@
     {%- else -%}
         ({{ a }} {{ op }} {{ b }} and {{ tos_is_date(a) }} and {{ tos_is_date(b) }})
     {%- endif -%}
-{%- endmacro %}
-
-
-{% macro tos_path_join(path, child=none) -%}
-    {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. Without
-        child, a1 starts a FROM; with it, a1 is joined to the row aliased child. -#}
-    {%- for step in path %}
-    {{ 'inner join' if child or not loop.first else 'from' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
-    {%- if child or not loop.first %}
-        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], child if loop.first else 'a' ~ loop.index0) }}
-    {%- endif %}
-    {%- endfor %}
 {%- endmacro %}
 
 

@@ -1,0 +1,293 @@
+"""Running a validation plan in plain DuckDB: independent tables at the same time, the longest first.
+
+    run_plan(target_db, plan) -> RunStats    seeds loaded if needed, every relation created in its own
+                                             transaction, then read(con) and a close in the background
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+
+from ..errors import UserError
+from .plans import Plan, Step, _fill_now, missing_marts_error, plan_dir
+from .seed_loading import _columns, _lit, _q, _relations, ensure_seeds, missing_inputs
+
+log = logging.getLogger(__name__)
+
+# Relations (tables) created at the same time, each on its own DuckDB connection: the TOS check groups read
+# tables of one or two row groups (~120k rows), which DuckDB scans on one thread each, so running two of
+# them at once uses the second core. The longest ready step starts first (by the last run's durations), and
+# steps side by side get one DuckDB thread each (``_Threads``). $IAPT_VALIDATE_WORKERS overrides it (1 runs
+# the steps one after the other).
+DEFAULT_WORKERS = 2
+# How long each step took last time (step name -> seconds), for starting the longest ready steps first
+# (a subfolder, so that it is never taken for a plan).
+STEP_SECONDS_FILE = "runs/step_seconds.json"
+
+
+@dataclass
+class RunStats:
+    """What the last run did (for the benchmark's phase log)."""
+
+    plan_key: str = ""
+    compiled: bool = False
+    compile_seconds: float = 0.0
+    seeds_loaded: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    read_value: Any = field(default=None, repr=False)  # what run_plan's ``read`` returned
+
+
+
+def _create(con: duckdb.DuckDBPyConnection, plan: Plan, step: Step, existing: dict[tuple[str, str], str],
+            now: datetime) -> None:
+    rel = f"{_q(plan.catalog)}.{_q(step.schema)}.{_q(step.identifier)}"
+    # What dbt drops: a relation of the other kind in the way, and its own leftover __dbt_tmp/__dbt_backup.
+    for name in (step.identifier, f"{step.identifier}__dbt_tmp", f"{step.identifier}__dbt_backup"):
+        kind = existing.get((step.schema, name))
+        if kind and (name != step.identifier or kind != step.materialized):
+            con.execute(f"drop {kind} {_q(plan.catalog)}.{_q(step.schema)}.{_q(name)}")
+    con.execute(f"create or replace {step.materialized} {rel} as (\n{_fill_now(step.sql, now)}\n)")
+    if step.comment:
+        con.execute(f"comment on {step.materialized} {rel} is {_lit(step.comment)}")
+    if step.column_comments:
+        present = {c for c, _ in _columns(con, rel)}
+        for col, text in step.column_comments.items():
+            if col.strip('"') in present:
+                con.execute(f"comment on column {rel}.{col} is {_lit(text)}")
+
+
+def workers() -> int:
+    """How many relations run_plan creates at the same time ($IAPT_VALIDATE_WORKERS, default DEFAULT_WORKERS)."""
+    text = os.environ.get("IAPT_VALIDATE_WORKERS", "").strip()
+    try:
+        n = int(text) if text else DEFAULT_WORKERS
+    except ValueError:
+        raise UserError(f"IAPT_VALIDATE_WORKERS={text!r}: give a whole number of workers (1 or more)") from None
+    return max(1, n)
+
+
+def _connect(target_db: Path, plan: Plan) -> duckdb.DuckDBPyConnection:
+    wait_closed()
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
+    con.execute(f"attach {_lit(str(Path(target_db).resolve()))} as {_q(plan.catalog)}")
+    con.execute(f"use {_q(plan.catalog)}")
+    return con
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats: RunStats) -> None:
+    """Seeds loaded and verified, marts present, schemas created: one transaction."""
+    con.execute("begin")
+    t = time.perf_counter()
+    try:
+        existing = _relations(con, plan.catalog)
+        missing = missing_inputs(plan, existing)
+        if missing:
+            raise missing_marts_error(target_db, missing)
+        stats.seeds_loaded = ensure_seeds(con, plan, existing)
+        stats.step_seconds["(seeds)"] = round(time.perf_counter() - t, 3)
+        for schema in sorted({s.schema for s in plan.steps}):
+            con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(schema)}")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def _run_step(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, step: Step,
+              existing: dict[tuple[str, str], str], now: datetime, stats: RunStats) -> None:
+    t = time.perf_counter()
+    con.execute("begin")
+    try:
+        _create(con, plan, step, existing, now)
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        raise RuntimeError(
+            f"validation model {step.name} failed on {target_db}: {exc}\n"
+            "(re-run with IAPT_VALIDATE_WITH_DBT=1 to run the validation models through dbt)"
+        ) from exc
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    stats.step_seconds[step.name] = round(time.perf_counter() - t, 3)
+    log.debug("validation: %s.%s (%s) in %.2fs", step.schema, step.identifier, step.materialized,
+              stats.step_seconds[step.name])
+
+
+def read_step_seconds() -> dict[str, float]:
+    """The step durations the last run recorded ({} when there is none or it cannot be read: a cache)."""
+    try:
+        data = json.loads((plan_dir() / STEP_SECONDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+def write_step_seconds(seconds: Mapping[str, float]) -> None:
+    """Record step durations (best effort: they only order later runs)."""
+    path = plan_dir() / STEP_SECONDS_FILE
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(dict(sorted(seconds.items())), indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.debug("validation: step durations not recorded: %s", exc)
+
+
+def longest_first(steps: list[Step], seconds: Mapping[str, float]) -> list[Step]:
+    """The ready steps in the order to start them: the longest last time first (so the longest check group
+    does not start last and leave one core idle at the end), then in plan order."""
+    return sorted(steps, key=lambda s: -seconds.get(s.name, 0.0))  # (stable: ties keep the plan order)
+
+
+class _Threads:
+    """DuckDB's thread count for the steps running at once. Side by side, each query gets one thread (the
+    cores are already shared out between them; extra threads only add scheduling work: 15% more CPU for the
+    check groups of the benchmark month); a step running alone (the cascade, the summaries) gets them all."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._all = int(con.execute("select current_setting('threads')").fetchone()[0])
+        self._now = self._all
+
+    def share(self, steps_at_once: int) -> None:
+        n = self._all if steps_at_once <= 1 else max(1, self._all // steps_at_once)
+        if n != self._now:
+            self._con.execute(f"set threads = {n}")
+            self._now = n
+
+
+class Closing:
+    """The engine's connection, closed on a background thread: closing checkpoints the new relations into
+    the file (0.2-0.3 s at benchmark scale), which can overlap the caller's report writing. ``wait()`` before
+    the file is opened again in this process (another attach of it would fail on the file lock)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._close, args=(con,), name="tos-close", daemon=False)
+        self._thread.start()
+
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            con.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+_closing: list[Closing] = []  # connections of run_plan(read=...) still closing
+
+
+def wait_closed() -> None:
+    """Wait until every connection run_plan left closing in the background is closed (and checkpointed)."""
+    while _closing:
+        _closing.pop().wait()
+
+
+def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
+             read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
+    """Load the seeds if needed, then create every relation of the plan in target_db, each once the relations
+    it reads exist. Views (instant) are created on the main connection; tables go to ``workers()`` threads,
+    each with its own connection, so independent tables are computed at the same time, the longest (by the
+    last run's durations, ``STEP_SECONDS_FILE``) first. Each relation is created in its own transaction (as
+    `dbt build` does): if a step fails, the relations before it are new, the others as they were, and the
+    error names the step.
+
+    With ``read``, ``read(con)`` runs on the engine's connection once every relation exists (its value is
+    ``stats.read_value``), and the connection is then closed in the background: ``wait_closed()`` before
+    the file is opened again in this process."""
+    stats = stats or RunStats(plan_key=plan.key)
+    began = time.perf_counter()
+    last_seconds = read_step_seconds()
+    con = _connect(target_db, plan)
+    closed_later = False
+    try:
+        _prepare(con, target_db, plan, stats)
+        existing = _relations(con, plan.catalog)
+        now = datetime.now(timezone.utc)
+        names = {s.name for s in plan.steps}
+        pending = list(plan.steps)  # in dependency order
+        done: set[str] = set()
+        cursors: list[duckdb.DuckDBPyConnection] = []
+
+        def on_worker(step: Step) -> None:
+            cur = con.cursor()
+            cursors.append(cur)
+            try:
+                cur.execute("set enable_progress_bar = false")
+                _run_step(cur, target_db, plan, step, existing, now, stats)
+            finally:
+                cur.close()
+
+        n_workers = workers()
+        threads = _Threads(con)
+        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="tos-step") as pool:
+            running: dict[Future[None], Step] = {}
+            try:
+                while pending or running:
+                    started = True
+                    while started:  # views run at once, which can make more steps ready
+                        started = False
+                        ready = [s for s in pending if all(d in done or d not in names for d in s.depends_on)]
+                        tables = [s for s in ready if s.materialized != "view"]
+                        if n_workers > 1:
+                            threads.share(min(n_workers, len(running) + len(tables)))
+                        for step in longest_first(ready, last_seconds):
+                            pending.remove(step)
+                            if step.materialized == "view" or n_workers == 1:
+                                _run_step(con, target_db, plan, step, existing, now, stats)
+                                done.add(step.name)
+                                started = True
+                            else:
+                                running[pool.submit(on_worker, step)] = step
+                    if not running:
+                        if pending:
+                            raise RuntimeError(f"validation plan {plan.key}: steps wait on each other: "
+                                               f"{sorted(s.name for s in pending)}")
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        step = running.pop(fut)
+                        fut.result()
+                        done.add(step.name)
+            except BaseException:
+                for fut in running:
+                    fut.cancel()
+                for cur in list(cursors):
+                    with contextlib.suppress(duckdb.Error):
+                        cur.interrupt()
+                raise
+        if read is not None:
+            stats.read_value = read(con)
+            _closing.append(Closing(con))
+            closed_later = True
+    finally:
+        if not closed_later:
+            con.close()
+    write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
+    stats.seconds = round(time.perf_counter() - began, 3)
+    return stats
