@@ -80,3 +80,30 @@ def test_values_from_the_data_are_escaped_on_every_page(fx: Fixture, tmp_path: P
     assert index.count(ESCAPED) >= 4  # source, a file-level reason, a rule's description and fix
     rule_page = (site / "rules" / "IDS20169.html").read_text(encoding="utf-8")
     assert rule_page.count(ESCAPED) >= 3 * 500  # key, items and detail of each record listed
+
+
+def test_a_local_rule_is_shown_as_local_never_as_what_the_platform_does(fx: Fixture, tmp_path: Path) -> None:
+    report_dir = tmp_path / "output" / fx.period / "validation"
+    shutil.copytree(fx.report_dir, report_dir)
+    code = "LOCAL-REF-1"
+    row = dict(rule_code=code, severity="record_reject", table="IDS101Referral", record_key="ServiceRequestId=RF0000000001",
+               columns="SourceOfReferralIAPT", message="[local] referral source missing")
+    rows = json.loads((report_dir / "validation_report.json").read_text(encoding="utf-8")) + [row]
+    (report_dir / "validation_report.json").write_text(json.dumps(rows), encoding="utf-8")
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    summary["rules"].append(dict(rule_code=code, published=True, severity="record_reject", table="IDS101Referral",
+                                 description="House rule: every referral names its source", fix_hint="Record the source",
+                                 status="implemented", failures=1, records=1, local=True))
+    summary["local"] = {"rules": 1, "failures_by_severity": {"file_reject": 0, "group_reject": 0,
+                                                             "record_reject": 1, "warning": 0}}
+    (report_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    site = tmp_path / "site"
+    build_site(fx.period, site, report_dir, fx.target_db, dbt_docs=False, manifest_path=fx.manifest,
+               dbt_static_index=fx.static_index)
+    page = (site / "rules" / f"{code}.html").read_text(encoding="utf-8")
+    assert ">local rule</span>" in page and "Nothing: this is a local rule" in page
+    assert "The record is not loaded" not in page  # never described as the platform rejecting it
+    national = (site / "rules" / "IDS10113.html").read_text(encoding="utf-8")
+    assert ">local rule</span>" not in national and "The record is not loaded" in national
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.count(">local rule</span>") == 1

@@ -37,6 +37,7 @@ class RuleInfo:
     published: bool = True
     check: str = ""  # the catalogue's check name, e.g. parent_valid
     inferred: bool = False  # this month's finding rests on our reading of unpublished logic (summary "inferred")
+    local: bool = False  # the project's own rule (rules/local_rules.yml): the platform does not apply it
 
 
 @dataclass
@@ -103,6 +104,7 @@ def load_report(report_dir: Path, period: str, with_failures: bool = True) -> Re
             status=r.status,
             published=r.published,
             inferred=r.inferred,
+            local=r.local,
         )
     for t in summary.tables:
         report.tables.append(

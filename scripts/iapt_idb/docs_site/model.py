@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec import IdbTable
+from ..validation.local_rules import is_local
 from ..validation.summary_schema import SEVERITIES
 from .inputs import Failure, MonthPoint, Report, RuleInfo, TableCount
 from .vodim import ItemQuality
@@ -85,8 +86,11 @@ class SiteData:
                 published=mine.published and base.published,
                 check=base.check,
                 inferred=mine.inferred,
+                local=mine.local or is_local(code),
             )
-        return mine or base or RuleInfo(rule_code=code, severity="")
+        info = mine or base or RuleInfo(rule_code=code, severity="")
+        info.local = info.local or is_local(code)
+        return info
 
     def failing_rules(self) -> list[RuleResult]:
         """Rules that failed, most records affected first (ties: severity, then rule code)."""
