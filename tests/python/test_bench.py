@@ -146,6 +146,7 @@ def test_onepass_baseline_copies_every_warehouse_table_once(tmp_path: Path) -> N
         con.execute(f"CREATE SCHEMA {SCHEMA}")
         for t in TABLES[:3]:
             con.execute(f'CREATE TABLE {SCHEMA}."{t.name}" AS SELECT range AS id FROM range(50)')
+        con.execute(f"CREATE TABLE {SCHEMA}.not_a_source AS SELECT 1 AS id")  # not read by staging: left out
     params = {"warehouse": str(wh), "onepass_db": str(tmp_path / "scratch.duckdb"), "period": "2026-10"}
     run = run_child(bench.PHASE_MODULE, "onepass", params, log=tmp_path / "onepass.log")
     assert run.returncode == 0, (tmp_path / "onepass.log").read_text()
