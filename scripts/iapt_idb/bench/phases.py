@@ -137,11 +137,13 @@ def _phase_build_postgres(p: dict[str, Any]) -> Result:
     run on that copy. The three times are reported apart; ``seconds`` is the dbt build's."""
     from .. import pg
     from ..commands.build import build_marts
+    from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
     settings = pg.Settings.from_env()
     loaded, load_s, _ = timed(pg.load_warehouse, warehouse=Path(p["warehouse"]), settings=settings)
     detail, seconds, dropped = timed(build_marts, period=p["period"], warehouse=Path(p["warehouse"]),
-                                     target_db=Path(p["target_db"]), created_at=p.get("created_at"))
+                                     target_db=Path(p["target_db"]), created_at=p.get("created_at"),
+                                     provider_ods=SYNTHETIC_PROVIDER)
     Path(p["target_db"]).unlink(missing_ok=True)
     Path(p["target_db"] + ".wal").unlink(missing_ok=True)
     _, copy_s, _ = timed(pg.copy_models, settings=settings, dest=Path(p["target_db"]))
