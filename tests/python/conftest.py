@@ -58,7 +58,7 @@ class BuiltMarts:
 
 
 def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: str = CREATED_AT,
-               select: list[str] | None = None) -> BuiltMarts:
+               select: list[str] | None = None, full_checks: bool = False) -> BuiltMarts:
     work.mkdir(parents=True, exist_ok=True)
     target_db = work / "iapt.duckdb"
     env = isolated_env(work, warehouse, target_db)
@@ -66,6 +66,8 @@ def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: st
             "--created-at", created_at]
     if select:
         args += ["--select", *select]
+    if full_checks:
+        args.append("--full-checks")
     proc = run_cli(args, env)
     assert proc.returncode == 0, f"iapt-idb build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return BuiltMarts(warehouse, target_db, work / "target", period, created_at, proc.stdout)
@@ -92,7 +94,8 @@ def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory, small_warehouse: Path) -> BuiltMarts:
-    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse)
+    # --full-checks: dbt's unit tests and the source-table data tests run here, in every `make test`
+    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse, full_checks=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -70,24 +70,88 @@ def test_bench_cli_writes_table_targets_and_json(tiny_marts: Path) -> None:
 def test_targets_pass_and_fail_on_measured_figures() -> None:
     rec = bench.PhaseRecord
     records = {
-        "build": rec("build", "ok", rows=1000, seconds=100, wall_seconds=110, maxrss_mb=900),
+        "onepass": rec("onepass", "ok", rows=5000, seconds=10, wall_seconds=11, maxrss_mb=300),
+        "build": rec("build", "ok", rows=1000, seconds=25, wall_seconds=26, maxrss_mb=900),
         "validate_dbt": rec("validate_dbt", "ok", rows=1000, seconds=12, wall_seconds=13, maxrss_mb=700),
-        "validate": rec("validate", "ok", rows=1000, seconds=30, wall_seconds=35, maxrss_mb=5000),
+        "validate": rec("validate", "ok", rows=1000, seconds=30, wall_seconds=35, maxrss_mb=1500),
         "export": rec("export", "ok", rows=1000, seconds=10, wall_seconds=12, maxrss_mb=800),
         "parquet": rec("parquet", "ok", rows=1000, seconds=5, wall_seconds=6, maxrss_mb=100),
         "raw_jackcess": rec("raw_jackcess", "ok", rows=1000, seconds=4, wall_seconds=6, maxrss_mb=100),
     }
     verdicts = {c["target"]: c["verdict"] for c in bench.check_targets(records)}
-    # 157 s in all; 5000 MB; validation 30 s vs 6 s = 6x; export 100 rows/s vs 250 rows/s = 0.4x
+    # 73 s in all; 1500 MB; build 25 s vs 10 s = 2.5x; validation 30 s vs 6 s = 6x;
+    # export 100 rows/s vs 250 rows/s = 0.4x
     assert verdicts == {
-        "build+validate+export wall time": "PASS",
-        "peak memory of build/validate/export": "FAIL",
-        "validation (TOS rules) time / Parquet copy time": "PASS",  # 12 s vs 5 s = 2.4x
+        "build+validate+export wall time": "FAIL",
+        "peak memory of build/validate/export": "PASS",
+        "dbt build time / one-pass baseline (worst round)": "PASS",
+        "validation (TOS rules) time / Parquet copy time (worst round)": "PASS",  # 12 s vs 5 s = 2.4x
         "validation time / Parquet copy time": "FAIL",
-        "export rows/s / raw Jackcess rows/s": "FAIL",
+        "export rows/s / raw Jackcess rows/s (worst round)": "FAIL",
     }
     table = bench.format_table(records)
-    assert "time x 6.00" in table and "time x 2.40" in table and "rate x 0.40" in table
+    assert "time x 6.00" in table and "time x 2.40" in table and "rate x 0.40" in table and "time x 2.50" in table
+    # above the benchmark scale the month only has to complete under 4 GB
+    large = {c["target"]: c for c in bench.check_targets(records, patients=1_000_000)}
+    assert "build+validate+export wall time" not in large
+    assert large["peak memory of build/validate/export"]["limit"] == 4096
+
+
+def test_ratio_targets_hold_in_every_round_not_only_the_median() -> None:
+    rec = bench.PhaseRecord
+
+    def rounds(phase: str, seconds: list[float], rows: int = 1000) -> bench.PhaseRecord:
+        runs = [rec(phase, "ok", rows=rows, seconds=s, wall_seconds=s, maxrss_mb=100) for s in seconds]
+        return bench.median_run(runs)
+
+    records = {
+        "validate_dbt": rounds("validate_dbt", [2.0, 2.0, 3.5]),  # medians 2.0 vs 1.0; round 3: 3.5 x
+        "parquet": rounds("parquet", [1.0, 1.0, 1.0]),
+        "export": rounds("export", [8.0, 8.0, 8.0]),
+        "raw_jackcess": rounds("raw_jackcess", [3.0, 4.0, 5.0]),  # 0.375 x, 0.5 x, 0.625 x
+    }
+    assert bench.baseline_ratio("validate_dbt", records)[1] == 2.0
+    assert bench.round_ratios("validate_dbt", records) == [2.0, 2.0, 3.5]
+    assert bench.round_ratios("export", records) == [0.375, 0.5, 0.625]
+    verdicts = {c["target"]: (c["verdict"], c["value"]) for c in bench.check_targets(records)}
+    assert verdicts["validation (TOS rules) time / Parquet copy time (worst round)"] == ("FAIL", 3.5)
+    assert verdicts["export rows/s / raw Jackcess rows/s (worst round)"] == ("FAIL", 0.375)
+
+
+def test_busy_option_runs_cpu_bound_processes_beside_the_phases_and_stops_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[list[int]] = []
+
+    def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
+        busy = [pid for pid in descendants(os.getpid()) if pid != os.getpid()]
+        seen.append(busy)
+        return bench.PhaseRecord(phase, "ok", rows=10, seconds=1.0, wall_seconds=1.0, maxrss_mb=1.0)
+
+    monkeypatch.setattr(bench, "run_phase", runner)
+    monkeypatch.setattr(bench, "existing_mart_counts", lambda paths: {"IDS101Referral": 10})
+    args = bench.build_parser().parse_args(["--phases", "parquet", "--repeat", "1", "--busy", "2",
+                                            "--out", str(tmp_path)])
+    bench.run_all(args, bench.Paths(tmp_path))
+    assert len(seen) == 1 and len(seen[0]) == 2  # two competing processes while the phase ran
+    for pid in seen[0]:  # stopped and reaped when the run ends
+        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def test_onepass_baseline_copies_every_warehouse_table_once(tmp_path: Path) -> None:
+    from iapt_idb.warehouse.schema import SCHEMA, TABLES
+
+    wh = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(wh)) as con:
+        con.execute(f"CREATE SCHEMA {SCHEMA}")
+        for t in TABLES[:3]:
+            con.execute(f'CREATE TABLE {SCHEMA}."{t.name}" AS SELECT range AS id FROM range(50)')
+        con.execute(f"CREATE TABLE {SCHEMA}.not_a_source AS SELECT 1 AS id")  # not read by staging: left out
+    params = {"warehouse": str(wh), "onepass_db": str(tmp_path / "scratch.duckdb"), "period": "2026-10"}
+    run = run_child(bench.PHASE_MODULE, "onepass", params, log=tmp_path / "onepass.log")
+    assert run.returncode == 0, (tmp_path / "onepass.log").read_text()
+    assert run.result["rows"] == 3 * 50 and run.result["detail"]["tables"] == 3
+    assert not (tmp_path / "scratch.duckdb").exists()  # the scratch copy is removed
 
 
 def test_generation_is_reused_only_with_the_same_settings(tmp_path: Path) -> None:
@@ -172,6 +236,24 @@ def test_short_phases_run_in_rounds_and_report_the_median_of_their_runs(
     assert records["export"].status == "failed" and order.count("export") == 2
     assert records["readback"].status == "skipped"
     assert "export" in bench.REPEATED and "build" not in bench.REPEATED
+
+
+def test_the_build_runs_in_rounds_beside_its_one_pass_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+
+    def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
+        order.append(phase)
+        detail = {"counts": {"IDS101Referral": 10}} if phase == "build" else {}
+        return bench.PhaseRecord(phase, "ok", rows=10, seconds=float(len(order)), wall_seconds=1.0,
+                                 maxrss_mb=1.0, detail=detail)
+
+    monkeypatch.setattr(bench, "run_phase", runner)
+    args = bench.build_parser().parse_args(["--phases", "onepass,build,parquet", "--build-repeat", "2",
+                                            "--repeat", "1", "--out", str(tmp_path)])
+    records, counts = bench.run_all(args, bench.Paths(tmp_path))
+    assert order == ["onepass", "build", "onepass", "build", "parquet"]
+    assert counts == {"IDS101Referral": 10}
+    assert bench.round_ratios("build", records) == [2.0, 4.0 / 3.0]
 
 
 def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:

@@ -54,3 +54,74 @@ def test_build_refuses_a_missing_warehouse_and_a_bad_period(tmp_path: Path) -> N
     proc = run_cli(["build", "--period", "2026-10", "--warehouse", str(tmp_path / "nope.duckdb"),
                     "--created-at", "yesterday"], env)
     assert proc.returncode == 2
+
+
+def test_the_monthly_build_leaves_unit_and_source_table_tests_to_full_checks() -> None:
+    from iapt_idb.commands.build import build_command
+
+    monthly, full = build_command(), build_command(full_checks=True)
+    assert monthly[:2] == ["build", "--exclude"] and {"test_type:unit", "source:*"} <= set(monthly)
+    assert "test_type:unit" not in full and "source:*" not in full
+    assert "path:models/validation" in monthly and "path:models/validation" in full
+
+
+def test_seed_state_reuses_seeds_only_when_unchanged_and_all_there(tmp_path: Path, monkeypatch) -> None:
+    import json
+    import shutil
+
+    import duckdb
+
+    from iapt_idb import seed_state
+
+    db = tmp_path / "t.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema main_mappings")
+        con.execute("create table main_mappings.map_sex (local_code varchar)")
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "manifest.json").write_text(json.dumps({"nodes": {
+        "seed.x.map_sex": {"resource_type": "seed", "schema": "main_mappings", "alias": "map_sex", "name": "map_sex"},
+        "model.x.m": {"resource_type": "model", "schema": "main", "alias": "m", "name": "m"},
+    }}))
+    fp = seed_state.fingerprint()
+    assert not seed_state.unchanged(db, fp)  # nothing recorded yet
+    seed_state.record(db, fp, target)
+    assert seed_state.unchanged(db, fp)
+    assert not seed_state.unchanged(db, "another")
+    seed_state.forget(db)  # a build starting
+    assert not seed_state.unchanged(db, fp)
+    seed_state.record(db, fp, target)
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop table main_mappings.map_sex")
+    assert not seed_state.unchanged(db, fp)  # a seed relation has gone
+    # an edited mapping seed is a new fingerprint
+    systems = tmp_path / "systems"
+    shutil.copytree(ROOT / "source_systems", systems)
+    monkeypatch.setenv("IAPT_SOURCE_SYSTEMS_DIR", str(systems))
+    assert seed_state.fingerprint() == fp
+    mapping = next((systems / "lumen_cms" / "mappings").glob("map_*.csv"))
+    mapping.write_text(mapping.read_text() + "ZZ,1\n")
+    assert seed_state.fingerprint() != fp
+
+
+def test_a_rebuild_does_not_reload_unchanged_seeds_and_gives_the_same_marts(built_marts, tmp_path: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    db = tmp_path / "iapt.duckdb"
+    shutil.copyfile(built_marts.target_db, db)
+    env = isolated_env(tmp_path, built_marts.warehouse, db)
+    proc = run_cli(["build", "--period", built_marts.period, "--warehouse", str(built_marts.warehouse),
+                    "--target-db", str(db), "--created-at", built_marts.created_at], env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "seeds are unchanged since the last build of this database: not reloaded" in proc.stderr
+    assert "START seed" not in proc.stderr and "START unit_test" not in proc.stderr
+    with duckdb.connect() as con:
+        con.execute(f"attach '{built_marts.target_db}' as a (read_only)")
+        con.execute(f"attach '{db}' as b (read_only)")
+        for t in table_names():
+            for x, y in (("a", "b"), ("b", "a")):
+                diff = con.execute(f'select count(*) from (select * from {x}.main."{t}" '
+                                   f'except all select * from {y}.main."{t}")').fetchone()[0]
+                assert diff == 0, t

@@ -77,7 +77,8 @@ def pg_run(pg_server: PgServer, small_warehouse: Path, built_marts: BuiltMarts,
     shutil.copytree(built_marts.target_path / "validation_plans", work / "target" / "validation_plans")
     proc = _pg_cli(run, ["load-warehouse", "--warehouse", str(small_warehouse)])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = _pg_cli(run, ["build", "--period", PERIOD, "--created-at", CREATED_AT])
+    # --full-checks: dbt's unit tests and the source-table tests run on PostgreSQL too
+    proc = _pg_cli(run, ["build", "--period", PERIOD, "--created-at", CREATED_AT, "--full-checks"])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "schema iapt_idb" in proc.stdout
     return run

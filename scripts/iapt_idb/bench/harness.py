@@ -28,22 +28,29 @@ referrals in the period (the IDS101 mart), and in the warehouse 1,000,000 care c
 1,500,000 each of care activities and coded assessments. The generator keeps 24 months of history,
 so about 36% of its referrals are open in a given month: 340,000 patients give ~121,000.
 
+The build has a physical baseline of its own, timed beside it in rounds (``--build-repeat``): DuckDB reading
+each warehouse table the staging layer reads, once, into a scratch DuckDB file. ``--busy N`` runs N CPU-bound
+processes beside every phase, to measure the ratio targets on a loaded machine.
+
 Targets (the benchmark checks them; no timed test does):
-  * build + validate + export < 10 minutes (child wall-clock time);
-  * peak memory of every month-end phase (build, validate, export) < 4 GB;
-  * validation time <= 3 x the Parquet copy time (checked for the TOS rules alone and with GX);
-  * export throughput >= 1/2 raw Jackcess throughput.
+  * up to the benchmark scale: build + validate + export < 50 s (child wall-clock time) and peak memory of
+    every month-end phase (build, validate, export) < 2 GB; above it: peak memory < 4 GB;
+  * dbt build <= 3 x the one-pass baseline, in every round;
+  * validation time <= 3 x the Parquet copy time (the TOS rules alone in every round; with GX, the median);
+  * export throughput >= 1/2 raw Jackcess throughput, in every round.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +63,10 @@ PHASE_MODULE = "iapt_idb.bench.phases"
 MONTH_END = ("build", "validate", "export")
 # Baselines before the read-back check: the figures the targets need come first.
 ALL_PHASES = (
-    "generate", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
+    "generate", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
     "readback",
 )
-BASELINE_OF = {"validate_dbt": "parquet", "validate": "parquet", "export": "raw_jackcess"}
+BASELINE_OF = {"build": "onepass", "validate_dbt": "parquet", "validate": "parquet", "export": "raw_jackcess"}
 LABELS = {
     "generate": "generate warehouse",
     "build": "dbt build (marts)",
@@ -71,6 +78,7 @@ LABELS = {
     "readback": "read-back check",
     "parquet": "baseline: Parquet copy",
     "raw_jackcess": "baseline: raw Jackcess",
+    "onepass": "baseline: one pass",
 }
 DEPENDS = {
     "validate": "build",
@@ -86,7 +94,11 @@ DEPENDS = {
 # runs --repeat times, in rounds beside its baseline, and the run with the median time is reported (its peak
 # memory the largest of all).
 REPEATED = ("validate", "validate_dbt", "validate_gx", "export", "parquet", "raw_jackcess")
+# The build runs in rounds too (--build-repeat), beside its own baseline: one pass over the warehouse tables the
+# staging layer reads (DuckDB reading each once and writing it into a scratch DuckDB file).
+BUILD_ROUND = ("onepass", "build")
 DEFAULT_REPEAT = 3
+DEFAULT_BUILD_REPEAT = 1
 DEFAULT_PATIENTS = 340_000
 # (what, at least, counted in, tables): the benchmark scale a national-size provider month must reach.
 SCALE_FLOOR: tuple[tuple[str, int, str, tuple[str, ...]], ...] = (
@@ -96,8 +108,12 @@ SCALE_FLOOR: tuple[tuple[str, int, str, tuple[str, ...]], ...] = (
     ("care activities", 1_500_000, "warehouse", ("appointment_intervention",)),
     ("coded assessments", 1_500_000, "warehouse", ("questionnaire_score",)),
 )
-TIME_LIMIT_S = 600.0
-MEMORY_LIMIT_MB = 4096.0
+# Month-end targets: at the benchmark scale (up to DEFAULT_PATIENTS) build + validate + export under 50 s and
+# every phase under 2 GB; above it (the 1,000,000-patient run) the month must still complete under 4 GB.
+TIME_LIMIT_S = 50.0
+MEMORY_LIMIT_MB = 2048.0
+LARGE_MEMORY_LIMIT_MB = 4096.0
+BUILD_MAX_RATIO = 3.0
 VALIDATION_MAX_RATIO = 3.0
 EXPORT_MIN_RATIO = 0.5
 KEY_TABLES = (
@@ -199,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_REPEAT,
         help=f"runs of each short phase behind a ratio target ({', '.join(REPEATED)}), in rounds (each of "
         f"them once per round); the median run is reported, with the spread (default {DEFAULT_REPEAT})",
+    )
+    p.add_argument(
+        "--build-repeat", type=int, default=DEFAULT_BUILD_REPEAT,
+        help=f"runs of the dbt build, in rounds beside its one-pass baseline (default {DEFAULT_BUILD_REPEAT})",
+    )
+    p.add_argument(
+        "--busy", type=int, default=0, metavar="N",
+        help="run N CPU-bound processes (busy loops) beside every phase, to measure the ratio targets on a "
+             "loaded machine (default 0)",
     )
     p.add_argument("--postgres", action="store_true",
                    help="build in PostgreSQL (IAPT_PG_* variables): the build phase loads the warehouse there, "
@@ -353,6 +378,7 @@ def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: 
         "readback": {"accdb": str(paths.accdb(args.period)), "readback_db": str(paths.readback_db)},
         "parquet": {"parquet_dir": str(paths.parquet_dir)},
         "raw_jackcess": {"raw_accdb": str(paths.raw_accdb), "drop_rejected": args.drop_rejected},
+        "onepass": {"warehouse": str(paths.warehouse), "onepass_db": str(paths.out / "onepass.duckdb")},
     }
     return {**common, **extra[phase]}
 
@@ -375,24 +401,46 @@ Saver = Callable[[dict[str, PhaseRecord], "dict[str, int] | None"], None]
 def run_all(
     args: argparse.Namespace, paths: Paths, save: Saver | None = None
 ) -> tuple[dict[str, PhaseRecord], dict[str, int] | None]:
-    """Run the selected phases in order; call save(records, counts) after each (partial results)."""
+    """Run the selected phases in order; call save(records, counts) after each (partial results). With --busy,
+    competing CPU-bound processes run beside every phase after the warehouse is there."""
     phases = selected_phases(args.phases)
     records: dict[str, PhaseRecord] = {}
     if "generate" in phases:
         records["generate"] = ensure_warehouse(args, paths)
     counts = None if "build" in phases else existing_mart_counts(paths)
-    rounds = max(1, args.repeat)
     todo = [p for p in phases if p != "generate"]
+    with busy_processes(getattr(args, "busy", 0)):
+        counts = _run_rounds(args, paths, todo, records, counts, save)
+    if "readback" in records and records["readback"].status == "ok":
+        written = records["export"].detail.get("detail", {}).get("tables") if "export" in records else None
+        expected = written or counts or {}
+        records["readback"].note = readback_note(expected, records["readback"].detail.get("counts", {}))
+        if records["readback"].note.startswith("MISMATCH"):
+            records["readback"].status = "failed"
+    return records, counts
+
+
+def _run_rounds(args: argparse.Namespace, paths: Paths, todo: list[str], records: dict[str, PhaseRecord],
+                counts: dict[str, int] | None, save: Saver | None) -> dict[str, int] | None:
+    """Run the phases of todo in order, the repeated ones in rounds; return the mart counts."""
+    rounds = max(1, args.repeat)
     while todo:
         # The repeated phases (and the verdict between them) run in rounds, each phase once per round, so that
-        # a phase and its baseline meet the same moments of a shared machine; the median run is reported.
+        # a phase and its baseline meet the same moments of a shared machine; the median run is reported. The
+        # build and its one-pass baseline form rounds of their own (--build-repeat).
         block = [todo.pop(0)]
-        while block[0] in REPEATED and todo and (todo[0] in REPEATED or todo[0] == "verdict"):
-            block.append(todo.pop(0))
+        if block[0] in BUILD_ROUND:
+            while todo and todo[0] in BUILD_ROUND:
+                block.append(todo.pop(0))
+            in_rounds, times = BUILD_ROUND, max(1, args.build_repeat)
+        else:
+            while block[0] in REPEATED and todo and (todo[0] in REPEATED or todo[0] == "verdict"):
+                block.append(todo.pop(0))
+            in_rounds, times = REPEATED, (rounds if block[0] in REPEATED else 1)
         runs: dict[str, list[PhaseRecord]] = {p: [] for p in block}
-        for r in range(rounds if block[0] in REPEATED else 1):
+        for r in range(times):
             for phase in block:
-                if (r > 0 and phase not in REPEATED) or (phase in records and records[phase].status != "ok"):
+                if (r > 0 and phase not in in_rounds) or (phase in records and records[phase].status != "ok"):
                     continue
                 blocked = [d for d in dependencies(phase, args)
                            if d in records and records[d].status not in ("ok", "reused")]
@@ -407,13 +455,7 @@ def run_all(
                     counts = rec.detail.get("counts")
                 if save:
                     save(records, counts)
-    if "readback" in records and records["readback"].status == "ok":
-        written = records["export"].detail.get("detail", {}).get("tables") if "export" in records else None
-        expected = written or counts or {}
-        records["readback"].note = readback_note(expected, records["readback"].detail.get("counts", {}))
-        if records["readback"].note.startswith("MISMATCH"):
-            records["readback"].status = "failed"
-    return records, counts
+    return counts
 
 
 def dependencies(phase: str, args: argparse.Namespace) -> list[str]:
@@ -444,11 +486,25 @@ def baseline_ratio(phase: str, records: dict[str, PhaseRecord]) -> tuple[str, fl
     rec = records[phase]
     if base is None or rec.status != "ok" or base.status != "ok":
         return "", None
-    if phase in ("validate", "validate_dbt") and rec.seconds and base.seconds:
+    if phase in ("build", "validate", "validate_dbt") and rec.seconds and base.seconds:
         return "time x", rec.seconds / base.seconds
     if phase == "export" and rec.rate and base.rate:
         return "rate x", rec.rate / base.rate
     return "", None
+
+
+def round_ratios(phase: str, records: dict[str, PhaseRecord]) -> list[float]:
+    """The phase against its baseline in each round (both ran in it): time x, or rate x for the export."""
+    base = records.get(BASELINE_OF.get(phase, ""))
+    rec = records.get(phase)
+    if base is None or rec is None or rec.status != "ok" or base.status != "ok":
+        return []
+    mine = (rec.detail.get("runs") or {}).get("seconds") or [rec.seconds]
+    theirs = (base.detail.get("runs") or {}).get("seconds") or [base.seconds]
+    pairs = [(a, b) for a, b in zip(mine, theirs) if a and b]
+    if phase == "export":  # rows/s against rows/s
+        return [((rec.rows or 0) / a) / ((base.rows or 0) / b) for a, b in pairs if base.rows]
+    return [a / b for a, b in pairs]
 
 
 def format_table(records: dict[str, PhaseRecord]) -> str:
@@ -467,25 +523,35 @@ def format_table(records: dict[str, PhaseRecord]) -> str:
     return "\n".join(lines)
 
 
-def check_targets(records: dict[str, PhaseRecord]) -> list[dict[str, Any]]:
-    """PASS/FAIL (or N/A when a phase did not run) for each of the four targets."""
+def check_targets(records: dict[str, PhaseRecord], patients: int = DEFAULT_PATIENTS) -> list[dict[str, Any]]:
+    """PASS/FAIL (or N/A when a phase did not run) for each target. The ratio targets hold in every round: the
+    worst round is checked. Above the benchmark scale only completing under 4 GB is a target."""
     ok = {p: r for p, r in records.items() if r.status == "ok"}
     checks: list[dict[str, Any]] = []
+    at_scale = patients <= DEFAULT_PATIENTS
 
     month = [ok[p].wall_seconds for p in MONTH_END if p in ok]
     total = sum(month) if len(month) == len(MONTH_END) else None
-    checks.append(_check("build+validate+export wall time", total, TIME_LIMIT_S, "<", "s"))
+    if at_scale:
+        checks.append(_check("build+validate+export wall time", total, TIME_LIMIT_S, "<", "s"))
 
     peaks = [ok[p].peak_mb for p in MONTH_END if p in ok]
     peak = max(peaks) if len(peaks) == len(MONTH_END) else None
-    checks.append(_check("peak memory of build/validate/export", peak, MEMORY_LIMIT_MB, "<", "MB"))
+    limit = MEMORY_LIMIT_MB if at_scale else LARGE_MEMORY_LIMIT_MB
+    checks.append(_check("peak memory of build/validate/export", peak, limit, "<", "MB"))
 
-    rules = baseline_ratio("validate_dbt", records)[1] if "validate_dbt" in records else None
-    checks.append(_check("validation (TOS rules) time / Parquet copy time", rules, VALIDATION_MAX_RATIO, "<=", "x"))
+    def worst(phase: str, high_is_bad: bool) -> float | None:
+        ratios = round_ratios(phase, records)
+        return (max(ratios) if high_is_bad else min(ratios)) if ratios else None
+
+    checks.append(_check("dbt build time / one-pass baseline (worst round)", worst("build", True),
+                         BUILD_MAX_RATIO, "<=", "x"))
+    checks.append(_check("validation (TOS rules) time / Parquet copy time (worst round)",
+                         worst("validate_dbt", True), VALIDATION_MAX_RATIO, "<=", "x"))
     validation = baseline_ratio("validate", records)[1] if "validate" in records else None
     checks.append(_check("validation time / Parquet copy time", validation, VALIDATION_MAX_RATIO, "<=", "x"))
-    export = baseline_ratio("export", records)[1] if "export" in records else None
-    checks.append(_check("export rows/s / raw Jackcess rows/s", export, EXPORT_MIN_RATIO, ">=", "x"))
+    checks.append(_check("export rows/s / raw Jackcess rows/s (worst round)", worst("export", False),
+                         EXPORT_MIN_RATIO, ">=", "x"))
     return checks
 
 
@@ -608,6 +674,7 @@ def write_results(
         "complete": complete,
         "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "settings": generation_settings(args),
+        "busy_processes": getattr(args, "busy", 0),
         "machine": machine_info(),
         "mart_counts": counts,
         "phases": [
@@ -618,6 +685,18 @@ def write_results(
         "scale": scale if scale is not None else scale_checks(records, counts),
     }
     path.write_text(json.dumps(doc, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def busy_processes(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """count CPU-bound child processes (a busy loop each) for the duration of the block, then stopped."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(0, count))]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -631,12 +710,13 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
 
     def save(records: dict[str, PhaseRecord], counts: dict[str, int] | None) -> None:
-        write_results(results, args, records, counts, check_targets(records), complete=False)
+        write_results(results, args, records, counts, check_targets(records, args.patients), complete=False)
 
     records, counts = run_all(args, paths, save)
-    checks = check_targets(records)
+    checks = check_targets(records, args.patients)
     print()
-    print(f"IAPT IDB benchmark: {args.patients:,} patients, seed {args.seed}, period {args.period}")
+    print(f"IAPT IDB benchmark: {args.patients:,} patients, seed {args.seed}, period {args.period}"
+          + (f", {args.busy} competing CPU-bound process(es) running throughout" if args.busy else ""))
     print(f"machine: {os.cpu_count()} CPUs, load average {load_before[0]:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end (wall times stretch on a busy machine; 'cpu s' does not)")
     print(format_counts(counts))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import ods, runlock
+from .. import ods, runlock, seed_state
 from ..dbt_runner import run_dbt
 from ..errors import EXIT_UNUSABLE
 from ..dbtgen.lineage import MART_INCLUSION
@@ -59,6 +59,12 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
              "dbt var submitter_ods_code, else the provider's)",
     )
     p.add_argument(
+        "--full-checks", action="store_true",
+        help="also run dbt's unit tests and the data tests on whole source tables (unique and not-null keys "
+             "of every warehouse table, every month's history included); without it the build runs the data "
+             "tests on seeds, intermediate models and marts only. `make test` runs them all",
+    )
+    p.add_argument(
         "--select", nargs="+", metavar="SELECTOR",
         help="dbt node selection for 'dbt build' (default: the whole project)",
     )
@@ -67,7 +73,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     summary = build_marts(args.period, args.warehouse, args.target_db, args.created_at, select=args.select,
-                          provider_ods=args.provider_ods, submitter_ods=args.submitter_ods)
+                          provider_ods=args.provider_ods, submitter_ods=args.submitter_ods,
+                          full_checks=args.full_checks)
     print(format_summary(summary))
     return 0
 
@@ -114,8 +121,10 @@ def build_marts(
     select: list[str] | None = None,
     provider_ods: str | None = None,
     submitter_ods: str | None = None,
+    full_checks: bool = False,
 ) -> dict[str, Any]:
-    """Seed and build the project for ``period``; return per-table row counts and the scope summary."""
+    """Seed and build the project for ``period``; return per-table row counts and the scope summary.
+    full_checks adds dbt's unit tests and the data tests on the source tables (see build_command)."""
     from .. import pg
     from ..errors import UserError
 
@@ -138,15 +147,22 @@ def build_marts(
         Path(target_db).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}
     began = time.perf_counter()
-    # One `dbt build` (seeds, models, unit and data tests in DAG order). The TOS validation models are
-    # left to `iapt-idb validate`, which builds them against whichever IDB it checks.
-    build = ["build", "--exclude", "path:models/validation"]
+    # Seeds unchanged since the last whole build of this DB (seed_state) are not reloaded, nor tested again;
+    # --full-checks reloads them all.
+    seeds_fp = None if on_pg or select else seed_state.fingerprint()
+    build = build_command(full_checks)
     steps = [["seed"], [*build, "--select", *select]] if select else [build]
     # the exclusive lock on the target DB: a validate or export reading it (shared) and a second build are
     # refused at once, with the holder's PID, instead of meeting DuckDB's file lock half-way
     target_lock = contextlib.nullcontext() if on_pg else runlock.hold(
         Path(target_db), "building the marts", hint="wait for it to finish, or use another --target-db")
     with target_lock, _stdout_to_stderr():
+        if seeds_fp and not full_checks and seed_state.unchanged(Path(target_db), seeds_fp):
+            steps = [[*build, "resource_type:seed"]]
+            print("build: the seeds are unchanged since the last build of this database: not reloaded",
+                  file=sys.stderr)
+        if not on_pg:
+            seed_state.forget(Path(target_db))
         for step in steps:
             print(f"build: dbt {' '.join(step)} for {period}", file=sys.stderr, flush=True)
             proc = run_dbt(step, vars=dbt_vars, warehouse=warehouse, target_db=target_db, check=False)
@@ -157,6 +173,8 @@ def build_marts(
                     "('iapt-idb source check' lists what the source system still lacks).",
                     exit_code=EXIT_UNUSABLE,
                 )
+        if seeds_fp:
+            seed_state.record(Path(target_db), seeds_fp, _dbt_target_path())
     if on_pg:  # validate/export compile their plan on their own snapshot of the marts
         summary = pg.summarise(period)
         summary["seconds"] = round(time.perf_counter() - began, 1)
@@ -165,6 +183,27 @@ def build_marts(
     summary["seconds"] = round(time.perf_counter() - began, 1)
     _prepare_validation(period, Path(warehouse), Path(target_db))
     return summary
+
+
+# What the monthly build leaves out unless --full-checks: dbt's unit tests (they test the SQL, not the month:
+# `make test` and CI run them) and the data tests on source tables (unique/not-null keys over every row of
+# every warehouse table, all history: at 340,000 patients a third of the build's test time; a duplicate or
+# missing key that reaches the month is a TOS finding with its rule code whether or not they run).
+MONTHLY_EXCLUDES = ("test_type:unit", "source:*")
+
+
+def build_command(full_checks: bool = False) -> list[str]:
+    """The `dbt build` arguments: seeds, models and their data tests in DAG order. The TOS validation models are
+    left to `iapt-idb validate`, which builds them against whichever IDB it checks."""
+    excludes = ["path:models/validation", *(() if full_checks else MONTHLY_EXCLUDES)]
+    return ["build", "--exclude", *excludes]
+
+
+def _dbt_target_path() -> Path:
+    """Where dbt writes manifest.json (DBT_TARGET_PATH, relative to the project, else target/)."""
+    from ..paths import ROOT
+
+    return ROOT / os.environ.get("DBT_TARGET_PATH", "target")
 
 
 def _source_schema() -> str:
