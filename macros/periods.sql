@@ -61,11 +61,18 @@
 
 {% macro in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter='1 = 1') -%}
     {#- Keep a child row when its parent is in scope, or when its parent is missing from the
-        warehouse altogether (an orphan: kept so validation reports it, never hidden). -#}
+        warehouse altogether (an orphan: kept so validation reports it, never hidden). A null key is
+        kept only when the parent table has no keys at all (what NOT IN would give). Written with NOT
+        EXISTS so every engine plans an anti-join: PostgreSQL runs NOT IN over a subquery larger than
+        work_mem once per row. The parent's key is renamed inside the subquery so that an unqualified
+        fk_column still names the child's column. -#}
     ({{ fk_column }} in (select scoped.{{ key }} from {{ scoped_model }} as scoped where {{ scoped_filter }})
-        or {{ fk_column }} not in (
-            select parent.{{ key }} from {{ parent_model }} as parent where parent.{{ key }} is not null
+        or ({{ fk_column }} is not null and not exists (
+            select 1
+            from (select parent.{{ key }} as iapt_parent_key from {{ parent_model }} as parent) as parent_keys
+            where parent_keys.iapt_parent_key = {{ fk_column }}
         ))
+        or not exists (select 1 from {{ parent_model }} as parent where parent.{{ key }} is not null))
 {%- endmacro %}
 
 {% macro follow_up_appointment_types() -%}
