@@ -316,16 +316,11 @@ def generation_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def generator_fingerprint() -> str:
-    """SHA-256 over the generator's code and mapping seeds: a changed generator means a new warehouse."""
-    import hashlib
+    """The generator's own fingerprint (its code, sub-packages included, and mapping seeds): a changed
+    generator means a new warehouse."""
+    from ..warehouse.generate import generator_fingerprint as fingerprint
 
-    files = sorted((ROOT / "scripts" / "iapt_idb" / "warehouse").glob("*.py")) + sorted(
-        (ROOT / "seeds" / "mappings").glob("*.csv")
-    )
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
+    return fingerprint()[:16]
 
 
 def warehouse_settings(args: argparse.Namespace) -> dict[str, Any]:
