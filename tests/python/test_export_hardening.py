@@ -62,8 +62,10 @@ class Runs:
         log = self.work / f"log{self._n}"
         with open(log.with_suffix(".out"), "w") as o, open(log.with_suffix(".err"), "w") as e:
             proc = subprocess.Popen(
+                # --force: the synthetic month carries whole-file defects by design; these tests are about
+                # what a kill, a lock or a full disk leaves behind, not about the verdict
                 [CLI, "export", "--period", PERIOD, "--out", str(out), "--target-db", str(self.marts.target_db),
-                 "--quiet"], cwd=ROOT, env=env, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
+                 "--quiet", "--force"], cwd=ROOT, env=env, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
         return proc, ready, log
 
     def output(self, log: Path) -> tuple[str, str]:

@@ -13,7 +13,9 @@ from iapt_idb.paths import ROOT, SOURCE_SYSTEMS_DIR
 
 # Everything dbt reads except the source-system folders.
 SHARED_DIRS = ("models", "macros", "tests/dbt", "analyses", "seeds")
-SOURCE_CALL = re.compile(r"\bsource\s*\(")
+# A source() call (in Jinja, or as a unit test's input) of any source but the project's own accumulation of
+# IDB submissions (idb_submissions: the measures' second input, IDB-shaped and the same for every system).
+SOURCE_CALL = re.compile(r"(?:\{[{%][^}]*|input:\s*)\bsource\s*\((?!\s*['\"]idb_submissions['\"])")
 SYSTEM_MODEL = re.compile(r"\bstg_[a-z0-9_]+?__[a-z0-9_]+")
 
 
