@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--last", type=int, default=12, help="months to pool, ending with the last one built (default 12)")
     args = ap.parse_args(argv)
     targets = load_targets()
-    built = periods_built(args.target_db)
+    try:
+        built = periods_built(args.target_db) if args.target_db.is_file() else []
+    except duckdb.CatalogException:  # no measures_headline table
+        built = []
     if not built:
         print(f"{args.target_db} holds no measures_headline rows: build it first (iapt-idb build).", file=sys.stderr)
         return 2
