@@ -212,22 +212,6 @@ def test_scores_in_tool_format_and_range(clean):
             assert score in rng, (tool, score)
 
 
-def test_recovery_roughly_half_of_completers(clean):
-    completed = _locals_for("discharge_reason", "46")
-    sql = f"""
-        WITH s AS (SELECT referral_id, tool_snomed, score::INT v, completed_at FROM cms.questionnaire_score
-                   WHERE intervention_id IS NOT NULL AND tool_snomed IN ('720433000', '445455005')),
-        p AS (SELECT referral_id,
-                 arg_min(v, completed_at) FILTER (WHERE tool_snomed = '720433000') p1, arg_max(v, completed_at) FILTER (WHERE tool_snomed = '720433000') p2,
-                 arg_min(v, completed_at) FILTER (WHERE tool_snomed = '445455005') g1, arg_max(v, completed_at) FILTER (WHERE tool_snomed = '445455005') g2
-              FROM s GROUP BY 1)
-        SELECT avg(CASE WHEN p2 < 10 AND g2 < 8 THEN 1 ELSE 0 END), count(*)
-        FROM p JOIN cms.referral r USING (referral_id)
-        WHERE r.discharge_reason IN ({', '.join("'" + c + "'" for c in completed)}) AND (p1 >= 10 OR g1 >= 8)"""
-    recovery, n = clean.execute(sql).fetchone()
-    assert n > 50 and 0.35 < recovery < 0.7
-
-
 DEFECT_CHECKS = {
     # kind -> SQL returning true when the named row shows the defect ({t} table, {k} key column, {c} column)
     "missing_mandatory": "SELECT bool_and({c} IS NULL) FROM cms.{t} WHERE {k}::VARCHAR = ?",

@@ -39,7 +39,9 @@ COLUMNS: tuple[str, ...] = (
 CAVEAT = (
     "Derived from the provider's whole history (first treatment, sessions, paired scores), as NHS\n"
     "England derives them from all of a provider's submissions; records the platform would reject\n"
-    "are still counted. Definitions, thresholds and sources: seeds/measures."
+    "are still counted. Definitions, thresholds and sources: seeds/measures; the caseness and\n"
+    "reliable-change thresholds of the anxiety-disorder-specific measures (SPIN, PDSS, OCI, PCL-5, HAI,\n"
+    "MI) are not yet checked against NHS England's published table."
 )
 
 DESCRIPTION = """\

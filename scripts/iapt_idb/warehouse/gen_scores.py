@@ -4,7 +4,8 @@ referral-level scores completed online before the first appointment (no interven
 
 Each referral has a baseline severity and a share of it that is gone by the planned end of
 treatment; the share who respond depends on the presenting problem (``RESPONSE``), which gives
-recovery rates near the national ~50% among finished courses (reference/calibration_targets.csv).
+recovery rates near the national ~50% among finished courses (reference/calibration_targets.csv, as the
+dbt measure models derive them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .gen_plan import ASSESS, TREAT, Plan
 RESPONSE = {"F32.0": 0.7, "F32.1": 0.62, "F32.2": 0.52, "F33.1": 0.57, "F41.2": 0.62, "F41.1": 0.82, "F41.0": 0.78,
             "F40.1": 0.62, "F43.1": 0.52, "F42.2": 0.66, "F45.2": 0.8, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
 SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
+CASENESS_SHARE, BASELINE_PHQ9 = 0.90, 15.5  # at caseness at the start; their mean baseline PHQ-9
 # a course that ends early stops this many sessions short of the improvement it would have reached
 UNFINISHED_SESSIONS = 3
 
@@ -51,8 +53,12 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     # trajectories: baseline severity and how much of it is gone by the planned end
     shift = np.array([SEVERITY_SHIFT.get(p.icd10, 0.0) for p in ref.PROBLEMS])[plan.problem]
     response = np.array([RESPONSE.get(p.icd10, 0.6) for p in ref.PROBLEMS])[plan.problem]
-    case = rng.random(n_ref) >= 0.10
-    base_p = np.where(case, np.clip(rng.normal(16.5, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
+    # 9 in 10 at caseness at the start; a baseline PHQ-9 of about 15.5 (moderately severe) puts the expected
+    # recovery, reliable improvement and reliable recovery of the dbt measures at the national figures
+    # (docs/decisions.md). Only values are tuned here, never the number of draws: every table drawn after
+    # the scores, and so every injected defect, stays as it was.
+    case = rng.random(n_ref) < CASENESS_SHARE
+    base_p = np.where(case, np.clip(rng.normal(BASELINE_PHQ9, 4.5, n_ref) + shift, 10, 27), rng.uniform(2, 9.5, n_ref))
     base_g = np.where(case, np.clip(base_p * 0.75 + rng.normal(2.5, 3, n_ref), 8, 21), rng.uniform(1, 7.5, n_ref))
     responder = rng.random(n_ref) < response
     gain = np.where(responder, rng.uniform(0.5, 0.95, n_ref), rng.uniform(-0.2, 0.26, n_ref))
