@@ -44,6 +44,9 @@ from typing import Any, Iterator
 from ..errors import EXIT_ACCEPTED, EXIT_FILE_REJECTED, EXIT_UNUSABLE, UserError
 
 SKIP = {"run.json", "work"}  # run.json holds times; work/ the build's scratch (target DB, dbt target)
+# Great Expectations stamps each run's time into its Data Docs (folder names, a logo URL): never equal twice.
+# Its results that matter are in summary.json ("great_expectations"), which is compared.
+IGNORED_BY_DEFAULT = ("validation/gx_data_docs/",)
 # JSON files whose values hold no record key or patient value: their differing values are printed.
 VALUES_SHOWN = ("summary.json", ".manifest.json")
 EXIT_DIFFERENT = 1
@@ -146,17 +149,22 @@ def run_month(tree: Path, warehouse: Path, out: Path, period: str, created_at: s
 @dataclass
 class FileResult:
     path: str
-    status: str  # identical, different, only_in_a, only_in_b
+    status: str  # identical, different, only_in_a, only_in_b, ignored
     details: list[str] = field(default_factory=list)
 
 
-def _files(root: Path) -> dict[str, Path]:
-    found = {}
+def _files(root: Path, ignore: tuple[str, ...]) -> tuple[dict[str, Path], int]:
+    """The files under root to compare (relative path -> path), and how many were ignored."""
+    found, ignored = {}, 0
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if p.is_file() and rel.parts[0] not in SKIP:
+        if not p.is_file() or rel.parts[0] in SKIP:
+            continue
+        if rel.as_posix().startswith(ignore):
+            ignored += 1
+        else:
             found[rel.as_posix()] = p
-    return found
+    return found, ignored
 
 
 def _sha(path: Path) -> str:
@@ -303,12 +311,15 @@ def accdb_row_details(a: Path, b: Path) -> list[str]:
     return [summary + ("; every table row for row identical" if not out else "")] + out
 
 
-def compare(a: Path, b: Path, accdb_rows: bool = True) -> list[FileResult]:
+def compare(a: Path, b: Path, accdb_rows: bool = True,
+            ignore: tuple[str, ...] = IGNORED_BY_DEFAULT) -> list[FileResult]:
     for side in (a, b):
         if not side.is_dir():
             raise UserError(f"{side} is not a folder of outputs (make one with 'compare_outputs run')")
-    fa, fb = _files(a), _files(b)
+    (fa, ia), (fb, ib) = _files(a, ignore), _files(b, ignore)
     results = []
+    if ia or ib:
+        results.append(FileResult(f"{' '.join(ignore)}*", "ignored", [f"{ia} and {ib} file(s) not compared"]))
     for rel in sorted(set(fa) | set(fb)):
         if rel not in fb:
             results.append(FileResult(rel, "only_in_a"))
@@ -338,11 +349,17 @@ def compare(a: Path, b: Path, accdb_rows: bool = True) -> list[FileResult]:
 def format_results(results: list[FileResult], a: Path, b: Path) -> str:
     counts = Counter(r.status for r in results)
     lines = [f"A = {a}", f"B = {b}"]
+    same: Counter[str] = Counter()
     for r in results:
         if r.status != "identical" or r.details:
             lines.append(f"{r.status.upper():<10} {r.path}")
             lines.extend(f"           {d}" for d in r.details)
-    verdict = "IDENTICAL" if set(counts) <= {"identical"} else "DIFFERENT"
+        else:
+            same[r.path.split("/")[0] + "/" if "/" in r.path else r.path] += 1
+    if same:
+        lines.append("IDENTICAL  " + ", ".join(k if not k.endswith("/") else f"{k} ({n} file{'' if n == 1 else 's'})"
+                                            for k, n in sorted(same.items())))
+    verdict = "IDENTICAL" if set(counts) <= {"identical", "ignored"} else "DIFFERENT"
     lines.append(f"{verdict}: {counts.get('identical', 0)} file(s) identical, {counts.get('different', 0)} different, "
                  f"{counts.get('only_in_a', 0)} only in A, {counts.get('only_in_b', 0)} only in B")
     return "\n".join(lines)
@@ -372,6 +389,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("b", type=Path)
     c.add_argument("--no-accdb-rows", action="store_true", help="compare .accdb files by bytes only")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument("--all", action="store_true",
+                   help=f"compare every file (by default {', '.join(IGNORED_BY_DEFAULT)} is left out: GX stamps "
+                        "each run's time into its Data Docs)")
     return p
 
 
@@ -384,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             for step in record["steps"]:
                 print(f"{step['step']:<9} exit {step['exit']}  {step['seconds']:>7.1f} s")
             return 0
-        results = compare(args.a, args.b, accdb_rows=not args.no_accdb_rows)
+        results = compare(args.a, args.b, accdb_rows=not args.no_accdb_rows,
+                          ignore=() if args.all else IGNORED_BY_DEFAULT)
     except UserError as exc:
         print(f"compare_outputs: {exc}", file=sys.stderr)
         return exc.exit_code or EXIT_UNUSABLE
@@ -392,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([r.__dict__ for r in results], indent=1))
     else:
         print(format_results(results, args.a, args.b))
-    return 0 if all(r.status == "identical" for r in results) else EXIT_DIFFERENT
+    return 0 if all(r.status in ("identical", "ignored") for r in results) else EXIT_DIFFERENT
 
 
 if __name__ == "__main__":
