@@ -38,12 +38,18 @@ def test_a_changed_sentence_in_a_template_changes_the_page(
     month.write_text(month.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     base = templates / "base.html"
     base.write_text(base.read_text(encoding="utf-8").replace("How to read this site", "Reading guide"), encoding="utf-8")
+    # a phrase the Python fills in (phrases.txt): plain text, escaped on the page like any value
+    phrases = templates / "phrases.txt"
+    phrases.write_text(phrases.read_text(encoding="utf-8").replace("a date on or after 1890-01-01",
+                                                                   "a date <b>from</b> 1890"), encoding="utf-8")
     monkeypatch.setattr(render, "TEMPLATES", templates)
     site = _build(fx, tmp_path / "site")
     index = (site / "index.html").read_text(encoding="utf-8")
     assert new in index and old not in index  # the fixture's file is rejected, so the sentence shows
     rule_page = next((site / "rules").glob("*.html")).read_text(encoding="utf-8")
     assert ">Reading guide</a>" in index and ">Reading guide</a>" in rule_page  # the frame of every page
+    checklist = (site / "checklist.html").read_text(encoding="utf-8")
+    assert "checked as: a date &lt;b&gt;from&lt;/b&gt; 1890" in checklist and "1890-01-01" not in checklist
 
 
 def test_every_template_is_autoescaped() -> None:

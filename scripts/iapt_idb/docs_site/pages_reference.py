@@ -17,7 +17,7 @@ from . import charts
 from .codes import CATEGORIES, DEFAULT, INVALID, MISSING, OTHER, VALID
 from .inputs import RuleInfo
 from .model import SiteData
-from .render import frame, render
+from .render import frame, phrase, render
 from .vodim import CATEGORY_LABELS, ItemQuality
 
 VODIM_COLOURS = {VALID: charts.GREEN, OTHER: charts.BLUE, DEFAULT: charts.GREY, INVALID: charts.RED, MISSING: charts.YELLOW}
@@ -28,18 +28,17 @@ def mapping_status(data: SiteData, q: ItemQuality) -> tuple[str, str]:
     """(status, why) of one item: is it filled from the local warehouse, fully, partly or not at all."""
     src = data.sources.get((q.table, q.column))
     if not data.manifest_found or src is None or not src.known:
-        return UNKNOWN, "dbt's manifest (target/manifest.json) was not found, so the source of this item is unknown"
+        return UNKNOWN, phrase("source_unknown")
     unmapped = data.unmapped.get((q.table, q.column), [])
     if src.source_columns:
         if unmapped:
-            codes = ", ".join(f"{code} ({n:,} row{'' if n == 1 else 's'})" for code, n in unmapped[:5])
-            return PARTLY, f"local codes with no national code in {src.mapping_seed or 'the mapping seed'}: {codes}"
+            return PARTLY, phrase("local_codes_unmapped", src.mapping_seed, unmapped[:5])
         if src.mapping_seed and q.counts.get(INVALID):
-            return PARTLY, f"{q.counts[INVALID]:,} values are not national codes: add their local codes to {src.mapping_seed}"
-        return MAPPED, "filled from the local warehouse"
+            return PARTLY, phrase("values_not_national", q.counts[INVALID], src.mapping_seed)
+        return MAPPED, phrase("filled_from_warehouse")
     if src.transformation.startswith("dbt var") or "period" in src.transformation:
-        return MAPPED, f"set by the build ({src.transformation})"
-    return NOT_MAPPED, src.transformation or "no source in the local warehouse"
+        return MAPPED, phrase("set_by_build", src.transformation)
+    return NOT_MAPPED, src.transformation or phrase("no_source")
 
 
 def _short(source_column: str) -> str:
