@@ -2,7 +2,8 @@
 project: its five steps, read from the README itself (the CheckKind line and the macro), make the new kind
 part of the one list of check kinds in Python (validation/checks.py and the catalogue), in Jinja
 (tos_check_kinds() and the table pass) and in the tests (validation_fixtures makes it fail), and a local
-rule of the new kind is reported on its known-bad record only. No dbt build: the copy validates a CSV IDB."""
+rule of the new kind is reported on its known-bad record only, with its reworded fix text. No dbt build: the
+copy validates a CSV IDB."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ local_rules:
     params: {column: ClinContDurOfCareCont, max: 240}
     severity: warning
     description: A care contact lasts at most four hours.
+fix_hints:
+  LOCAL-DUR-001: Check the contact's recorded duration in minutes.
 """
 
 # Step 4 of the example: the fixtures learn to make the new kind fail.
@@ -126,7 +129,8 @@ def test_new_check_kind_from_the_readme_is_picked_up_everywhere(tmp_path: Path) 
         "from iapt_idb.validation import catalogue, checks\n"
         f"assert iapt_idb.__file__.startswith({str(project)!r}), iapt_idb.__file__\n"
         f"rule = {{r.rule_code: r for r in catalogue.build()}}['LOCAL-DUR-001']\n"
-        f"assert rule.check == {name!r} and rule.fix_hint, rule\n"
+        f"assert rule.check == {name!r}, rule\n"
+        "assert rule.fix_hint == \"Check the contact's recorded duration in minutes.\", rule.fix_hint\n"
         f"assert {name!r} in checks.ROW_CHECKS and {name!r} in vf.ROW_AND_CASCADE_CHECKS\n"
         "idb = vf.valid_idb(2)\n"
         "fam = vf.family(7, 'M')\n"
@@ -158,3 +162,6 @@ def test_new_check_kind_from_the_readme_is_picked_up_everywhere(tmp_path: Path) 
     assert [(f["rule_code"], f["table"], f["record_key"]) for f in failures] == [
         ("LOCAL-DUR-001", "IDS201CareContact", k) for k in keys]
     assert failures[0]["message"] == "[local] ClinContDurOfCareCont is above 240"
+    # the reworded fix text (rules/local_rules.yml fix_hints) is the one the report gives
+    (rule,) = json.loads((report / "summary.json").read_text(encoding="utf-8"))["rules"]
+    assert rule["fix_hint"] == "Check the contact's recorded duration in minutes." and rule["local"] is True
