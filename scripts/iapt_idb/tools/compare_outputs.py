@@ -21,7 +21,8 @@ Two steps, each with ``--help``:
 summary.json and the manifest field by field (path and both values), any other JSON by path only, a CSV by
 row counts (the validation report's rows per rule code), an .accdb table by table and row by row read
 back through the national reader replica (Jackcess/UCanAccess; row positions and column names only).
-An .accdb is read back even when its bytes are equal. Exit 0 identical, 1 different, 2 unusable input.
+An .accdb is read back even when its bytes are equal. GX Data Docs are left out unless ``--all`` (GX stamps
+each run's time and random ids into them). Exit 0 identical, 1 different, 2 unusable input.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def run_month(tree: Path, warehouse: Path, out: Path, period: str, created_at: s
     if not warehouse.is_file():
         raise UserError(f"warehouse {warehouse} not found: make one with 'iapt-idb generate --out {warehouse}'")
     if out.exists():
+        if any(out.iterdir()) and not (out / "run.json").exists():
+            raise UserError(f"{out} holds files this tool did not write: give an empty or new folder as --out")
         shutil.rmtree(out)
     work = out / "work"
     work.mkdir(parents=True)
@@ -376,7 +379,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="build, validate and export one month with a work tree's own CLI")
     r.add_argument("--tree", type=Path, required=True, help="a work tree of this project with its .venv set up")
     r.add_argument("--warehouse", type=Path, required=True, help="the DuckDB warehouse (use one for both sides)")
-    r.add_argument("--out", type=Path, required=True, help="output folder (replaced)")
+    r.add_argument("--out", type=Path, required=True,
+                   help="output folder (new or empty, or an earlier run's, which is replaced)")
     r.add_argument("--period", default="2026-10", help="reporting month (default 2026-10)")
     r.add_argument("--created-at", default="2026-11-05T09:00:00",
                    help="IDS000 DateTimeDatSetCreate, fixed so outputs are byte-comparable (default 2026-11-05T09:00:00)")
