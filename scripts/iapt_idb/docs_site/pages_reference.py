@@ -18,7 +18,7 @@ from .codes import CATEGORIES, DEFAULT, INVALID, MISSING, OTHER, VALID
 from .inputs import RuleInfo
 from .model import SiteData
 from .render import frame, phrase, render
-from .vodim import CATEGORY_LABELS, ItemQuality
+from .vodim import ItemQuality, category_labels
 
 VODIM_COLOURS = {VALID: charts.GREEN, OTHER: charts.BLUE, DEFAULT: charts.GREY, INVALID: charts.RED, MISSING: charts.YELLOW}
 MAPPED, PARTLY, NOT_MAPPED, UNKNOWN = "mapped", "partly mapped", "not mapped", "unknown"
@@ -87,6 +87,7 @@ def _checklist_item(data: SiteData, q: ItemQuality, mandation: str, item_name: s
                     failing: dict[str, int], status: tuple[str, str]) -> ChecklistItem:
     src = data.sources.get((q.table, q.column))
     known = src is not None and src.known
+    labels = category_labels()
     return ChecklistItem(
         column=q.column,
         item_name=item_name,
@@ -102,7 +103,7 @@ def _checklist_item(data: SiteData, q: ItemQuality, mandation: str, item_name: s
         rows=q.rows,
         shares=[q.counts.get(c, 0) for c in CATEGORIES],
         picture=Markup(charts.stacked_bar(
-            [(CATEGORY_LABELS[c], q.counts.get(c, 0), VODIM_COLOURS[c]) for c in CATEGORIES], q.rows, width=90)),
+            [(labels[c], q.counts.get(c, 0), VODIM_COLOURS[c]) for c in CATEGORIES], q.rows, width=90)),
         status=status[0],
         why=status[1],
     )
@@ -142,7 +143,7 @@ def checklist_page(data: SiteData) -> str:
             ),
             "with_invalid": sum(1 for q in data.items if q.counts.get(INVALID)),
         },
-        legend=[(CATEGORY_LABELS[c], VODIM_COLOURS[c]) for c in CATEGORIES],
+        legend=[(category_labels()[c], VODIM_COLOURS[c]) for c in CATEGORIES],
         sections=sections,
     )
 

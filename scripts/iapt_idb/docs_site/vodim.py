@@ -216,10 +216,6 @@ def measure_all(
     return out
 
 
-CATEGORY_LABELS: dict[str, str] = {
-    VALID: "Valid",
-    OTHER: "Other",
-    DEFAULT: "Default",
-    INVALID: "Invalid",
-    MISSING: "Missing",
-}
+def category_labels() -> dict[str, str]:
+    """Each category's label on the checklist (legend, bars): templates/phrases.txt, category_<name>."""
+    return {c: phrase(f"category_{c}") for c in (VALID, OTHER, DEFAULT, INVALID, MISSING)}
