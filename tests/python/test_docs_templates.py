@@ -113,3 +113,33 @@ def test_a_local_rule_is_shown_as_local_never_as_what_the_platform_does(fx: Fixt
     assert ">local rule</span>" not in national and "The record is not loaded" in national
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count(">local rule</span>") == 1
+
+
+# Text the site's Python matches in the data (code-list descriptions and notes), never shows.
+_MATCHED_NOT_SHOWN = {"not a national list", "ICD-10 or SNOMED CT",
+                      "^(not known|not stated|unknown|number of hours worked not known)"}
+
+
+def test_no_sentence_left_in_the_sites_python() -> None:
+    """Every phrase the site shows is in templates/: a string of three or more words in docs_site/*.py is a
+    docstring, an error or log message, SQL, or text matched in the data."""
+    import ast
+    import re
+
+    words = re.compile(r"[A-Za-z]+(?:'[a-z]+)? [A-Za-z]+ [A-Za-z]+")
+    not_shown = ("UserError", "SummaryError", "print", "warn", "RuntimeError", "ValueError", "execute", "write_text")
+    found = []
+    for path in sorted(Path(render.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                skip.add(id(body[0].value))  # a docstring
+            name = getattr(getattr(node, "func", None), "id", None) or getattr(getattr(node, "func", None), "attr", None)
+            if isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and name in not_shown):
+                skip.update(id(n) for n in ast.walk(node))
+        found += [f"{path.name}:{n.lineno}: {n.value[:60]!r}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip
+                  and words.search(n.value) and n.value not in _MATCHED_NOT_SHOWN]
+    assert not found, "words of the site in Python: move them to a template (templates/README.md)\n" + "\n".join(found)
