@@ -60,7 +60,11 @@
 {%- endmacro %}
 
 {% macro in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter='1 = 1') -%}
-    {{ return(adapter.dispatch('in_scope_or_orphan')(fk_column, scoped_model, parent_model, key, scoped_filter)) }}
+    {#- sqlfluff renders models without dbt's adapter: the default form then. -#}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('in_scope_or_orphan')(fk_column, scoped_model, parent_model, key, scoped_filter)) }}
+    {%- endif -%}
+    {{ return(default__in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter)) }}
 {%- endmacro %}
 
 {% macro default__in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter) -%}
