@@ -111,7 +111,6 @@ def phase_generate(p: dict[str, Any]) -> Result:
 
 
 def phase_build(p: dict[str, Any]) -> Result:
-    from .. import pg
     from ..commands.build import build_marts
     from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
@@ -166,10 +165,12 @@ def _on_pg_snapshot(p: dict[str, Any], phase: Callable[[dict[str, Any]], Result]
 
 
 def phase_pg_validate(p: dict[str, Any]) -> Result:
+    """`iapt-idb validate` on the postgres target (snapshot of the model tables, then the rules and GX)."""
     return _on_pg_snapshot(p, phase_validate)
 
 
 def phase_pg_export(p: dict[str, Any]) -> Result:
+    """The export on the postgres target (snapshot of the model tables, then the .accdb writer)."""
     return _on_pg_snapshot(p, phase_export)
 
 
