@@ -302,7 +302,8 @@ def test_export_help_gives_the_exit_codes() -> None:
     proc = subprocess.run([CLI, "export", "--help"], cwd=ROOT, text=True, capture_output=True, timeout=60)
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
-    assert "exit status: 0 written; 1 not written, the platform is predicted to reject" in text
+    assert "exit status: 0 written, and the platform is predicted to accept it; 1 the platform is predicted to " \
+           "reject the whole file: not written, or written anyway under --force" in text
     assert "2 not written, unusable input or environment" in text and "3 internal error" in text
 
 
