@@ -180,9 +180,9 @@ def test_postgres_export_writes_the_duckdb_idb_rows(pg_run: PgRun, built_marts: 
     # --force: the synthetic month carries whole-file defects by design; the rows written are what is compared
     proc = run_cli(["export", "--period", PERIOD, "--out", str(duck_idb), "--target-db", str(db), "--quiet", "--force"],
                    isolated_env(work, built_marts.warehouse, db))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # written under --force, the whole file predicted rejected
     proc = _pg_cli(pg_run, ["export", "--period", PERIOD, "--out", str(pg_idb), "--quiet", "--force"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]
     read = {"duck": _mdb_rows(duck_idb), "pg": _mdb_rows(pg_idb)}
     assert len(read["duck"]) == 21 and sum(len(r) for r in read["duck"].values()) > 500
     for table, rows in read["duck"].items():

@@ -118,7 +118,7 @@ def run_month(tree: Path, warehouse: Path, out: Path, period: str, created_at: s
                       "--provider-ods", provider_ods, *([] if gx else ["--no-gx"])],
          (EXIT_ACCEPTED, EXIT_FILE_REJECTED)),
         ("export", ["export", "--period", period, "--out", str(idb), "--target-db", str(target_db), "--force",
-                    "--quiet"], (0,)),
+                    "--quiet"], (EXIT_ACCEPTED, EXIT_FILE_REJECTED)),
     ]
     if docs:
         steps.append(("docs", ["docs", "--period", period, "--out", str(out / "site"), "--report", str(report),
