@@ -10,8 +10,13 @@ dbt measure models derive them).
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
+from ..paths import SEEDS_DIR
 from . import gen_reference as ref
 from .gen_context import Context, days
 from .gen_frame import Ids, Rows
@@ -27,6 +32,12 @@ CASENESS_SHARE, BASELINE_PHQ9 = 0.90, 15.5  # at caseness at the start; their me
 # a course that ends early stops this many sessions short of the improvement it would have reached
 UNFINISHED_SESSIONS = 3
 
+# caseness threshold and reliable change index of each anxiety-disorder-specific measure, as the dbt
+# measures read them (part of the generator's fingerprint)
+THRESHOLDS_CSV = SEEDS_DIR / "measures" / "assessment_thresholds.csv"
+GAD7_CASENESS, GAD7_RCI = 8.0, 4.0
+ADSM_NOISE = 0.35  # the ADSM's own noise, in reliable change indices (GAD-7's 1.4 points is 0.35)
+
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
 
@@ -40,6 +51,24 @@ def _fmt(tool: ref.Tool, value: np.ndarray) -> np.ndarray:
 def _scaled(tool: ref.Tool, severity: np.ndarray, rng, noise: float = 0.06) -> np.ndarray:
     s = np.clip(severity + rng.normal(0, noise, len(severity)), 0, 1)
     v = tool.low + (tool.high - tool.low) * s
+    return np.clip(v if tool.decimal else np.round(v), tool.low, tool.high)
+
+
+@lru_cache(maxsize=None)
+def adsm_thresholds(path: Path = THRESHOLDS_CSV) -> dict[str, tuple[float, float]]:
+    """Tool SNOMED code -> (caseness threshold, reliable change index)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {r["tool_code"]: (float(r["caseness_threshold"]), float(r["reliable_change"])) for r in csv.DictReader(fh)}
+
+
+def _anchored(tool: ref.Tool, gad_latent: np.ndarray, rng) -> np.ndarray:
+    """An anxiety-disorder-specific score that follows the GAD-7 trajectory relative to caseness: at the
+    tool's threshold where GAD-7 is at its own, and above it the same number of reliable change indices
+    (below it, linear down to the tool's floor). One normal draw per score, like ``_scaled``."""
+    threshold, rci = adsm_thresholds()[tool.code]
+    z = (gad_latent - GAD7_CASENESS) / GAD7_RCI + rng.normal(0, ADSM_NOISE, len(gad_latent))
+    floor_z = -GAD7_CASENESS / GAD7_RCI  # GAD-7 of 0
+    v = np.where(z >= 0, threshold + z * rci, threshold + (tool.low - threshold) * np.minimum(z / floor_z, 1))
     return np.clip(v if tool.decimal else np.round(v), tool.low, tool.high)
 
 
@@ -69,7 +98,8 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     t = np.where(info["stage"][scored] == TREAT, np.clip((info["t_index"][scored] + 1) / planned, 0, 1), 0.0)
     t = np.where(info["follow"][scored], 1.0, t)
     p_val = np.clip(np.round(base_p[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.6, len(t))), 0, 27)
-    g_val = np.clip(np.round(base_g[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.4, len(t))), 0, 21)
+    g_latent = base_g[owner] * (1 - gain[owner] * t)
+    g_val = np.clip(np.round(g_latent + rng.normal(0, 1.4, len(t))), 0, 21)
     severity = np.clip((p_val / 27 + g_val / 21) / 2, 0, 1)
     when = info["starts"][scored] + rng.integers(0, 10, len(scored)) * np.timedelta64(60, "s")
     iv = first_iv[scored]
@@ -86,7 +116,8 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     for frag in dict.fromkeys(p.adsm for p in ref.PROBLEMS if p.adsm):  # ordered: no set (hash order varies)
         tool = ref.tool(frag)
         mask = (adsm_frag == frag) & (rng.random(len(scored)) < 0.75)
-        add(mask, tool.code, _fmt(tool, _scaled(tool, severity, rng)))
+        value = _anchored(tool, g_latent, rng) if tool.code in adsm_thresholds() else _scaled(tool, severity, rng)
+        add(mask, tool.code, _fmt(tool, value))
     at_assess = info["stage"][scored] == ASSESS
     at_end = info["last_treat"][scored]
     wsas_mask = at_assess | at_end
