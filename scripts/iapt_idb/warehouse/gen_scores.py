@@ -26,7 +26,7 @@ from .gen_plan import ASSESS, TREAT, Plan
 # of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
 # (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
 RESPONSE = {"F32.0": 0.7, "F32.1": 0.62, "F32.2": 0.52, "F33.1": 0.57, "F41.2": 0.62, "F41.1": 0.82, "F41.0": 0.78,
-            "F40.1": 0.62, "F43.1": 0.52, "F42.2": 0.66, "F45.2": 0.72, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
+            "F40.1": 0.62, "F43.1": 0.6, "F42.2": 0.66, "F45.2": 0.72, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
 SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
 CASENESS_SHARE, BASELINE_PHQ9 = 0.90, 15.8  # at caseness at the start; their mean baseline PHQ-9
 # a course that ends early stops this many sessions short of the improvement it would have reached
