@@ -63,8 +63,8 @@ test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit
 lint: setup ## sqlfluff lint of the dbt models
 	$(BIN)/sqlfluff lint models source_systems tests/dbt analyses --processes 2
 
-bench: setup jars ## national-scale benchmark (prints a table, writes bench/results.json)
-	$(BIN)/python -m iapt_idb.bench
+bench: setup jars ## national-scale benchmark (prints a table, writes bench/results.json); PG=1 adds the month on a throwaway PostgreSQL
+	$(BIN)/python -m iapt_idb.bench $(if $(PG),--postgres --start-server)
 
 clean: ## remove build outputs (keeps the virtualenv and jars)
 	rm -rf target logs data output bench gx

@@ -60,11 +60,14 @@ def test_force_and_drop_rejected(verdicts: list, capsys: pytest.CaptureFixture[s
     verdicts[0]["value"] = FakeVerdict(True, ["IDSREJ002: the header table is empty (1 record(s))"])
     folder = fresh_dir("cli_forced")
     out = folder / "IDB.accdb"
-    assert _export(out, "--force", "--drop-rejected") == 0
+    # written, but the header is still empty: the exit status stays the whole-file rejection
+    assert _export(out, "--force", "--drop-rejected") == 1
+    printed = capsys.readouterr()
+    assert "written under --force" in printed.err
     manifest = json.loads((folder / "IDB.manifest.json").read_text())
     assert manifest["tables"]["IDS201CareContact"] == 3 and manifest["tables"]["IDS101Referral"] == 4
     assert manifest["rows_selected"] == "a caller-supplied SELECT per table"
-    assert f"{out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}" in capsys.readouterr().out
+    assert f"{out}\t{manifest['total_rows']} rows\tsha256 {manifest['sha256']}" in printed.out
 
 
 def test_period_is_checked_before_anything_else(verdicts: list, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,4 +77,17 @@ def test_period_is_checked_before_anything_else(verdicts: list, capsys: pytest.C
     assert code == 2
     assert "ReportingPeriodStartDate (row 0) is 2026-10-01, but --period 2026-09" in capsys.readouterr().err
     assert len(verdicts) == 1, "the verdict was asked for although the period is wrong"
+    assert list(folder.iterdir()) == []
+
+
+def test_an_unwritable_history_is_refused_before_the_idb_is_written(verdicts: list, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    history = tmp_path / "history"
+    history.write_text("a file where the history folder should be", encoding="utf-8")  # root can write anywhere else
+    folder = fresh_dir("cli_history")
+    code = cli.main(["export", "--period", PERIOD, "--out", str(folder / "IDB.accdb"), "--target-db", str(base_db()),
+                     "--quiet", "--submissions", str(history)])
+    assert code == 2, "exit 2 means nothing was written"
+    err = capsys.readouterr().err
+    assert f"the submission history folder {history} cannot be written" in err and "--no-record" in err
     assert list(folder.iterdir()) == []

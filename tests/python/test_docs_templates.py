@@ -38,12 +38,18 @@ def test_a_changed_sentence_in_a_template_changes_the_page(
     month.write_text(month.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     base = templates / "base.html"
     base.write_text(base.read_text(encoding="utf-8").replace("How to read this site", "Reading guide"), encoding="utf-8")
+    # a phrase the Python fills in (phrases.txt): plain text, escaped on the page like any value
+    phrases = templates / "phrases.txt"
+    phrases.write_text(phrases.read_text(encoding="utf-8").replace("a date on or after 1890-01-01",
+                                                                   "a date <b>from</b> 1890"), encoding="utf-8")
     monkeypatch.setattr(render, "TEMPLATES", templates)
     site = _build(fx, tmp_path / "site")
     index = (site / "index.html").read_text(encoding="utf-8")
     assert new in index and old not in index  # the fixture's file is rejected, so the sentence shows
     rule_page = next((site / "rules").glob("*.html")).read_text(encoding="utf-8")
     assert ">Reading guide</a>" in index and ">Reading guide</a>" in rule_page  # the frame of every page
+    checklist = (site / "checklist.html").read_text(encoding="utf-8")
+    assert "checked as: a date &lt;b&gt;from&lt;/b&gt; 1890" in checklist and "1890-01-01" not in checklist
 
 
 def test_every_template_is_autoescaped() -> None:
@@ -107,3 +113,33 @@ def test_a_local_rule_is_shown_as_local_never_as_what_the_platform_does(fx: Fixt
     assert ">local rule</span>" not in national and "The record is not loaded" in national
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count(">local rule</span>") == 1
+
+
+# Text the site's Python matches in the data (code-list descriptions and notes), never shows.
+_MATCHED_NOT_SHOWN = {"not a national list", "ICD-10 or SNOMED CT",
+                      "^(not known|not stated|unknown|number of hours worked not known)"}
+
+
+def test_no_sentence_left_in_the_sites_python() -> None:
+    """Every phrase the site shows is in templates/: a string of three or more words in docs_site/*.py is a
+    docstring, an error or log message, SQL, or text matched in the data."""
+    import ast
+    import re
+
+    words = re.compile(r"[A-Za-z]+(?:'[a-z]+)? [A-Za-z]+ [A-Za-z]+")
+    not_shown = ("UserError", "SummaryError", "print", "warn", "RuntimeError", "ValueError", "execute", "write_text")
+    found = []
+    for path in sorted(Path(render.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                skip.add(id(body[0].value))  # a docstring
+            name = getattr(getattr(node, "func", None), "id", None) or getattr(getattr(node, "func", None), "attr", None)
+            if isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and name in not_shown):
+                skip.update(id(n) for n in ast.walk(node))
+        found += [f"{path.name}:{n.lineno}: {n.value[:60]!r}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip
+                  and words.search(n.value) and n.value not in _MATCHED_NOT_SHOWN]
+    assert not found, "words of the site in Python: move them to a template (templates/README.md)\n" + "\n".join(found)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -179,9 +180,9 @@ def test_postgres_export_writes_the_duckdb_idb_rows(pg_run: PgRun, built_marts: 
     # --force: the synthetic month carries whole-file defects by design; the rows written are what is compared
     proc = run_cli(["export", "--period", PERIOD, "--out", str(duck_idb), "--target-db", str(db), "--quiet", "--force"],
                    isolated_env(work, built_marts.warehouse, db))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # written under --force, the whole file predicted rejected
     proc = _pg_cli(pg_run, ["export", "--period", PERIOD, "--out", str(pg_idb), "--quiet", "--force"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]
     read = {"duck": _mdb_rows(duck_idb), "pg": _mdb_rows(pg_idb)}
     assert len(read["duck"]) == 21 and sum(len(r) for r in read["duck"].values()) > 500
     for table, rows in read["duck"].items():
@@ -302,3 +303,112 @@ def test_a_killed_runs_snapshot_is_removed_by_the_next_run(tmp_path: Path, monke
         (folder / pg.snapshot_name()).write_bytes(b"synthetic")
     pg._remove_orphan_snapshots()
     assert not orphan.exists() and alive.exists()
+
+
+# --- the benchmark's own throwaway server (iapt_idb.pgserver): started, used, stopped, nothing left -----------
+
+@pytest.fixture()
+def open_tmp() -> Iterator[Path]:
+    """A temp folder the unprivileged server user can reach (pytest's own is private to root)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="iapt_pgtest_"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _servers_under(folder: Path) -> list[int]:
+    """PIDs of processes whose command line names a path under folder (a postmaster's -D)."""
+    import os
+
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(folder).encode() in cmd and b"postgres" in cmd:
+                found.append(int(entry.name))
+    return found
+
+
+def _no_server_left(folder: Path) -> bool:
+    """No process runs from folder (a postmaster exits a moment after pg_ctl stop has seen its pid file go)."""
+    import time
+
+    deadline = time.monotonic() + 15
+    while _servers_under(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _servers_under(folder)
+
+
+def _bench(small_warehouse: Path, work: Path, tmpdir: Path) -> tuple[list[str], dict[str, str]]:
+    import sys
+
+    out = work / "bench"
+    out.mkdir(parents=True)
+    shutil.copyfile(small_warehouse, out / "local_warehouse.duckdb")
+    env = {**isolated_env(work), "TMPDIR": str(tmpdir)}
+    for k in [k for k in env if k.startswith("IAPT_PG_") or k == "IAPT_DBT_TARGET"]:
+        del env[k]
+    cmd = [sys.executable, "-m", "iapt_idb.bench", "--postgres", "--start-server", "--phases", "pg_load",
+           "--out", str(out)]
+    return cmd, env
+
+
+def test_bench_starts_its_own_server_and_removes_it(small_warehouse: Path, tmp_path: Path, open_tmp: Path) -> None:
+    import json
+    import subprocess
+
+    cmd, env = _bench(small_warehouse, tmp_path, open_tmp)
+    proc = subprocess.run(cmd, env=env, text=True, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "pg: load warehouse" in proc.stdout
+    with duckdb.connect(str(small_warehouse), read_only=True) as con:
+        rows = sum(con.execute(f'select count(*) from cms."{t}"').fetchone()[0] for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'cms'").fetchall())
+    phases = {p["phase"]: p for p in json.loads((tmp_path / "bench" / "results.json").read_text())["phases"]}
+    assert phases["pg_load"]["status"] == "ok" and phases["pg_load"]["rows"] == rows
+    assert not list(open_tmp.iterdir()), "the throwaway server's data folder is left behind"
+    assert _no_server_left(open_tmp)
+
+
+def test_a_killed_bench_stops_its_server_and_removes_its_data(small_warehouse: Path, tmp_path: Path,
+                                                             open_tmp: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    cmd, env = _bench(small_warehouse, tmp_path, open_tmp)
+    bench = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(open_tmp.glob("iapt_pgserver_*/data/postmaster.pid")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(open_tmp.glob("iapt_pgserver_*/data/postmaster.pid")), "the bench's server never started"
+    bench.send_signal(signal.SIGTERM)
+    bench.wait(timeout=120)
+    assert not list(open_tmp.iterdir()) and _no_server_left(open_tmp)
+
+
+def test_a_server_whose_owner_was_killed_outright_is_removed_on_the_next_start(open_tmp: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from iapt_idb import pgserver
+
+    code = ("from iapt_idb.pgserver import throwaway_server\nimport time\n"
+            "with throwaway_server():\n    print('ready', flush=True)\n    time.sleep(600)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code], env={**dict(__import__("os").environ),
+                             "TMPDIR": str(open_tmp)}, stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    assert _servers_under(open_tmp), "the killed owner's server should still be running here"
+    monkeypatch.setattr(tempfile, "tempdir", str(open_tmp))
+    pgserver.remove_orphans()
+    assert not list(open_tmp.iterdir()) and _no_server_left(open_tmp)

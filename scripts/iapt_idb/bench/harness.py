@@ -3,6 +3,7 @@
     python -m iapt_idb.bench [--patients 340000] [--seed 1] [--period 2026-10] [--out bench/]
                              [--defect-rate 0] [--drop-rejected] [--skip-generate]
                              [--phases generate,build,validate,validate_dbt,validate_gx,verdict,export,...]
+                             [--postgres [--start-server]]
 
 Generates (or re-uses, when one made with the same settings is there) a synthetic warehouse,
 then runs each phase of the monthly job in its own child process, timing it and recording its
@@ -31,6 +32,11 @@ so about 36% of its referrals are open in a given month: 340,000 patients give ~
 The build has a physical baseline of its own, timed beside it in rounds (``--build-repeat``): DuckDB reading
 each warehouse table the staging layer reads, once, into a scratch DuckDB file. ``--busy N`` runs N CPU-bound
 processes beside every phase, to measure the ratio targets on a loaded machine.
+
+With ``--postgres`` the month runs on PostgreSQL too, after the DuckDB phases: ``pg_load`` (the warehouse
+into PostgreSQL), ``pg_build``, and ``pg_validate`` and ``pg_export`` as the CLI runs them there (each copies
+the model tables into a scratch DuckDB first). ``--start-server`` starts a throwaway local server for it
+(``iapt_idb.pgserver``; ``make bench PG=1``), stopped and removed at the end, on Ctrl-C and on kill.
 
 Targets (the benchmark checks them; no timed test does):
   * up to the benchmark scale: build + validate + export < 50 s (child wall-clock time) and peak memory of
@@ -66,6 +72,9 @@ ALL_PHASES = (
     "generate", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
     "readback",
 )
+# --postgres: the month again on the postgres target, after the DuckDB phases: load the warehouse into
+# PostgreSQL, build there, then validate and export as the CLI does (each on its own copy of the model tables).
+PG_PHASES = ("pg_load", "pg_build", "pg_validate", "pg_export")
 BASELINE_OF = {"build": "onepass", "validate_dbt": "parquet", "validate": "parquet", "export": "raw_jackcess"}
 LABELS = {
     "generate": "generate warehouse",
@@ -79,6 +88,10 @@ LABELS = {
     "parquet": "baseline: Parquet copy",
     "raw_jackcess": "baseline: raw Jackcess",
     "onepass": "baseline: one pass",
+    "pg_load": "pg: load warehouse",
+    "pg_build": "pg: dbt build (marts)",
+    "pg_validate": "pg: validation (CLI)",
+    "pg_export": "pg: export .accdb",
 }
 DEPENDS = {
     "validate": "build",
@@ -89,6 +102,9 @@ DEPENDS = {
     "readback": "export",
     "parquet": "build",
     "raw_jackcess": "build",
+    "pg_build": "pg_load",
+    "pg_validate": "pg_build",
+    "pg_export": "pg_build",
 }
 # The phases behind the ratio targets are short (seconds) and a shared 2-core VM swings them by +-30%: each
 # runs --repeat times, in rounds beside its baseline, and the run with the median time is reported (its peak
@@ -226,9 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
              "loaded machine (default 0)",
     )
     p.add_argument("--postgres", action="store_true",
-                   help="build in PostgreSQL (IAPT_PG_* variables): the build phase loads the warehouse there, "
-                        "runs dbt there and copies the model tables into the DuckDB target DB, as validate and "
-                        "export do; the later phases run on that copy. Each part is timed")
+                   help="after the DuckDB phases, run the month on PostgreSQL too (the server of the IAPT_PG_* "
+                        "variables, or --start-server's): load the warehouse, dbt build there, validate and "
+                        "export as the CLI does (each copies the model tables into a scratch DuckDB first)")
+    p.add_argument("--start-server", action="store_true",
+                   help="with --postgres: start a throwaway PostgreSQL server on this machine for the run "
+                        "(Debian's binaries; iapt_idb.pgserver) and stop it, its data folder removed, at the end, "
+                        "on Ctrl-C and on kill")
     p.add_argument("--skip-generate", action="store_true", help="use the warehouse already in --out, whatever its settings")
     p.add_argument(
         "--phases",
@@ -239,12 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def selected_phases(text: str) -> list[str]:
+def selected_phases(text: str, postgres: bool = False) -> list[str]:
+    """The phases asked for, in running order; with postgres the PostgreSQL month after them (PG_PHASES, or
+    those of them named)."""
     wanted = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = sorted(set(wanted) - set(ALL_PHASES))
+    known = (*ALL_PHASES, *PG_PHASES)
+    unknown = sorted(set(wanted) - set(known))
     if unknown:
-        raise SystemExit(f"unknown phase(s): {', '.join(unknown)}; choose from {', '.join(ALL_PHASES)}")
-    return [p for p in ALL_PHASES if p in wanted]
+        raise SystemExit(f"unknown phase(s): {', '.join(unknown)}; choose from {', '.join(known)}")
+    pg_wanted = [p for p in PG_PHASES if p in wanted] or (list(PG_PHASES) if postgres else [])
+    return [p for p in ALL_PHASES if p in wanted] + pg_wanted
 
 
 def fixed_created_at(period: str) -> str:
@@ -374,6 +398,10 @@ def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: 
         "parquet": {"parquet_dir": str(paths.parquet_dir)},
         "raw_jackcess": {"raw_accdb": str(paths.raw_accdb), "drop_rejected": args.drop_rejected},
         "onepass": {"warehouse": str(paths.warehouse), "onepass_db": str(paths.out / "onepass.duckdb")},
+        "pg_load": {"warehouse": str(paths.warehouse)},
+        "pg_build": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period)},
+        "pg_validate": {"report_dir": str(paths.out / "pg_validation")},
+        "pg_export": {"accdb": str(paths.out / f"pg_IAPT_IDB_{args.period}.accdb"), "drop_rejected": False},
     }
     return {**common, **extra[phase]}
 
@@ -398,7 +426,7 @@ def run_all(
 ) -> tuple[dict[str, PhaseRecord], dict[str, int] | None]:
     """Run the selected phases in order; call save(records, counts) after each (partial results). With --busy,
     competing CPU-bound processes run beside every phase after the warehouse is there."""
-    phases = selected_phases(args.phases)
+    phases = selected_phases(args.phases, getattr(args, "postgres", False))
     records: dict[str, PhaseRecord] = {}
     if "generate" in phases:
         records["generate"] = ensure_warehouse(args, paths)
@@ -577,13 +605,19 @@ def gx_note(records: dict[str, PhaseRecord]) -> str | None:
 
 
 def postgres_note(records: dict[str, PhaseRecord]) -> str | None:
-    """With --postgres: the load into PostgreSQL and the copy of its model tables back into DuckDB."""
-    pg = records["build"].detail.get("postgres") if "build" in records else None
-    if not pg:
+    """With --postgres: the month on PostgreSQL beside the month on DuckDB (child wall seconds), and what the
+    copy of the model tables into DuckDB cost validate and export."""
+    if not all(p in records and records[p].status == "ok" for p in PG_PHASES):
         return None
-    return (f"postgres: dbt build ran in PostgreSQL; loading the warehouse ({pg['warehouse_rows']:,} rows) took "
-            f"{pg['load_warehouse_s']} s, copying the model tables into DuckDB (paid by every validate/export) "
-            f"{pg['copy_models_to_duckdb_s']} s")
+    pg_month = sum(records[p].wall_seconds or 0.0 for p in PG_PHASES[1:])
+    copies = [records[p].detail.get("copy_models_s") for p in ("pg_validate", "pg_export")]
+    line = (f"  INFO  month end on PostgreSQL (build + validate + export): {pg_month:,.0f} s wall, plus "
+            f"{records['pg_load'].wall_seconds or 0:,.0f} s loading the warehouse; validate and export each "
+            f"copied the model tables into DuckDB first ({' s, '.join(f'{c:.0f}' for c in copies if c is not None)} s)")
+    if all(p in records and records[p].status == "ok" for p in MONTH_END):
+        duck = sum(records[p].wall_seconds or 0.0 for p in MONTH_END)
+        line += f"; on DuckDB {duck:,.0f} s wall"
+    return line
 
 
 def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
@@ -699,8 +733,19 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths(args.out.resolve())
     paths.logs.mkdir(parents=True, exist_ok=True)
     child_environment(paths)
-    if args.postgres:
-        os.environ["IAPT_DBT_TARGET"] = "postgres"
+    if args.start_server:
+        from ..pgserver import stop_on_sigterm, throwaway_server
+
+        args.postgres = True
+        stop_on_sigterm()  # a kill stops the server and removes its folder (the synthetic patients' copy)
+        print("==> starting a throwaway PostgreSQL server ...", file=sys.stderr, flush=True)
+        with throwaway_server() as server:
+            os.environ.update(server.env())
+            return _run_and_report(args, paths)
+    return _run_and_report(args, paths)
+
+
+def _run_and_report(args: argparse.Namespace, paths: Paths) -> int:
     results = paths.out / "results.json"
     load_before = os.getloadavg()
 

@@ -111,12 +111,9 @@ def phase_generate(p: dict[str, Any]) -> Result:
 
 
 def phase_build(p: dict[str, Any]) -> Result:
-    from .. import pg
     from ..commands.build import build_marts
     from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
-    if pg.active():
-        return _phase_build_postgres(p)
     detail, seconds, dropped = timed(
         build_marts,
         period=p["period"],
@@ -131,27 +128,50 @@ def phase_build(p: dict[str, Any]) -> Result:
             "dbt": dbt, "dropped_args": dropped}
 
 
-def _phase_build_postgres(p: dict[str, Any]) -> Result:
-    """The build on the postgres target: load the warehouse into PostgreSQL, dbt build there, then copy the
-    model tables into the DuckDB target DB (what validate/export do on every run), so that the later phases
-    run on that copy. The three times are reported apart; ``seconds`` is the dbt build's."""
+def phase_pg_load(p: dict[str, Any]) -> Result:
+    """`iapt-idb load-warehouse`: the DuckDB warehouse copied into PostgreSQL (schema cms), then analysed."""
     from .. import pg
+
+    loaded, seconds, dropped = timed(pg.load_warehouse, warehouse=Path(p["warehouse"]), settings=pg.Settings.from_env())
+    return {"seconds": seconds, "rows": sum(loaded.values()), "counts": loaded, "dropped_args": dropped}
+
+
+def phase_pg_build(p: dict[str, Any]) -> Result:
+    """`iapt-idb build` on the postgres target: dbt builds staging, intermediate and the marts in PostgreSQL."""
     from ..commands.build import build_marts
     from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
-    settings = pg.Settings.from_env()
-    loaded, load_s, _ = timed(pg.load_warehouse, warehouse=Path(p["warehouse"]), settings=settings)
     detail, seconds, dropped = timed(build_marts, period=p["period"], warehouse=Path(p["warehouse"]),
                                      target_db=Path(p["target_db"]), created_at=p.get("created_at"),
                                      provider_ods=SYNTHETIC_PROVIDER)
-    Path(p["target_db"]).unlink(missing_ok=True)
-    Path(p["target_db"] + ".wal").unlink(missing_ok=True)
-    _, copy_s, _ = timed(pg.copy_models, settings=settings, dest=Path(p["target_db"]))
-    counts = mart_counts(p["target_db"])
+    counts = {name: t["mart"] for name, t in detail.get("tables", {}).items() if t.get("mart") is not None}
+    dbt = dbt_profile(Path(p["logs"]) / "pg_build.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail),
-            "postgres": {"load_warehouse_s": round(load_s, 2), "warehouse_rows": sum(loaded.values()),
-                         "copy_models_to_duckdb_s": round(copy_s, 2)},
-            "dropped_args": dropped}
+            "dbt": dbt, "dropped_args": dropped}
+
+
+def _on_pg_snapshot(p: dict[str, Any], phase: Callable[[dict[str, Any]], Result]) -> Result:
+    """A phase as the CLI runs it on the postgres target: the model tables copied from PostgreSQL into a private
+    scratch DuckDB (pg.marts_source), then the DuckDB phase on that copy. ``seconds`` counts both."""
+    from .. import pg
+
+    start = time.perf_counter()
+    with pg.marts_source(Path(p["target_db"])) as snapshot:
+        copied = time.perf_counter() - start
+        result = phase({**p, "target_db": str(snapshot)})
+    result["seconds"] = time.perf_counter() - start
+    result["copy_models_s"] = round(copied, 2)
+    return result
+
+
+def phase_pg_validate(p: dict[str, Any]) -> Result:
+    """`iapt-idb validate` on the postgres target (snapshot of the model tables, then the rules and GX)."""
+    return _on_pg_snapshot(p, phase_validate)
+
+
+def phase_pg_export(p: dict[str, Any]) -> Result:
+    """The export on the postgres target (snapshot of the model tables, then the .accdb writer)."""
+    return _on_pg_snapshot(p, phase_export)
 
 
 def validation_profile(run: RunStats | None, keep_as: Path | None) -> dict[str, Any]:
@@ -339,6 +359,10 @@ PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
     "parquet": phase_parquet,
     "raw_jackcess": phase_raw_jackcess,
     "onepass": phase_onepass,
+    "pg_load": phase_pg_load,
+    "pg_build": phase_pg_build,
+    "pg_validate": phase_pg_validate,
+    "pg_export": phase_pg_export,
 }
 
 
@@ -347,8 +371,8 @@ def main(argv: list[str]) -> int:
     params = json.loads(Path(params_path).read_text())
     from .. import pg
 
-    if phase not in ("generate", "build") and pg.active():
-        os.environ[pg.TARGET_ENV] = "duckdb"  # --postgres: the later phases run on the DuckDB copy of the models
+    # --postgres: the pg_ phases run on the postgres target (IAPT_PG_*), every other phase on DuckDB
+    os.environ[pg.TARGET_ENV] = "postgres" if phase.startswith("pg_") else "duckdb"
     result = PHASES[phase](params)
     Path(result_path).write_text(json.dumps(result, default=str))
     return 0

@@ -121,7 +121,13 @@ def run_child(module: str, phase: str, params: dict[str, Any], log: Path | None 
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if out else None)
             sampler = TreeSampler(proc.pid)
             sampler.start()
-            _, status, usage = os.wait4(proc.pid, 0)
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            except BaseException:  # Ctrl-C or kill of the benchmark: the child goes too
+                proc.kill()
+                proc.wait()
+                sampler.stop()
+                raise
             wall = time.monotonic() - start
             sampler.stop()
             proc.returncode = os.waitstatus_to_exitcode(status)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import runlock
-from ..errors import UserError
+from ..errors import EXIT_ACCEPTED, EXIT_FILE_REJECTED, UserError
 from ..paths import DEFAULT_TARGET_DB
 from ..periods import period_arg
 from ..provenance import require_complete_build
@@ -40,10 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "recorded again); compare two with 'iapt-idb diff'."
         ),
         epilog=(
-            "exit status: 0 written; 1 not written, the platform is predicted to reject the whole file "
-            "(see --force); 2 not written, unusable input or environment (the message says what to do: "
-            "e.g. --out is a folder, its folder is missing, read-only or full, another export is writing "
-            "the same --out), or written but not recorded in the submission history (the message says so); "
+            "exit status: 0 written, and the platform is predicted to accept it; 1 the platform is predicted "
+            "to reject the whole file: not written, or written anyway under --force; 2 not written, unusable "
+            "input or environment (the message says what to do: e.g. --out is a folder, its folder is "
+            "missing, read-only or full, another export is writing the same --out, the submission history "
+            "folder cannot be written; the history is checked before the IDB is written, so only a failure "
+            "while recording, e.g. a disk filling up, leaves the IDB written, and the message says so); "
             "3 internal error (a bug, not a verdict); 130, 143 or 129: stopped by Ctrl-C, "
             "SIGTERM or SIGHUP. A stopped export leaves the previous file and manifest as they were (a SIGKILL "
             "in the instant the files are replaced leaves no manifest, and 'iapt-idb verify' says so)."
@@ -105,6 +107,10 @@ def _export(args: argparse.Namespace) -> int:
                 )
             print(f"export: --force: writing although the platform is predicted to reject the file:\n{reasons}",
                   file=sys.stderr, flush=True)
+        if not args.no_record:
+            from ..submissions import store
+
+            store.check_writable(store.submissions_dir(args.submissions))  # before the IDB is written
         rows_sql = verdict.kept_rows_sql if args.drop_rejected else None
         manifest = export_idb(target_db, args.out, args.period, template=args.template, rows_sql=rows_sql,
                               progress=not args.quiet, skip_unstorable=not args.strict, locked=True)
@@ -115,7 +121,11 @@ def _export(args: argparse.Namespace) -> int:
     if left_out:
         print(f"export: {sum(left_out.values())} record(s) left out because a value cannot be stored in the IDB "
               f"(the platform would reject them too); listed in {manifest['excluded_file']}", file=sys.stderr)
-    return 0
+    if verdict.file_rejected:  # written under --force: the verdict stays what it is
+        print(f"export: written under --force; the platform is predicted to reject the whole file (exit "
+              f"{EXIT_FILE_REJECTED})", file=sys.stderr)
+        return EXIT_FILE_REJECTED
+    return EXIT_ACCEPTED
 
 
 def _record(args: argparse.Namespace, target_db: Path, rows_sql: Callable[[str], str] | None) -> None:

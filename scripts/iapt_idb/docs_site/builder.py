@@ -19,6 +19,7 @@ from .model import ItemSource, SiteData
 from .pages_month import write_month
 from .pages_reference import write_reference
 from .pages_trend import write_submissions
+from .render import phrase
 from .vodim import measure_all
 
 MARKER = ".iapt-docs-site"
@@ -215,13 +216,13 @@ def build_site(
         except RuntimeError as exc:
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
             cause = next((ln for ln in lines if "error" in ln.lower() and "failed (exit" not in ln), lines[0] if lines else "")
-            dbt_note = f"'dbt docs generate' failed: {cause[:300]}"
+            dbt_note = phrase("dbt_docs_failed", cause[:300])
             print(f"iapt-idb docs: warning: {dbt_note}", file=sys.stderr)
     if static_index is None and not dbt_note:
         candidate = external.dbt_target_dir() / "static_index.html"
         static_index = candidate if candidate.exists() else None
         if static_index is None:
-            dbt_note = "it was not generated (--no-dbt-docs) and no earlier copy was found in dbt's target folder"
+            dbt_note = phrase("dbt_docs_not_generated")
     manifest = load_manifest(manifest_path or external.dbt_target_dir() / "manifest.json")
 
     with duckdb.connect(str(target_db), read_only=True) as con:
@@ -273,7 +274,7 @@ def build_site(
     if (gx_source / "index.html").exists():
         external.copy_gx_docs(gx_source, out / "gx")
     else:
-        data.gx_note = f"no Great Expectations Data Docs were found in {gx_source.name}/ of the validation report"
+        data.gx_note = phrase("gx_docs_not_found", gx_source.name)
     write_month(data, out)
     write_reference(data, out)
     write_submissions(data, out, submissions_dir(submissions))

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from .render import phrase
+
 # Colours chosen to be told apart by people with common colour-vision deficiencies.
 BLUE, DARK_BLUE, ORANGE, RED, GREY, GREEN, YELLOW = (
     "#005eb8", "#003087", "#ed8b00", "#d5281b", "#768692", "#007f3b", "#ffb81c",
@@ -122,7 +124,7 @@ def line_chart(labels: list[str], series: list[Series], title: str, width: int =
 
 def stacked_bar(parts: list[tuple[str, int, str]], total: int, width: int = 140, height: int = 14) -> str:
     """A small 100% bar: parts are (label, count, colour); an empty grey bar when total is 0."""
-    title = "; ".join(f"{label} {count:,}" for label, count, _ in parts) if total else "no rows"
+    title = "; ".join(f"{label} {count:,}" for label, count, _ in parts) if total else phrase("no_rows")
     out = [
         f'<svg class="mini" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',

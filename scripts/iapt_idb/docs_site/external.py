@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..dbt_runner import run_dbt
 from ..paths import ROOT
+from .render import render
 
 GX_CSS = """
 body { font-family: Arial, Helvetica, sans-serif; color:#212b32; margin:0; padding:16px 24px; line-height:1.45; }
@@ -76,10 +77,7 @@ def _offline_html(text: str, css_href: str) -> str:
     text = _ICON_LINK.sub("", text)  # GX points some pages at an icon path that does not exist
     link = f'<link rel="stylesheet" href="{css_href}"><link rel="icon" href="{site_root}favicon.ico">'
     text = _HEAD_END.sub(lambda m: link + m.group(0), text, count=1) if _HEAD_END.search(text) else link + text
-    note = (
-        '<div class="offline-note">Offline copy of the Great Expectations Data Docs: interactive features that '
-        f'need internet resources are switched off. <a href="{site_root}index.html">Back to the data-quality site</a>.</div>'
-    )
+    note = render("gx_offline_note.html", site_root=site_root).rstrip("\n")
     return _BODY_START.sub(lambda m: m.group(0) + note, text, count=1)
 
 

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from . import charts
 from .model import RuleResult, SiteData
-from .render import frame, month_name, render, rule_href, rule_slug
+from .render import frame, month_name, phrase, render, rule_href, rule_slug
 
 __all__ = ["month_name", "month_page", "rule_csv", "rule_href", "rule_pages", "write_month"]
 
@@ -90,7 +90,7 @@ def _table_bars(data: SiteData) -> list[charts.Bar]:
     by_table = data.failures_by_table()
     known = {t.name for t in data.tables}
     order = [t.name for t in data.tables if t.name in by_table] + sorted(set(by_table) - known)
-    return [charts.Bar(t or "(whole file)", by_table[t], href=f"checklist.html#{t}" if t in known else None) for t in order]
+    return [charts.Bar(t or phrase("whole_file"), by_table[t], href=f"checklist.html#{t}" if t in known else None) for t in order]
 
 
 def _rule_bars(results: list[RuleResult]) -> list[charts.Bar]:
@@ -108,8 +108,8 @@ def _trend(data: SiteData) -> Trend | None:
     return Trend(
         labels=[p.period for p in data.history],
         series=[
-            charts.Series("Rows rejected", charts.RED, tuple(p.rows_rejected for p in data.history)),
-            charts.Series("Warnings", charts.BLUE, tuple(p.warnings for p in data.history)),
+            charts.Series(phrase("rows_rejected"), charts.RED, tuple(p.rows_rejected for p in data.history)),
+            charts.Series(phrase("warnings"), charts.BLUE, tuple(p.warnings for p in data.history)),
         ],
         rejected_months=[p.period for p in data.history if p.file_rejected],
     )

@@ -17,8 +17,8 @@ from . import charts
 from .codes import CATEGORIES, DEFAULT, INVALID, MISSING, OTHER, VALID
 from .inputs import RuleInfo
 from .model import SiteData
-from .render import frame, render
-from .vodim import CATEGORY_LABELS, ItemQuality
+from .render import frame, phrase, render
+from .vodim import ItemQuality, category_labels
 
 VODIM_COLOURS = {VALID: charts.GREEN, OTHER: charts.BLUE, DEFAULT: charts.GREY, INVALID: charts.RED, MISSING: charts.YELLOW}
 MAPPED, PARTLY, NOT_MAPPED, UNKNOWN = "mapped", "partly mapped", "not mapped", "unknown"
@@ -28,18 +28,17 @@ def mapping_status(data: SiteData, q: ItemQuality) -> tuple[str, str]:
     """(status, why) of one item: is it filled from the local warehouse, fully, partly or not at all."""
     src = data.sources.get((q.table, q.column))
     if not data.manifest_found or src is None or not src.known:
-        return UNKNOWN, "dbt's manifest (target/manifest.json) was not found, so the source of this item is unknown"
+        return UNKNOWN, phrase("source_unknown")
     unmapped = data.unmapped.get((q.table, q.column), [])
     if src.source_columns:
         if unmapped:
-            codes = ", ".join(f"{code} ({n:,} row{'' if n == 1 else 's'})" for code, n in unmapped[:5])
-            return PARTLY, f"local codes with no national code in {src.mapping_seed or 'the mapping seed'}: {codes}"
+            return PARTLY, phrase("local_codes_unmapped", src.mapping_seed, unmapped[:5])
         if src.mapping_seed and q.counts.get(INVALID):
-            return PARTLY, f"{q.counts[INVALID]:,} values are not national codes: add their local codes to {src.mapping_seed}"
-        return MAPPED, "filled from the local warehouse"
+            return PARTLY, phrase("values_not_national", q.counts[INVALID], src.mapping_seed)
+        return MAPPED, phrase("filled_from_warehouse")
     if src.transformation.startswith("dbt var") or "period" in src.transformation:
-        return MAPPED, f"set by the build ({src.transformation})"
-    return NOT_MAPPED, src.transformation or "no source in the local warehouse"
+        return MAPPED, phrase("set_by_build", src.transformation)
+    return NOT_MAPPED, src.transformation or phrase("no_source")
 
 
 def _short(source_column: str) -> str:
@@ -88,6 +87,7 @@ def _checklist_item(data: SiteData, q: ItemQuality, mandation: str, item_name: s
                     failing: dict[str, int], status: tuple[str, str]) -> ChecklistItem:
     src = data.sources.get((q.table, q.column))
     known = src is not None and src.known
+    labels = category_labels()
     return ChecklistItem(
         column=q.column,
         item_name=item_name,
@@ -103,7 +103,7 @@ def _checklist_item(data: SiteData, q: ItemQuality, mandation: str, item_name: s
         rows=q.rows,
         shares=[q.counts.get(c, 0) for c in CATEGORIES],
         picture=Markup(charts.stacked_bar(
-            [(CATEGORY_LABELS[c], q.counts.get(c, 0), VODIM_COLOURS[c]) for c in CATEGORIES], q.rows, width=90)),
+            [(labels[c], q.counts.get(c, 0), VODIM_COLOURS[c]) for c in CATEGORIES], q.rows, width=90)),
         status=status[0],
         why=status[1],
     )
@@ -143,7 +143,7 @@ def checklist_page(data: SiteData) -> str:
             ),
             "with_invalid": sum(1 for q in data.items if q.counts.get(INVALID)),
         },
-        legend=[(CATEGORY_LABELS[c], VODIM_COLOURS[c]) for c in CATEGORIES],
+        legend=[(category_labels()[c], VODIM_COLOURS[c]) for c in CATEGORIES],
         sections=sections,
     )
 

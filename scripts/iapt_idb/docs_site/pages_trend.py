@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..submissions import compare, store
 from ..validation.summary_schema import load_summary
 from . import charts
-from .render import frame, render
+from .render import frame, phrase, render
 
 TOP_RULES = 3
 
@@ -95,9 +95,9 @@ def submissions_page(data: Any, root: Path) -> str:
     if len(months) >= 2:
         chart = Markup(charts.line_chart(
             [m.period for m in months],
-            [charts.Series("Rows rejected", charts.RED, tuple(m.rows_rejected for m in months)),
-             charts.Series("Warnings", charts.BLUE, tuple(m.warnings for m in months))],
-            "Rows rejected and warnings by month (latest submission of each month)"))
+            [charts.Series(phrase("rows_rejected"), charts.RED, tuple(m.rows_rejected for m in months)),
+             charts.Series(phrase("warnings"), charts.BLUE, tuple(m.warnings for m in months))],
+            phrase("submissions_chart_title")))
     refreshes = [_comparison(recs[0], recs[-1]) for _, recs in sorted(by_period.items())
                  if len(recs) > 1 and recs[0].refresh == 0]
     return render("submissions.html", **frame(data, active="submissions", root=""), history=str(root),

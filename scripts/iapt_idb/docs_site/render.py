@@ -1,5 +1,8 @@
 """The site's words live in Jinja2 templates (``templates/``); this module renders them.
 
+Pages are HTML templates; the short phrases the Python fills into charts and notes are the macros of
+``templates/phrases.txt`` (``phrase("rows_rejected")``), plain text that the page escapes like any value.
+
 Autoescape is on for every template: a value from the data (a rule message, a record key, a code) is
 HTML-escaped wherever a template prints it. Python hands templates ready HTML only as ``Markup`` (the SVG
 charts), never as a plain string. Missing variables are an error (StrictUndefined), not an empty string.
@@ -76,3 +79,19 @@ def frame(data: Any, active: str, root: str) -> dict[str, Any]:
 def render(name: str, folder: Path | None = None, **context: Any) -> str:
     """Render templates/<name> with context (values are escaped by the template unless Markup)."""
     return environment(folder).get_template(name).render(**context)
+
+
+PHRASES = "phrases.txt"
+
+
+@lru_cache(maxsize=None)
+def _phrases(folder: Path) -> Any:
+    """templates/phrases.txt as plain text (no escaping: the page that shows a phrase escapes it)."""
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=False, undefined=StrictUndefined)
+    env.filters.update(num=num)
+    return env.get_template(PHRASES).module
+
+
+def phrase(name: str, *args: Any, folder: Path | None = None, **kwargs: Any) -> str:
+    """One phrase of templates/phrases.txt (its macro ``name``), as plain text."""
+    return str(getattr(_phrases(folder or TEMPLATES), name)(*args, **kwargs))

@@ -20,6 +20,7 @@ import duckdb
 from .. import nhs_number
 from ..spec import IdbColumn, IdbTable
 from .codes import DEFAULT, INVALID, MISSING, OTHER, VALID, item_code_lists, load_code_list
+from .render import phrase
 
 _EARLIEST_DATE = dt.date(1890, 1, 1)
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
@@ -70,7 +71,7 @@ def _text_check(col: IdbColumn) -> tuple[Check, str]:
     lo, hi = _length_bounds(col)
     name, code_list = col.name, col.code_list
     if name == "NHSNumber":
-        return (lambda v: VALID if nhs_number_ok(str(v)) else INVALID), "10 digits with a correct check digit"
+        return (lambda v: VALID if nhs_number_ok(str(v)) else INVALID), phrase("checked_nhs_number")
     if name == "Postcode":
 
         def postcode(v: object) -> str:
@@ -79,21 +80,21 @@ def _text_check(col: IdbColumn) -> tuple[Check, str]:
                 return DEFAULT
             return VALID if _POSTCODE.match(s) else INVALID
 
-        return postcode, "postcode format (ZZ99 pseudo-postcodes count as default)"
+        return postcode, phrase("checked_postcode")
     if name == "OnsetDate":
-        return (lambda v: VALID if _YEAR_MONTH.match(str(v)) else INVALID), "year and month, YYYY-MM"
+        return (lambda v: VALID if _YEAR_MONTH.match(str(v)) else INVALID), phrase("checked_year_month")
     if name == "PersScore":
-        return (lambda v: VALID if _SCORE.match(str(v)) else INVALID), "a score (number, or Y/N/NA for yes-no questions)"
+        return (lambda v: VALID if _SCORE.match(str(v)) else INVALID), phrase("checked_score")
     if code_list.startswith("ICD-10 or SNOMED CT"):
         return (
             lambda v: VALID if _SNOMED.match(str(v)) or _ICD10.match(str(v)) else INVALID
-        ), "an ICD-10 code or a SNOMED CT concept id"
+        ), phrase("checked_icd10_or_snomed")
     if code_list.startswith("SNOMED CT") and (col.max_length or 0) > 18:
         return (
             lambda v: VALID if _SNOMED_EXPRESSION.match(str(v)) and lo <= len(str(v)) <= (hi or 56) else INVALID
-        ), f"a SNOMED CT expression of {lo} to {hi} characters"
+        ), phrase("checked_snomed_expression", lo, hi)
     if code_list.startswith("SNOMED CT"):
-        return (lambda v: VALID if _SNOMED.match(str(v)) else INVALID), "a SNOMED CT concept id (6 to 18 digits)"
+        return (lambda v: VALID if _SNOMED.match(str(v)) else INVALID), phrase("checked_snomed_concept")
     if code_list.startswith("ODS"):
 
         def ods(v: object) -> str:
@@ -101,12 +102,12 @@ def _text_check(col: IdbColumn) -> tuple[Check, str]:
             ok = bool(_ALNUM.match(s)) and lo <= len(s) <= (hi or len(s))
             return VALID if ok else INVALID
 
-        return ods, f"an organisation code of {lo} to {hi} letters or digits"
+        return ods, phrase("checked_ods", lo, hi)
 
     def text(v: object) -> str:
         return VALID if lo <= len(str(v)) <= (hi or len(str(v))) else INVALID
 
-    return text, f"text of {lo} to {hi} characters" if hi else "text"
+    return text, phrase("checked_text", lo, hi)
 
 
 def _typed_check(col: IdbColumn) -> tuple[Check, str]:
@@ -125,11 +126,11 @@ def _typed_check(col: IdbColumn) -> tuple[Check, str]:
                     ok = False
             return VALID if ok else INVALID
 
-        return date, "a date on or after 1890-01-01"
+        return date, phrase("checked_date")
     if kind == "time":
         return (
             lambda v: VALID if isinstance(v, dt.time) or _TIME.match(str(v)) else INVALID
-        ), "a time of day, HH:MM:SS"
+        ), phrase("checked_time")
     if kind == "datetime":
 
         def stamp(v: object) -> str:
@@ -141,7 +142,7 @@ def _typed_check(col: IdbColumn) -> tuple[Check, str]:
             except ValueError:
                 return INVALID
 
-        return stamp, "a date and time"
+        return stamp, phrase("checked_datetime")
     if kind == "integer":
         digits = col.max_length or 18
 
@@ -152,7 +153,7 @@ def _typed_check(col: IdbColumn) -> tuple[Check, str]:
                 return INVALID
             return VALID if 0 <= n and len(str(n)) <= digits else INVALID
 
-        return number, f"a whole number of at most {digits} digits"
+        return number, phrase("checked_integer", digits)
     return _text_check(col)
 
 
@@ -161,7 +162,7 @@ def item_check(table: IdbTable, col: IdbColumn, period: tuple[dt.date, dt.date])
     stem = item_code_lists().get((table.table_id, col.name))
     if stem:
         codes = load_code_list(stem, *period)
-        return codes.categorise, f"national code list {stem}", True
+        return codes.categorise, phrase("checked_code_list", stem), True
     check, basis = _typed_check(col)
     return check, basis, False
 
@@ -215,10 +216,6 @@ def measure_all(
     return out
 
 
-CATEGORY_LABELS: dict[str, str] = {
-    VALID: "Valid",
-    OTHER: "Other",
-    DEFAULT: "Default",
-    INVALID: "Invalid",
-    MISSING: "Missing",
-}
+def category_labels() -> dict[str, str]:
+    """Each category's label on the checklist (legend, bars): templates/phrases.txt, category_<name>."""
+    return {c: phrase(f"category_{c}") for c in (VALID, OTHER, DEFAULT, INVALID, MISSING)}

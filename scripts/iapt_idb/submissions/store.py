@@ -200,6 +200,20 @@ def _history_lock(root: Path, seconds: float = 120) -> Iterator[None]:
         lock.__exit__(None, None, None)
 
 
+def check_writable(root: Path) -> None:
+    """Refuse (UserError, exit 2) a history folder that cannot be created or written, before an export writes
+    its IDB: so that exit 2 from `export` always means nothing was written."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = root / f".write-probe.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"the submission history folder {root} cannot be written ({exc.strerror}); choose a "
+                        f"writable one with --submissions or ${ENV}, or pass --no-record") from None
+
+
 def record_submission(root: Path, period: str, idb: Path, fill: Callable[[Path], None],
                       export_options: dict[str, Any]) -> Recorded:
     """Record the exported ``idb`` (with the manifest beside it) as ``period``'s next submission.

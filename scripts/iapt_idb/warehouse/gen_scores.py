@@ -5,13 +5,20 @@ referral-level scores completed online before the first appointment (no interven
 Each referral has a baseline severity and a share of it that is gone by the planned end of
 treatment; the share who respond depends on the presenting problem (``RESPONSE``), which gives
 recovery rates near the national ~50% among finished courses (reference/calibration_targets.csv, as the
-dbt measure models derive them).
+dbt measure models derive them). The anxiety-disorder-specific measures with a caseness threshold
+(seeds/measures/assessment_thresholds.csv) follow the GAD-7 trajectory relative to caseness, in reliable
+change indices, so recovery by problem descriptor stays in the national 40-60 % range.
 """
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
+from ..paths import SEEDS_DIR
 from . import gen_reference as ref
 from .gen_context import Context, days
 from .gen_frame import Ids, Rows
@@ -21,11 +28,17 @@ from .gen_plan import ASSESS, TREAT, Plan
 # of the baseline PHQ-9: recovery is lower for depression and PTSD than for most anxiety disorders
 # (NHS Talking Therapies annual reports, recovery by problem descriptor; Clark et al. 2018, Lancet).
 RESPONSE = {"F32.0": 0.7, "F32.1": 0.62, "F32.2": 0.52, "F33.1": 0.57, "F41.2": 0.62, "F41.1": 0.82, "F41.0": 0.78,
-            "F40.1": 0.62, "F43.1": 0.52, "F42.2": 0.66, "F45.2": 0.8, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
+            "F40.1": 0.62, "F43.1": 0.6, "F42.2": 0.66, "F45.2": 0.72, "F40.0": 0.74, "F40.2": 0.8, "F43.2": 0.66}
 SEVERITY_SHIFT = {"F32.0": -3.0, "F32.2": 4.0, "F33.1": 1.5, "F43.1": 1.5}
-CASENESS_SHARE, BASELINE_PHQ9 = 0.90, 15.5  # at caseness at the start; their mean baseline PHQ-9
+CASENESS_SHARE, BASELINE_PHQ9 = 0.90, 15.8  # at caseness at the start; their mean baseline PHQ-9
 # a course that ends early stops this many sessions short of the improvement it would have reached
 UNFINISHED_SESSIONS = 3
+
+# caseness threshold and reliable change index of each anxiety-disorder-specific measure, as the dbt
+# measures read them (part of the generator's fingerprint)
+THRESHOLDS_CSV = SEEDS_DIR / "measures" / "assessment_thresholds.csv"
+GAD7_CASENESS, GAD7_RCI = 8.0, 4.0
+ADSM_NOISE = 0.35  # the ADSM's own noise, in reliable change indices (GAD-7's 1.4 points is 0.35)
 
 _INT_TEXT = np.array([str(i) for i in range(1001)], dtype=object)  # scores are whole numbers 0-500
 
@@ -43,6 +56,24 @@ def _scaled(tool: ref.Tool, severity: np.ndarray, rng, noise: float = 0.06) -> n
     return np.clip(v if tool.decimal else np.round(v), tool.low, tool.high)
 
 
+@lru_cache(maxsize=None)
+def adsm_thresholds(path: Path = THRESHOLDS_CSV) -> dict[str, tuple[float, float]]:
+    """Tool SNOMED code -> (caseness threshold, reliable change index)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {r["tool_code"]: (float(r["caseness_threshold"]), float(r["reliable_change"])) for r in csv.DictReader(fh)}
+
+
+def _anchored(tool: ref.Tool, gad_latent: np.ndarray, rng) -> np.ndarray:
+    """An anxiety-disorder-specific score that follows the GAD-7 trajectory relative to caseness: at the
+    tool's threshold where GAD-7 is at its own, and above it the same number of reliable change indices
+    (below it, linear down to the tool's floor). One normal draw per score, like ``_scaled``."""
+    threshold, rci = adsm_thresholds()[tool.code]
+    z = (gad_latent - GAD7_CASENESS) / GAD7_RCI + rng.normal(0, ADSM_NOISE, len(gad_latent))
+    floor_z = -GAD7_CASENESS / GAD7_RCI  # GAD-7 of 0
+    v = np.where(z >= 0, threshold + z * rci, threshold + (tool.low - threshold) * np.minimum(z / floor_z, 1))
+    return np.clip(v if tool.decimal else np.round(v), tool.low, tool.high)
+
+
 def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) -> Rows:
     n_ref = len(plan.patient)
     phq, gad = ref.tool("PHQ-9"), ref.tool("GAD-7")
@@ -53,7 +84,7 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     # trajectories: baseline severity and how much of it is gone by the planned end
     shift = np.array([SEVERITY_SHIFT.get(p.icd10, 0.0) for p in ref.PROBLEMS])[plan.problem]
     response = np.array([RESPONSE.get(p.icd10, 0.6) for p in ref.PROBLEMS])[plan.problem]
-    # 9 in 10 at caseness at the start; a baseline PHQ-9 of about 15.5 (moderately severe) puts the expected
+    # 9 in 10 at caseness at the start; a baseline PHQ-9 of about 15.8 (moderately severe) puts the expected
     # recovery, reliable improvement and reliable recovery of the dbt measures at the national figures
     # (docs/decisions.md). Only values are tuned here, never the number of draws: every table drawn after
     # the scores, and so every injected defect, stays as it was.
@@ -69,7 +100,8 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     t = np.where(info["stage"][scored] == TREAT, np.clip((info["t_index"][scored] + 1) / planned, 0, 1), 0.0)
     t = np.where(info["follow"][scored], 1.0, t)
     p_val = np.clip(np.round(base_p[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.6, len(t))), 0, 27)
-    g_val = np.clip(np.round(base_g[owner] * (1 - gain[owner] * t) + rng.normal(0, 1.4, len(t))), 0, 21)
+    g_latent = base_g[owner] * (1 - gain[owner] * t)
+    g_val = np.clip(np.round(g_latent + rng.normal(0, 1.4, len(t))), 0, 21)
     severity = np.clip((p_val / 27 + g_val / 21) / 2, 0, 1)
     when = info["starts"][scored] + rng.integers(0, 10, len(scored)) * np.timedelta64(60, "s")
     iv = first_iv[scored]
@@ -86,7 +118,8 @@ def score_rows(rng, plan: Plan, info, first_iv, primary, ref_num, ctx: Context) 
     for frag in dict.fromkeys(p.adsm for p in ref.PROBLEMS if p.adsm):  # ordered: no set (hash order varies)
         tool = ref.tool(frag)
         mask = (adsm_frag == frag) & (rng.random(len(scored)) < 0.75)
-        add(mask, tool.code, _fmt(tool, _scaled(tool, severity, rng)))
+        value = _anchored(tool, g_latent, rng) if tool.code in adsm_thresholds() else _scaled(tool, severity, rng)
+        add(mask, tool.code, _fmt(tool, value))
     at_assess = info["stage"][scored] == ASSESS
     at_end = info["last_treat"][scored]
     wsas_mask = at_assess | at_end

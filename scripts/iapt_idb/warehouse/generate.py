@@ -27,6 +27,7 @@ from .gen_context import Context, Dates
 from .gen_defects import inject
 from .gen_frame import Rows, n_rows, to_arrow
 from .gen_pathway import generate_pathways
+from .gen_scores import THRESHOLDS_CSV
 from .gen_people import generate_people
 from .gen_staff import generate_staff, staff_count
 from ..nhs_number import capacity
@@ -63,10 +64,11 @@ class GenerationSummary:
 
 def generator_fingerprint(mapping_dir: Path = MAPPING_SEEDS_DIR) -> str:
     """SHA-256 of what decides the generated content besides the settings: this package's code (with its
-    sub-packages) and the mapping seeds. A warehouse kept for re-use is stale once either changes."""
+    sub-packages), the mapping seeds and the ADSM thresholds the scores are anchored to. A warehouse kept for
+    re-use is stale once any of them changes."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(here.rglob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")):
+    for path in sorted(here.rglob("*.py")) + sorted(Path(mapping_dir).glob("*.csv")) + [THRESHOLDS_CSV]:
         name = path.relative_to(here).as_posix() if path.is_relative_to(here) else path.name
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
