@@ -5,6 +5,11 @@ passed to the child process through its environment (never /work/main/target, da
 
     small_warehouse  -> Path of a 300-patient warehouse (seed 7, 2% defects, period 2026-10)
     built_marts      -> BuiltMarts(warehouse, target_db, target_path, period, created_at, summary)
+
+Compiled validation plans are shared by every run of the session (both workers): ``$IAPT_VALIDATION_PLANS``
+points at one folder, and a plan's key holds everything its SQL depends on, so a build, validate or export
+compiles only what no earlier run has compiled. The ``built_marts`` build keeps its own (cold) plan cache,
+and the tests of the cache itself unset the variable.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from iapt_idb.paths import ROOT
+from iapt_idb.validation.plans import PLAN_DIR_ENV
 
 PERIOD = "2026-10"
 CREATED_AT = "2026-11-05T09:00:00"
@@ -58,10 +64,14 @@ class BuiltMarts:
 
 
 def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: str = CREATED_AT,
-               select: list[str] | None = None, full_checks: bool = False) -> BuiltMarts:
+               select: list[str] | None = None, full_checks: bool = False, own_plans: bool = False) -> BuiltMarts:
+    """`iapt-idb build` into ``work``; ``own_plans``: compile the validation plans into work/target, not the
+    session's shared plan cache."""
     work.mkdir(parents=True, exist_ok=True)
     target_db = work / "iapt.duckdb"
     env = isolated_env(work, warehouse, target_db)
+    if own_plans:
+        env.pop(PLAN_DIR_ENV, None)
     args = ["build", "--period", period, "--warehouse", str(warehouse), "--target-db", str(target_db),
             "--created-at", created_at]
     if select:
@@ -71,6 +81,14 @@ def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: st
     proc = run_cli(args, env)
     assert proc.returncode == 0, f"iapt-idb build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return BuiltMarts(warehouse, target_db, work / "target", period, created_at, proc.stdout)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_validation_plans(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One validation plan cache for the whole session, shared by the xdist workers (children inherit it)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ[PLAN_DIR_ENV] = str(root / "shared_validation_plans")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -94,8 +112,9 @@ def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory, small_warehouse: Path) -> BuiltMarts:
-    # --full-checks: dbt's unit tests and the source-table data tests run here, in every `make test`
-    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse, full_checks=True)
+    # --full-checks: dbt's unit tests and the source-table data tests run here, in every `make test`;
+    # own_plans: this build compiles its plans cold, as a provider's first build does
+    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse, full_checks=True, own_plans=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +26,7 @@ import duckdb
 import pytest
 
 from conftest import CREATED_AT, PERIOD, BuiltMarts, isolated_env, run_cli
+from iapt_idb.paths import ROOT
 from pg_fixtures import PG_PASSWORD, PgServer, free_port, pg_server  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.slow
@@ -223,6 +228,42 @@ def test_postgres_measures_and_docs_run_and_the_password_is_nowhere(pg_run: PgRu
     assert any(p.parts[-2:] == ("target", "manifest.json") for p in files)
     leaked = [str(p.relative_to(pg_run.work)) for p in files if needle in p.read_bytes()]
     assert not leaked, f"the PostgreSQL password is written in {leaked}"
+
+
+def _readme_postgres_block() -> list[str]:
+    """The commands of the README's "Your warehouse on PostgreSQL" block, line by line."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("**Your warehouse on PostgreSQL.**", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_postgres_commands_work_as_written(pg_server: PgServer, tmp_path: Path) -> None:
+    lines = _readme_postgres_block()
+    first_command = next(i for i, line in enumerate(lines) if line.startswith("iapt-idb "))
+    assert first_command >= 3 and all(line.startswith("iapt-idb ") for line in lines[first_command:])
+    con = pg_server.connect()  # a database of its own: the module's runs keep theirs
+    try:
+        con.autocommit = True
+        con.cursor().execute("create database readme_try")
+    finally:
+        con.close()
+    server = {**pg_server.env(), "IAPT_PG_DBNAME": "readme_try"}
+    # the README's lines as written; this server's connection values replace the example ones before the
+    # first command (the password line reads a terminal, which a test does not have)
+    ours = [f"export {k}={shlex.quote(v)}" for k, v in server.items() if k != "IAPT_PG_SCHEMA"]
+    script = "\n".join(["set -eu -o pipefail", *lines[:first_command], *ours, *lines[first_command:]])
+    env = {**isolated_env(tmp_path), "IAPT_IDB_PROJECT_DIR": str(ROOT),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for k in list(env):
+        if k.startswith("IAPT_PG_") or k in ("IAPT_DBT_TARGET", "IAPT_PROVIDER_ODS", "IAPT_WAREHOUSE_PATH"):
+            del env[k]  # only what the README sets
+    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, text=True, capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    idb = tmp_path / "output" / "pg_try" / "IAPT_IDB_2026-10.accdb"
+    assert idb.is_file() and (tmp_path / "output" / "pg_try" / "validation" / "summary.json").is_file()
+    assert PG_PASSWORD not in proc.stdout + proc.stderr
 
 
 # --- faults: exit 2, one line naming what is wrong, no traceback, no password -----------------------------

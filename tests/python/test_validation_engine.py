@@ -34,6 +34,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, built_marts: Built
     monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
     monkeypatch.setenv("IAPT_TARGET_DB", str(tmp_path / "unused.duckdb"))
     monkeypatch.delenv("IAPT_VALIDATE_WITH_DBT", raising=False)
+    monkeypatch.delenv(engine.PLAN_DIR_ENV, raising=False)  # these tests watch the cache of their own target path
     return tmp_path
 
 
@@ -200,6 +201,7 @@ def test_build_leaves_the_validation_plan_warm(built_marts: BuiltMarts, monkeypa
     from iapt_idb.validation import api
 
     monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
+    monkeypatch.delenv(engine.PLAN_DIR_ENV, raising=False)  # the fixture's build kept its own plans
     monkeypatch.setenv("IAPT_PROVIDER_ODS", "RZZ")  # as the build was configured (conftest)
     key = engine.plan_key(built_marts.target_db, api._dbt_vars(built_marts.period, None, None))
     assert engine.load_plan(key) is not None

@@ -41,7 +41,8 @@ from typing import Any, Mapping
 import duckdb
 
 from .plans import (  # noqa: F401 - the engine's public names
-    KEY_PATHS, NOW_TOKENS, PLAN_DIR_NAME, PLAN_FORMAT, SEED_PATHS, SEED_SELECT, SEED_STAMPS, VALIDATION_PATH,
+    KEY_PATHS, NOW_TOKENS, PLAN_DIR_ENV, PLAN_DIR_NAME, PLAN_FORMAT, SEED_PATHS, SEED_SELECT, SEED_STAMPS,
+    VALIDATION_PATH,
     EngineUnsupported, Plan, Seed, Step, _dbt_seed, _fill_now, _mark_now, catalog_name, compile_plan,
     dbt_target_path, load_plan, missing_marts_error, plan_dir, plan_from_manifest, plan_key, prepare_plan, save_plan,
 )

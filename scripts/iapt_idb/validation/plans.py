@@ -5,7 +5,8 @@
 
 A plan holds per model (in dependency order) its relation, materialization and SQL, the stored-failure tables
 of the data tests configured with ``store_failures``, the seeds the models read and the marts they need.
-Plans are cached as ``<dbt target path>/validation_plans/<key>.json``. The one value dbt renders from the
+Plans are cached as ``<dbt target path>/validation_plans/<key>.json``, or in ``$IAPT_VALIDATION_PLANS`` when
+set (one cache for several target paths: the key holds everything a plan depends on). The one value dbt renders from the
 clock (``run_started_at``) is kept as a placeholder (``NOW_TOKENS``) and filled in when the plan runs.
 """
 
@@ -39,6 +40,7 @@ SEED_STAMPS = ("main_validation", "tos_engine_seed_stamps")
 SEED_SELECT = [f"path:{p}" for p in SEED_PATHS]
 KEY_PATHS = ("models", "macros", *SEED_PATHS, "dbt_project.yml")
 PLAN_DIR_NAME = "validation_plans"
+PLAN_DIR_ENV = "IAPT_VALIDATION_PLANS"
 KEEP_PLANS = 20
 # Placeholders for the time of validation (dbt's run_started_at) in the compiled SQL: (token, utc?, format)
 NOW_TOKENS = (
@@ -114,7 +116,9 @@ def dbt_target_path() -> Path:
 
 
 def plan_dir() -> Path:
-    return dbt_target_path() / PLAN_DIR_NAME
+    """Where compiled plans are cached: ``$IAPT_VALIDATION_PLANS``, else the dbt target path's validation_plans/."""
+    shared = os.environ.get(PLAN_DIR_ENV)
+    return Path(shared) if shared else dbt_target_path() / PLAN_DIR_NAME
 
 
 def catalog_name(target_db: Path) -> str:
@@ -298,7 +302,7 @@ def plan_from_manifest(manifest: dict[str, Any], key: str, began: datetime, ende
 def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None) -> Plan:
     """`dbt compile` the validation models against target_db (its tos seeds must be loaded) and cache the plan."""
     key = plan_key(target_db, dbt_vars)
-    target = plan_dir() / "dbt"
+    target = dbt_target_path() / PLAN_DIR_NAME / "dbt"  # this run's own dbt output, even when the cache is shared
     began = datetime.now(timezone.utc)
     proc = run_dbt(["compile", "--select", f"path:{VALIDATION_PATH}", "--target-path", str(target), "--quiet"],
                    vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
