@@ -10,8 +10,6 @@ measure models, not a build."""
 from __future__ import annotations
 
 import csv
-import gc
-import json
 import shutil
 from pathlib import Path
 
@@ -23,39 +21,13 @@ from iapt_idb.warehouse.calibration import MEASURES, Figures, figures, load_targ
 from iapt_idb.warehouse.generate import generate_warehouse
 
 from conftest import BuiltMarts
+from measures_fixtures import run_measure_models
 
 PERIOD = "2026-10"
 DEMO = {"patients": 2000, "seed": 42, "defect_rate": 0.01}  # the Makefile's demo defaults
 HISTORY_MONTHS = 24  # the generator's history: November 2024 to the period
 LAST_YEAR = [f"{y}-{m:02d}-01" for y, m in [(2025, 11), (2025, 12)] + [(2026, m) for m in range(1, 11)]]
 HISTORY = [f"{y}-{m:02d}-01" for y, m in [(2024, 11), (2024, 12)] + [(2025, m) for m in range(1, 13)]] + LAST_YEAR[2:]
-
-
-def _measures_run(built: BuiltMarts, warehouse: Path, db: Path) -> None:
-    """dbt run of the measure models over ``warehouse`` into ``db``, in-process on the fixture's manifest."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.graph.manifest import Manifest, WritableManifest
-
-    manifest = Manifest.from_writable_manifest(
-        WritableManifest.read_and_check_versions(str(built.target_path / "manifest.json")))
-    manifest.build_flat_graph()
-    dbt_vars = {"period": PERIOD, "provider_ods_code": "RZZ", "measures_months": HISTORY_MONTHS}
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in {"DBT_PROFILES_DIR": str(ROOT), "DBT_TARGET_PATH": str(db.parent / "target"),
-                            "DBT_LOG_PATH": str(db.parent / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                            "IAPT_TARGET_DB": str(db), "IAPT_WAREHOUSE_PATH": str(warehouse)}.items():
-            mp.setenv(name, value)
-        mp.chdir(ROOT)
-        result = dbtRunner(manifest=manifest).invoke(
-            ["run", "--quiet", "--select", "path:models/intermediate/measures", "path:models/marts/measures",
-             "--vars", json.dumps(dbt_vars)])
-    # dbt-duckdb keeps its DuckDB instance open for the process: close it so the test can read the file
-    if DuckDBConnectionManager._ENV is not None:
-        DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager._ENV = None
-    gc.collect()
-    assert result.success, f"dbt run of the measure models failed: {result.exception}"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +38,8 @@ def demo_measures(built_marts: BuiltMarts, tmp_path_factory: pytest.TempPathFact
     generate_warehouse(warehouse, period=PERIOD, **DEMO)
     db = work / built_marts.target_db.name  # the same file name: the staging views name its catalog
     shutil.copy(built_marts.target_db, db)
-    _measures_run(built_marts, warehouse, db)
+    run_measure_models(built_marts, db, warehouse, work,
+                       {"period": PERIOD, "provider_ods_code": "RZZ", "measures_months": HISTORY_MONTHS})
     return db, warehouse
 
 

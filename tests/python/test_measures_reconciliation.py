@@ -10,7 +10,6 @@ month's (so no twelve full builds). dbt runs in-process on the fixture's manifes
 
 from __future__ import annotations
 
-import gc
 import re
 import shutil
 import time
@@ -22,6 +21,7 @@ import pytest
 from iapt_idb.accumulation import MEASURE_TABLES, add_submission
 
 from conftest import BuiltMarts
+from measures_fixtures import run_measure_models
 
 MONTHS = 12
 # The IDB marts the measures read, after the intermediate models they need, in build order.
@@ -78,47 +78,13 @@ def _headline(db: Path) -> dict[tuple[str, str], tuple[int, int | None]]:
     return {(p, m): (n, d) for p, m, n, d in rows}
 
 
-_MANIFESTS: dict[Path, object] = {}
-
-
-def _dbt_measures(built: BuiltMarts, work: Path, db: Path, extra_vars: dict[str, object],
-                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """dbt run of the measures models, in-process, on the fixture's parsed manifest."""
-    import json
-
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.graph.manifest import Manifest, WritableManifest
-
-    from iapt_idb.paths import ROOT
-
-    for name, value in {"DBT_PROFILES_DIR": str(ROOT), "DBT_TARGET_PATH": str(work / "target"),
-                        "DBT_LOG_PATH": str(work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                        "IAPT_TARGET_DB": str(db), "IAPT_WAREHOUSE_PATH": str(built.warehouse)}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(ROOT)
-    manifest = _MANIFESTS.get(built.target_path)
-    if manifest is None:  # read once: both runs compile their SQL from it with their own vars
-        manifest = Manifest.from_writable_manifest(
-            WritableManifest.read_and_check_versions(str(built.target_path / "manifest.json")))
-        manifest.build_flat_graph()
-        _MANIFESTS[built.target_path] = manifest
-    dbt_vars = {"period": built.period, "provider_ods_code": "RZZ", "measures_months": MONTHS, **extra_vars}
-    result = dbtRunner(manifest=manifest).invoke(
-        ["run", "--quiet", "--select", "path:models/intermediate/measures", "path:models/marts/measures",
-         "--vars", json.dumps(dbt_vars)])
-    # dbt-duckdb keeps its DuckDB instance open for the process: close it, so that the test can read
-    # the file (and the next run opens it afresh)
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    if DuckDBConnectionManager._ENV is not None:
-        DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager._ENV = None
-    gc.collect()
-    assert result.success, f"dbt run of the measures failed ({extra_vars}): {result.exception}"
+def _dbt_measures(built: BuiltMarts, work: Path, db: Path, extra_vars: dict[str, object]) -> None:
+    run_measure_models(built, db, built.warehouse, work,
+                       {"period": built.period, "provider_ods_code": "RZZ", "measures_months": MONTHS, **extra_vars})
 
 
 def test_twelve_monthly_submissions_give_the_measures_of_the_warehouse_history(
-    built_marts: BuiltMarts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built_marts: BuiltMarts, tmp_path: Path
 ) -> None:
     from iapt_idb.accdb.reader import load_accdb_to_duckdb
     from iapt_idb.accdb.writer import export_idb
@@ -153,14 +119,14 @@ def test_twelve_monthly_submissions_give_the_measures_of_the_warehouse_history(
     assert [p for (p,) in submitted] == periods
     assert contacts > 0
 
-    _dbt_measures(built_marts, tmp_path, db, {"measures_history_start": f"{periods[0]}-01"}, monkeypatch)
+    _dbt_measures(built_marts, tmp_path, db, {"measures_history_start": f"{periods[0]}-01"})
     con = duckdb.connect(str(db))
     try:  # keep the history's pathway beside the submissions' one
         con.execute("create table main.history_pathway as select * from main.measures_referral_pathway")
     finally:
         con.close()
     from_history = _headline(db)
-    _dbt_measures(built_marts, tmp_path, db, {"measures_input": "submissions"}, monkeypatch)
+    _dbt_measures(built_marts, tmp_path, db, {"measures_input": "submissions"})
     from_submissions = _headline(db)
 
     assert {p for p, _ in from_history} == {f"{p}-01" for p in periods}

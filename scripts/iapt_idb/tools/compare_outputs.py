@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -171,11 +170,9 @@ def _files(root: Path, ignore: tuple[str, ...]) -> tuple[dict[str, Path], int]:
 
 
 def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from ..accdb.writer import sha256_file
+
+    return sha256_file(path)
 
 
 def _first_difference(a: Path, b: Path) -> int:
