@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -238,6 +237,9 @@ def _readme_postgres_block() -> list[str]:
     return [line for line in block.splitlines() if line.strip()]
 
 
+TEST_PREFIX = "README_TEST_"
+
+
 def test_the_readme_postgres_commands_work_as_written(pg_server: PgServer, tmp_path: Path) -> None:
     lines = _readme_postgres_block()
     first_command = next(i for i, line in enumerate(lines) if line.startswith("iapt-idb "))
@@ -251,13 +253,16 @@ def test_the_readme_postgres_commands_work_as_written(pg_server: PgServer, tmp_p
     server = {**pg_server.env(), "IAPT_PG_DBNAME": "readme_try"}
     # the README's lines as written; this server's connection values replace the example ones before the
     # first command (the password line reads a terminal, which a test does not have)
-    ours = [f"export {k}={shlex.quote(v)}" for k, v in server.items() if k != "IAPT_PG_SCHEMA"]
+    # the values travel in the environment under other names, so the password is never on a command line
+    ours = [f'export {k}="${TEST_PREFIX}{k}"' for k in server if k != "IAPT_PG_SCHEMA"]
     script = "\n".join(["set -eu -o pipefail", *lines[:first_command], *ours, *lines[first_command:]])
     env = {**isolated_env(tmp_path), "IAPT_IDB_PROJECT_DIR": str(ROOT),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for k in list(env):
         if k.startswith("IAPT_PG_") or k in ("IAPT_DBT_TARGET", "IAPT_PROVIDER_ODS", "IAPT_WAREHOUSE_PATH"):
             del env[k]  # only what the README sets
+    env.update({f"{TEST_PREFIX}{k}": v for k, v in server.items()})
+    assert PG_PASSWORD not in script
     proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, text=True, capture_output=True,
                           stdin=subprocess.DEVNULL, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
