@@ -43,7 +43,7 @@
         {%- do run_query('delete from ' ~ rel ~ ' where table_name in (' ~ names ~ ')') -%}
         {%- set rows = [] -%}
         {%- for name in marts -%}
-            {%- do rows.append("('" ~ name ~ "', '" ~ (var('period') | string | replace("'", "''")) ~ "', '"
+            {%- do rows.append("('" ~ name ~ "', '" ~ (build_var('period') | replace("'", "''")) ~ "', '"
                 ~ invocation_id ~ "', 'building', '" ~ started ~ "', null)") -%}
         {%- endfor -%}
         {%- do run_query('insert into ' ~ rel ~ ' values ' ~ rows | join(', ')) -%}

@@ -1,16 +1,30 @@
-{#- The reporting period: var('period') = 'YYYY-MM', one calendar month. Dates are computed in
-    Jinja and emitted as portable date literals (cast('YYYY-MM-DD' as date)). -#}
+{#- The reporting period: var('period') = 'YYYY-MM', one calendar month (build_var). Dates are computed
+    in Jinja and emitted as portable date literals (cast('YYYY-MM-DD' as date)). -#}
+
+{% macro build_var(name) -%}
+    {#- A var that changes from one build to the next (period, dataset_created_at): --vars when given, else
+        $IAPT_DBT_<NAME>, the way iapt-idb passes them. A changed --vars value makes dbt parse the whole
+        project again; a changed environment variable, only the files that read it. -#}
+    {%- set given = var(name, '') | string -%}
+    {%- if given or env_var is not defined -%}
+        {#- env_var is undefined only under sqlfluff's templater -#}
+        {{ return(given) }}
+    {%- endif -%}
+    {{ return(env_var('IAPT_DBT_' ~ name | upper, '')) }}
+{%- endmacro %}
 
 {% macro period_bounds() -%}
-    {#- [first day, last day] of var('period') as ISO strings; plain Jinja (no Python modules), so
-        sqlfluff's templater renders it too. -#}
-    {%- set text = var('period') | string -%}
+    {#- [first day, last day] of the period (build_var) as ISO strings; plain Jinja (no Python modules),
+        so sqlfluff's templater renders it too. -#}
+    {%- set text = build_var('period') -%}
     {%- set valid = text | length == 7 and text[4] == '-' and text[0:4].isdigit() and text[5:7].isdigit()
         and 1 <= text[5:7] | int <= 12 -%}
-    {%- if not valid and exceptions is defined -%}
-        {{ exceptions.raise_compiler_error("var 'period' must be YYYY-MM (for example 2026-10), got '" ~ text ~ "'") }}
+    {%- if not valid and execute -%}
+        {{ exceptions.raise_compiler_error("var 'period' must be YYYY-MM (for example 2026-10), got '" ~ text
+            ~ "': pass --vars '{period: YYYY-MM}' (iapt-idb build --period passes it)") }}
     {%- elif not valid -%}
-        {#- outside dbt (sqlfluff's templater renders var() as a placeholder) -#}
+        {#- while dbt parses (no period needed yet), or outside dbt (sqlfluff's templater renders var() as
+            a placeholder) -#}
         {%- set text = '2000-01' -%}
     {%- endif -%}
     {%- set year = text[0:4] | int -%}

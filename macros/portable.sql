@@ -44,9 +44,9 @@
 {%- endmacro %}
 
 {% macro dataset_created_at() -%}
-    {#- DATE AND TIME DATA SET CREATED: var('dataset_created_at') (YYYY-MM-DDTHH:MM:SS) for
+    {#- DATE AND TIME DATA SET CREATED: var dataset_created_at (YYYY-MM-DDTHH:MM:SS, build_var) for
         reproducible output, else the build time truncated to whole seconds. -#}
-    {%- set given = var('dataset_created_at', '') | string -%}
+    {%- set given = build_var('dataset_created_at') -%}
     {%- if given -%}
         {%- set digits = given | replace('-', '') | replace(':', '') | replace('T', '') | replace(' ', '') -%}
         {%- if not (given | length == 19 and given[10] in 'T ' and digits.isdigit() and digits | length == 14)

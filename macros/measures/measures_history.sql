@@ -1,5 +1,5 @@
 {#- The reporting periods the measures are derived for: var('measures_months') consecutive calendar
-    months ending with var('period') (default 1: the period alone), as [first day, last day] ISO
+    months ending with the period (build_var) (default 1: the period alone), as [first day, last day] ISO
     strings, oldest first. Plain Jinja, like period_bounds. -#}
 {% macro measures_reporting_periods() -%}
     {%- set end_year = period_bounds()[0][0:4] | int -%}

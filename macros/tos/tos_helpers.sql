@@ -198,14 +198,24 @@
 
 
 {% macro tos_period_bounds() %}
-    {#- (start, end) of the reporting period chosen at upload (var period, YYYY-MM) as YYYY-MM-DD text. -#}
-    {%- set p = var('period') | string -%}
+    {#- (start, end) of the reporting period chosen at upload (var period, YYYY-MM) as YYYY-MM-DD text; with var
+        tos_period_tokens, the placeholders the validation engine fills in for the period each run validates. -#}
+    {%- if var('tos_period_tokens', false) -%}
+        {{ return(['__IAPT_PERIOD_START__', '__IAPT_PERIOD_END__']) }}
+    {%- endif -%}
+    {%- set p = build_var('period') -%}
     {%- set y = p[0:4] | int -%}
     {%- set m = p[5:7] | int -%}
     {%- set start = modules.datetime.date(y, m, 1) -%}
     {%- set nxt = modules.datetime.date(y + (1 if m == 12 else 0), 1 if m == 12 else m + 1, 1) -%}
     {%- set end = nxt - modules.datetime.timedelta(days=1) -%}
     {{ return([start.isoformat(), end.isoformat()]) }}
+{% endmacro %}
+
+
+{% macro tos_reporting_period() %}
+    {#- The reporting period (var period, YYYY-MM); with var tos_period_tokens, the engine's placeholder. -#}
+    {{ return('__IAPT_PERIOD__' if var('tos_period_tokens', false) else build_var('period')) }}
 {% endmacro %}
 
 

@@ -34,7 +34,7 @@ rows_total as (
 )
 
 select
-    {{ tos_lit(var('period')) }} as reporting_period,
+    {{ tos_lit(tos_reporting_period()) }} as reporting_period,
     fr.file_reject_rules,
     rt.rows_submitted,
     rt.rows_kept,

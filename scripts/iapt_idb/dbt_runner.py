@@ -63,6 +63,19 @@ def _project_relative_systems_dir() -> str | None:
     return str(link.relative_to(ROOT))
 
 
+# The vars that change from one build to the next go to dbt as environment variables IAPT_DBT_<NAME> (macro
+# build_var), not in --vars: dbt parses the whole project again whenever a --vars value changes, but only the
+# files that read an environment variable when that changes. Always set (empty when not given), so a value
+# left in the caller's environment never reaches a run.
+BUILD_VARS = ("period", "dataset_created_at")
+
+
+def build_var_env(vars: Mapping[str, Any] | None) -> dict[str, str]:
+    """IAPT_DBT_<NAME> for each of BUILD_VARS: its value in vars, else empty."""
+    given = vars or {}
+    return {f"IAPT_DBT_{name.upper()}": "" if given.get(name) is None else str(given[name]) for name in BUILD_VARS}
+
+
 def run_dbt(
     args: list[str],
     vars: Mapping[str, Any] | None = None,
@@ -71,16 +84,19 @@ def run_dbt(
     quiet: bool = False,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `dbt <args> --vars <json>` in the project folder; stream output unless quiet."""
+    """Run `dbt <args> --vars <json>` in the project folder (BUILD_VARS in the environment instead); stream
+    output unless quiet."""
     cmd = [dbt_executable(), *args]
     if pg.active():  # the postgres target reads its sources from its own database
         vars = {**pg.dbt_vars(), **(vars or {})}
+    env = {**dbt_env(warehouse, target_db), **build_var_env(vars)}
+    vars = {k: v for k, v in (vars or {}).items() if k not in BUILD_VARS}
     if vars:
         cmd += ["--vars", json.dumps(dict(vars), sort_keys=True)]
     proc = subprocess.run(
         cmd,
         cwd=ROOT,
-        env=dbt_env(warehouse, target_db),
+        env=env,
         text=True,
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.STDOUT if quiet else None,

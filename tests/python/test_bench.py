@@ -240,20 +240,24 @@ def test_short_phases_run_in_rounds_and_report_the_median_of_their_runs(
 
 def test_the_build_runs_in_rounds_beside_its_one_pass_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[str] = []
+    periods: list[str] = []
 
     def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
         order.append(phase)
+        periods.append(params["period"])
         detail = {"counts": {"IDS101Referral": 10}} if phase == "build" else {}
         return bench.PhaseRecord(phase, "ok", rows=10, seconds=float(len(order)), wall_seconds=1.0,
                                  maxrss_mb=1.0, detail=detail)
 
     monkeypatch.setattr(bench, "run_phase", runner)
-    args = bench.build_parser().parse_args(["--phases", "onepass,build,parquet", "--build-repeat", "2",
-                                            "--repeat", "1", "--out", str(tmp_path)])
+    args = bench.build_parser().parse_args(["--phases", "prior_build,onepass,build,parquet", "--build-repeat", "2",
+                                            "--repeat", "1", "--out", str(tmp_path), "--period", "2027-01"])
     records, counts = bench.run_all(args, bench.Paths(tmp_path))
-    assert order == ["onepass", "build", "onepass", "build", "parquet"]
+    # last month's build first, into the same target DB: the timed rounds are the next month's build
+    assert order == ["prior_build", "onepass", "build", "onepass", "build", "parquet"]
+    assert periods == ["2026-12", "2027-01", "2027-01", "2027-01", "2027-01", "2027-01"]
     assert counts == {"IDS101Referral": 10}
-    assert bench.round_ratios("build", records) == [2.0, 4.0 / 3.0]
+    assert bench.round_ratios("build", records) == [3.0 / 2.0, 5.0 / 4.0]
 
 
 def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:

@@ -116,7 +116,7 @@ def test_engine_equals_dbt_on_a_defective_csv_idb(built_marts: BuiltMarts, isola
     assert reports[0] == reports[1]
 
 
-def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
+def test_one_plan_is_compiled_once_and_serves_every_month(
     built_marts: BuiltMarts, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = _copy_marts(built_marts, isolated / "cache")
@@ -125,8 +125,11 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
     assert len(plans) == 1
     plan = engine.Plan.from_json(plans[0].read_text(encoding="utf-8"))
     assert plan.catalog == db.stem and plan.inputs and plan.seeds
-    # the time of validation (IDS00027) is filled in at run time, never frozen at compile time
+    # the time of validation (IDS00027) and the reporting period are filled in at run time, never frozen at
+    # compile time
     assert any(token in s.sql for s in plan.steps for token, _, _ in engine.NOW_TOKENS)
+    assert plan.period == "" and all(any(t in s.sql for s in plan.steps) for t, _ in engine.PERIOD_TOKENS)
+    assert not any(PERIOD in s.sql for s in plan.steps)
 
     calls: list[list[str]] = []
     real = plan_cache.run_dbt  # the one module of the engine that calls dbt
@@ -140,23 +143,45 @@ def test_a_cached_plan_runs_without_dbt_and_a_new_period_compiles(
     assert not calls and not stats.compiled and stats.plan_key == plan.key
     assert stats.seeds_loaded == []  # the build loaded them; they match their CSV files
 
+    # the next month runs the same plan, filled in for it: no compile
     other = {"period": "2026-09"}
-    assert engine.plan_key(db, other) != plan.key and engine.load_plan(engine.plan_key(db, other)) is None
-    assert engine.plan_key(db, {"period": PERIOD, "tos_input_schema": "tos_input"}) != plan.key
-    assert engine.plan_key(db.with_name("other.duckdb"), {"period": PERIOD}) != plan.key
-
-    def counting(args: list[str], **kwargs: Any) -> Any:
-        calls.append(args)
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(plan_cache, "run_dbt", counting)
+    assert engine.plan_key(db, other) == plan.key
     stats = engine.build_validation(db, other, warehouse=built_marts.warehouse)
-    assert stats.compiled and [a[0] for a in calls] == ["seed", "compile"]
+    assert not calls and not stats.compiled
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute("select reporting_period from main_validation.tos_summary").fetchone()[0] == "2026-09"
     finally:
         con.close()
+    assert engine.plan_key(db, {"period": PERIOD, "tos_input_schema": "tos_input"}) != plan.key
+    assert engine.plan_key(db.with_name("other.duckdb"), {"period": PERIOD}) != plan.key
+
+    # ... and what it runs is, to the byte, the SQL dbt compiles for that month itself
+    def counting(args: list[str], **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(plan_cache, "run_dbt", counting)
+    literal = engine.compile_plan(db, other, built_marts.warehouse, period_tokens=False)
+    assert [a[0] for a in calls] == ["compile"] and literal.period == "2026-09"
+    assert [(s.name, s.sql) for s in literal.steps] == [(s.name, s.sql) for s in plan.for_period("2026-09").steps]
+    assert len(list(engine.plan_dir().glob("*.json"))) == 1  # a literal compile is never cached
+
+
+def test_a_plan_that_holds_a_month_serves_that_month_only() -> None:
+    step = engine.Step("m", "main_validation", "m", "table", "select '2026-09-30' as d, '1900-01-01' as e")
+    plan = engine.Plan(key="k", catalog="c", steps=[step], seeds=[], inputs=[])
+    # a month near the period (here the last day of the month before) ties the SQL to the period compiled
+    assert engine.period_leaks(plan, "2026-10") == ["2026-09"]
+    assert engine.period_leaks(plan, "2030-10") == []  # 1900-01-01 and 2026-09 are far from it
+    held = engine.Plan(key="k", catalog="c", steps=[step], seeds=[], inputs=[], period="2026-10")
+    with pytest.raises(ValueError, match="compiled for 2026-10"):
+        held.for_period("2026-11")
+    assert engine.plan_key(Path("x.duckdb"), {"period": "2026-10"}, per_period=True) != engine.plan_key(
+        Path("x.duckdb"), {"period": "2026-11"}, per_period=True)
+    generic = engine.Plan(key="k", catalog="c", inputs=[], seeds=[], steps=[engine.Step(
+        "m", "s", "m", "table", "select '__IAPT_PERIOD__' as p, '__IAPT_PERIOD_START__' as a, '__IAPT_PERIOD_END__' as b")])
+    assert generic.for_period("2028-02").steps[0].sql == "select '2028-02' as p, '2028-02-01' as a, '2028-02-29' as b"
 
 
 def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts, warm: Path) -> None:

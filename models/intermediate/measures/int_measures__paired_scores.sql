@@ -35,30 +35,23 @@ scores_valid as (
         and scores.score_date <= coalesce(referrals.discharge_date, referrals.period_end_date)
 ),
 
--- One sort gives both ends: every ordering column is non-null here (dates are inside the referral
--- window, keys come through inner joins, scores are numeric), so the last score in this order is
--- the row whose rank equals its partition's row count (rows tied on every column share the score).
-scores_ranked as (
-    select
-        period_start_date,
-        service_request_id,
-        tool_code,
-        score,
-        row_number() over (
-            partition by period_start_date, service_request_id, tool_code
-            order by score_date, coalesce(score_time, cast('00:00:00' as time)), source_order, score_key, score
-        ) as rank_first,
-        count(*) over (partition by period_start_date, service_request_id, tool_code) as partition_rows
-    from scores_valid
-    where score is not null
+-- First and last score in one pass (measures_first_last): every ordering column is non-null here (dates
+-- are inside the referral window, keys come through inner joins, scores are numeric), and rows tied on
+-- every column share the score.
+paired as (
+    {{ measures_first_last(
+        'scores_valid',
+        ['period_start_date', 'service_request_id', 'tool_code'],
+        ['score_date', "coalesce(score_time, cast('00:00:00' as time))", 'source_order', 'score_key', 'score'],
+        'score'
+    ) }}
 )
 
 select
     period_start_date,
     service_request_id,
     tool_code,
-    count(*) as score_count,
-    max(case when rank_first = 1 then score end) as first_score,
-    max(case when rank_first = partition_rows then score end) as last_score
-from scores_ranked
-group by period_start_date, service_request_id, tool_code
+    n_rows as score_count,
+    value_first as first_score,
+    value_last as last_score
+from paired

@@ -6,6 +6,9 @@
 -- depends_on: {{ source('idb_submissions', 'IDS202CareActivity') }}
 -- depends_on: {{ source('idb_submissions', 'IDS606CodedScoreAssessmentRefer') }}
 -- depends_on: {{ source('idb_submissions', 'IDS607CodedScoreAssessmentAct') }}
+-- A view: its one reader (int_measures__paired_scores) keeps a tenth of its rows, so a table of every
+-- score in the history would be written only to be read once.
+{{ config(materialized='view') }}
 {% if measures_input() == 'submissions' %}
 
     with

@@ -30,7 +30,11 @@ referrals in the period (the IDS101 mart), and in the warehouse 1,000,000 care c
 so about 36% of its referrals are open in a given month: 340,000 patients give ~121,000.
 
 The build has a physical baseline of its own, timed beside it in rounds (``--build-repeat``): DuckDB reading
-each warehouse table the staging layer reads, once, into a scratch DuckDB file. ``--busy N`` runs N CPU-bound
+each warehouse table the staging layer reads, once, into a scratch DuckDB file. Before them the month before is
+built into the same target DB (``prior_build``, reported, no target): a provider's month end finds last month's
+build there (dbt's parse cache, the seeds, the compiled validation plans), so the first timed round is the
+month as a provider runs it, a new period (dbt parses the whole project again when the period changes), and
+a fresh install's one-off costs show on their own row. ``--busy N`` runs N CPU-bound
 processes beside every phase, to measure the ratio targets on a loaded machine.
 
 With ``--postgres`` the month runs on PostgreSQL too, after the DuckDB phases: ``pg_load`` (the warehouse
@@ -69,7 +73,7 @@ PHASE_MODULE = "iapt_idb.bench.phases"
 MONTH_END = ("build", "validate", "export")
 # Baselines before the read-back check: the figures the targets need come first.
 ALL_PHASES = (
-    "generate", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
+    "generate", "prior_build", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
     "readback",
 )
 # --postgres: the month again on the postgres target, after the DuckDB phases: load the warehouse into
@@ -78,6 +82,7 @@ PG_PHASES = ("pg_load", "pg_build", "pg_validate", "pg_export")
 BASELINE_OF = {"build": "onepass", "validate_dbt": "parquet", "validate": "parquet", "export": "raw_jackcess"}
 LABELS = {
     "generate": "generate warehouse",
+    "prior_build": "build of the month before",
     "build": "dbt build (marts)",
     "validate": "validation (CLI)",
     "validate_dbt": "- TOS rules alone",
@@ -271,6 +276,12 @@ def selected_phases(text: str, postgres: bool = False) -> list[str]:
     return [p for p in ALL_PHASES if p in wanted] + pg_wanted
 
 
+def previous_period(period: str) -> str:
+    """The month before period (YYYY-MM)."""
+    start = parse_period(period)[0]
+    return (start - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
 def fixed_created_at(period: str) -> str:
     """A fixed IDS000 creation time (5 days after the period ends) so runs are reproducible."""
     end = parse_period(period)[1]
@@ -389,6 +400,8 @@ def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: 
     common = {"period": args.period, "target_db": str(paths.target_db), "rows": mart_rows, "logs": str(paths.logs)}
     extra: dict[str, dict[str, Any]] = {
         "build": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period)},
+        "prior_build": {"warehouse": str(paths.warehouse), "period": previous_period(args.period),
+                        "created_at": fixed_created_at(previous_period(args.period)), "log_name": "prior_build"},
         "validate": {"report_dir": str(paths.report_dir)},
         "validate_dbt": {"report_dir": str(paths.report_dir)},
         "validate_gx": {"report_dir": str(paths.report_dir)},

@@ -123,7 +123,8 @@ def phase_build(p: dict[str, Any]) -> Result:
         provider_ods=SYNTHETIC_PROVIDER,  # the generated warehouse's made-up provider
     )
     counts = mart_counts(p["target_db"])
-    dbt = dbt_profile(Path(p["logs"]) / "build.run_results.json" if p.get("logs") else None)
+    log_name = p.get("log_name", "build")
+    dbt = dbt_profile(Path(p["logs"]) / f"{log_name}.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail),
             "dbt": dbt, "dropped_args": dropped}
 
@@ -350,6 +351,7 @@ def phase_raw_jackcess(p: dict[str, Any]) -> Result:
 PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
     "generate": phase_generate,
     "build": phase_build,
+    "prior_build": phase_build,
     "validate": phase_validate,
     "validate_dbt": phase_validate_dbt,
     "validate_gx": phase_validate_gx,

@@ -27,7 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
             "warehouse, build the 21 IDB marts for the period, predict the national platform's "
             "verdict, write the .accdb IDB, print the headline measures and build the docs site. "
             "Re-uses an existing warehouse generated with the same settings by the same generator code. --system meridian_epr runs the "
-            "same job on the second synthetic system (same content, another vendor's shape, hand-written staging)."
+            "same job on the second synthetic system (same content, another vendor's shape, hand-written staging). "
+            "Exit status: 0 when the whole job ran, whatever the predicted verdict (the demo warehouse has defects on "
+            "purpose, so the default month is predicted FILE REJECTED: the verdict is printed and the .accdb written "
+            "anyway); 2 for unusable input. 'iapt-idb validate' and 'export' are the commands whose exit status is the verdict."
         ),
     )
     p.add_argument("--system", default=None, metavar="NAME",

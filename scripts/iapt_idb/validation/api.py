@@ -165,7 +165,7 @@ def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None
     scratch_vars = _dbt_vars(period, None, INPUT_SCHEMA)
     with runlock.private_scratch(None, SCRATCH_PREFIX) as scratch:
         db = scratch / SCRATCH_DB_NAME
-        if engine.load_plan(engine.plan_key(db, scratch_vars)) is None:
+        if engine.find_plan(db, scratch_vars) is None:
             # dbt compiles against the seeds (the rules catalogue) and the input tables' shape: both copied
             # from target_db, the marts without a row
             load_marts(target_db, db, rows=False, seeds=[(s.schema, s.identifier) for s in plan.seeds])

@@ -1,13 +1,19 @@
 """Validation plans: what dbt compiled for the validation models, cached by everything the SQL depends on.
 
     plan_key(target_db, dbt_vars) -> str          hash of models/, macros/, seeds/reference, seeds/tos, vars, ...
-    prepare_plan(target_db, dbt_vars, warehouse)  the cached plan, or `dbt compile` on a miss (compile_plan)
+    prepare_plan(target_db, dbt_vars, warehouse)  the cached plan, or `dbt compile` on a miss (compile_plan),
+                                                  with the reporting period filled in
 
 A plan holds per model (in dependency order) its relation, materialization and SQL, the stored-failure tables
 of the data tests configured with ``store_failures``, the seeds the models read and the marts they need.
 Plans are cached as ``<dbt target path>/validation_plans/<key>.json``, or in ``$IAPT_VALIDATION_PLANS`` when
 set (one cache for several target paths: the key holds everything a plan depends on). The one value dbt renders from the
 clock (``run_started_at``) is kept as a placeholder (``NOW_TOKENS``) and filled in when the plan runs.
+
+The reporting period is a placeholder too: dbt compiles the plan with var ``tos_period_tokens`` (macros
+``tos_period_bounds``, ``tos_reporting_period``), the key leaves the period out, and ``Plan.for_period`` fills in
+the month a run validates, so one compile serves every month. When the compiled SQL still holds a month near the
+period (a validation model that reads ``var('period')`` some other way), the plan is kept for that period only.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import json
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
@@ -29,10 +36,11 @@ import duckdb
 from ..dbt_runner import run_dbt
 from ..errors import UserError
 from ..paths import ROOT
+from ..periods import parse_period
 
 log = logging.getLogger(__name__)
 
-PLAN_FORMAT = 2
+PLAN_FORMAT = 3
 VALIDATION_PATH = "models/validation"
 SEED_PATHS = ("seeds/reference", "seeds/tos")
 # Seeds verified equal to their CSV file: (seed, csv_sha256, row count) -- a cache, safe to drop.
@@ -49,6 +57,15 @@ NOW_TOKENS = (
     ("__IAPT_NOW_LOCAL_T__", False, "%Y-%m-%dT%H:%M:%S"),
     ("__IAPT_NOW_LOCAL_S__", False, "%Y-%m-%d %H:%M:%S"),
 )
+# The reporting period in plans compiled with var PERIOD_TOKENS_VAR: (token, what fills it in).
+PERIOD_TOKENS_VAR = "tos_period_tokens"
+PERIOD_TOKENS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("__IAPT_PERIOD_START__", lambda p: parse_period(p)[0].isoformat()),
+    ("__IAPT_PERIOD_END__", lambda p: parse_period(p)[1].isoformat()),
+    ("__IAPT_PERIOD__", lambda p: p),
+)
+# A compiled plan holding a month this close to the period it was compiled for depends on the period otherwise.
+PERIOD_LEAK_MONTHS = (-36, 12)
 _TIMESTAMP_LITERAL = re.compile(r"'(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d:\d\d)'")
 
 
@@ -89,6 +106,7 @@ class Plan:
     inputs: list[tuple[str, str]]  # (schema, table) the steps read that are neither steps nor seeds: the marts
     cacheable: bool = True
     format: int = PLAN_FORMAT
+    period: str = ""  # the one period the plan serves; "" = every period (PERIOD_TOKENS still in the SQL)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -97,11 +115,24 @@ class Plan:
     def from_json(text: str) -> Plan:
         d = json.loads(text)
         return Plan(
-            key=d["key"], catalog=d["catalog"], cacheable=d["cacheable"], format=d["format"],
+            key=d["key"], catalog=d["catalog"], cacheable=d["cacheable"], format=d["format"], period=d["period"],
             steps=[Step(**s) for s in d["steps"]],
             seeds=[Seed(**{**s, "columns": [tuple(c) for c in s["columns"]]}) for s in d["seeds"]],
             inputs=[tuple(i) for i in d["inputs"]],  # type: ignore[misc]
         )
+
+    def for_period(self, period: str) -> Plan:
+        """The plan with PERIOD_TOKENS filled in for ``period`` (YYYY-MM), ready to run."""
+        if self.period and self.period != period:
+            raise ValueError(f"validation plan {self.key} was compiled for {self.period}, not {period}")
+        values = [(token, fill(period)) for token, fill in PERIOD_TOKENS]
+
+        def filled(sql: str) -> str:
+            for token, value in values:
+                sql = sql.replace(token, value)
+            return sql
+
+        return replace(self, period=period, steps=[replace(s, sql=filled(s.sql)) for s in self.steps])
 
 
 
@@ -147,8 +178,9 @@ def _key_files() -> list[Path]:
     return files
 
 
-def plan_key(target_db: Path, dbt_vars: Mapping[str, Any]) -> str:
-    """Hash of everything the compiled validation SQL depends on."""
+def plan_key(target_db: Path, dbt_vars: Mapping[str, Any], per_period: bool = False) -> str:
+    """Hash of everything the compiled validation SQL depends on: the period only when ``per_period`` (a plan
+    that could not leave it to PERIOD_TOKENS)."""
     h = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -158,12 +190,23 @@ def plan_key(target_db: Path, dbt_vars: Mapping[str, Any]) -> str:
     add("format", str(PLAN_FORMAT).encode())
     add("versions", _versions().encode())
     add("dbt_target", os.environ.get("IAPT_DBT_TARGET", "duckdb").encode())
-    add("vars", json.dumps(dict(dbt_vars), sort_keys=True).encode())
+    key_vars = {k: v for k, v in dbt_vars.items() if per_period or k != "period"}
+    add("vars", json.dumps(key_vars, sort_keys=True).encode())
     add("catalog", catalog_name(target_db).encode())
     for f in _key_files():
         rel = f.relative_to(ROOT).as_posix() if f.is_relative_to(ROOT) else str(f)
         add(rel, f.read_bytes())
     return h.hexdigest()[:32]
+
+
+def find_plan(target_db: Path, dbt_vars: Mapping[str, Any]) -> Plan | None:
+    """The cached plan for these inputs, filled in for dbt_vars' period: the plan of every period, else the
+    period's own."""
+    for per_period in (False, True):
+        plan = load_plan(plan_key(target_db, dbt_vars, per_period))
+        if plan is not None and plan.period in ("", str(dbt_vars["period"])):
+            return plan.for_period(str(dbt_vars["period"]))
+    return None
 
 
 def load_plan(key: str) -> Plan | None:
@@ -299,20 +342,43 @@ def plan_from_manifest(manifest: dict[str, Any], key: str, began: datetime, ende
     return Plan(key=key, catalog=catalogs.pop(), steps=steps, seeds=seeds, inputs=inputs, cacheable=cacheable)
 
 
-def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None) -> Plan:
-    """`dbt compile` the validation models against target_db (its tos seeds must be loaded) and cache the plan."""
-    key = plan_key(target_db, dbt_vars)
+def period_leaks(plan: Plan, period: str) -> list[str]:
+    """The months near ``period`` (PERIOD_LEAK_MONTHS) written in the plan's SQL: what a plan compiled with
+    PERIOD_TOKENS should not hold, as it would then serve only the period it was compiled for."""
+    year, month = (int(x) for x in period.split("-"))
+    near = set()
+    for delta in range(PERIOD_LEAK_MONTHS[0], PERIOD_LEAK_MONTHS[1] + 1):
+        y, m = divmod(year * 12 + month - 1 + delta, 12)
+        near.add(f"{y:04d}-{m + 1:02d}")
+    found = {m for s in plan.steps for m in re.findall(r"(?<!\d)\d{4}-\d\d(?!\d)", s.sql)}
+    return sorted(found & near)
+
+
+def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
+                 period_tokens: bool = True) -> Plan:
+    """`dbt compile` the validation models against target_db (its tos seeds must be loaded) and cache the plan.
+    The plan keeps PERIOD_TOKENS (``Plan.for_period`` fills them in) unless the SQL depends on the period some
+    other way (``period_leaks``); period_tokens=False compiles the period's literal SQL, as dbt runs it."""
     target = dbt_target_path() / PLAN_DIR_NAME / "dbt"  # this run's own dbt output, even when the cache is shared
+    period = str(dbt_vars["period"])
+    compile_vars = {**dbt_vars, PERIOD_TOKENS_VAR: True} if period_tokens else dict(dbt_vars)
+    keys = {per_period: plan_key(target_db, dbt_vars, per_period) for per_period in (False, True)}
     began = datetime.now(timezone.utc)
     proc = run_dbt(["compile", "--select", f"path:{VALIDATION_PATH}", "--target-path", str(target), "--quiet"],
-                   vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
+                   vars=compile_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
     ended = datetime.now(timezone.utc)
     if proc.returncode != 0:
         raise RuntimeError(f"dbt compile of the validation models failed (exit {proc.returncode}):\n"
                            f"{(proc.stdout or '')[-6000:]}")
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    plan = plan_from_manifest(manifest, key, began, ended)
-    if plan.cacheable and plan_key(target_db, dbt_vars) == key:  # no project file changed while dbt compiled
+    plan = plan_from_manifest(manifest, "", began, ended)
+    leaks = period_leaks(plan, period) if period_tokens else [period]
+    if leaks:
+        log.debug("the compiled validation SQL holds %s: plan kept for %s only", ", ".join(leaks), period)
+    key = keys[bool(leaks)]
+    plan = replace(plan, key=key, period=period if leaks else "")
+    # cached unless a project file changed while dbt compiled
+    if plan.cacheable and period_tokens and plan_key(target_db, dbt_vars, bool(leaks)) == key:
         save_plan(plan)
     log.debug("compiled validation plan %s (%d steps) in %.1fs", key, len(plan.steps), (ended - began).total_seconds())
     return plan
@@ -321,15 +387,16 @@ def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path |
 def prepare_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
                  seeds_loaded: bool = False) -> tuple[Plan, bool]:
     """The cached plan for these inputs, or a fresh compile (loading the seeds with dbt first unless
-    ``seeds_loaded``: dbt reads the rules catalogue from the target DB while compiling). -> (plan, compiled)"""
-    plan = load_plan(plan_key(target_db, dbt_vars))
+    ``seeds_loaded``: dbt reads the rules catalogue from the target DB while compiling), filled in for the
+    period of dbt_vars. -> (plan, compiled)"""
+    plan = find_plan(target_db, dbt_vars)
     if plan is not None:
         return plan, False
     if not dbt_vars.get("tos_input_schema"):
         _require_marts(target_db)  # before a dbt compile is spent on them
     if not seeds_loaded:
         _dbt_seed(target_db, dbt_vars, warehouse)
-    return compile_plan(target_db, dbt_vars, warehouse), True
+    return compile_plan(target_db, dbt_vars, warehouse).for_period(str(dbt_vars["period"])), True
 
 
 def _require_marts(target_db: Path) -> None:
