@@ -1,0 +1,64 @@
+"""How iapt-idb hands its settings to dbt: the month-to-month vars in the environment, the rest in --vars."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from iapt_idb import dbt_runner, paths
+
+
+def _captured(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append({"cmd": cmd, "env": kwargs["env"]})
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
+    return calls
+
+
+def test_the_month_goes_to_dbt_in_the_environment_and_the_rest_in_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _captured(monkeypatch)
+    dbt_runner.run_dbt(["build"], vars={"period": "2026-09", "dataset_created_at": "2026-10-05T09:00:00",
+                                        "provider_ods_code": "RZZ"})
+    cmd, env = calls[0]["cmd"], calls[0]["env"]
+    # a --vars value that changes makes dbt parse the whole project again: the month is not in it
+    assert json.loads(cmd[cmd.index("--vars") + 1]) == {"provider_ods_code": "RZZ"}
+    assert env["IAPT_DBT_PERIOD"] == "2026-09" and env["IAPT_DBT_DATASET_CREATED_AT"] == "2026-10-05T09:00:00"
+
+
+def test_a_month_left_in_the_callers_environment_never_reaches_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IAPT_DBT_PERIOD", "2025-01")
+    monkeypatch.setenv("IAPT_DBT_DATASET_CREATED_AT", "2025-02-05T09:00:00")
+    calls = _captured(monkeypatch)
+    dbt_runner.run_dbt(["compile"], vars={"source_system": "lumen_cms"})
+    dbt_runner.run_dbt(["build"], vars={"period": "2026-10"})
+    assert calls[0]["env"]["IAPT_DBT_PERIOD"] == "" and calls[0]["env"]["IAPT_DBT_DATASET_CREATED_AT"] == ""
+    assert calls[1]["env"]["IAPT_DBT_PERIOD"] == "2026-10" and calls[1]["env"]["IAPT_DBT_DATASET_CREATED_AT"] == ""
+    assert "--vars" not in calls[1]["cmd"]
+
+
+def _render(tmp_path: Path, env_period: str | None, vars_period: str | None) -> str:
+    """What macro build_var('period') gives in a dbt compile, with the month in the environment and/or --vars."""
+    warehouse, target_db = tmp_path / "warehouse.duckdb", tmp_path / "target.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    env = dict(dbt_runner.dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
+               DBT_LOG_PATH=str(tmp_path / "logs"), IAPT_DBT_PERIOD=env_period or "")
+    cmd = [dbt_runner.dbt_executable(), "--quiet", "compile", "--inline", "select '{{ build_var(\"period\") }}' as p"]
+    if vars_period:
+        cmd += ["--vars", json.dumps({"period": vars_period})]
+    proc = subprocess.run(cmd, cwd=paths.ROOT, env=env, text=True, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout.strip()
+
+
+def test_dbt_run_by_hand_takes_the_month_from_vars_first_then_from_the_environment(tmp_path: Path) -> None:
+    assert "'2026-09'" in _render(tmp_path, env_period="2025-01", vars_period="2026-09")
+    assert "'2025-01'" in _render(tmp_path, env_period="2025-01", vars_period=None)
