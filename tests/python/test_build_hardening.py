@@ -70,8 +70,13 @@ def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) 
     target = tmp_path / "iapt.duckdb"
     # no validation plan at build time: these checks refuse before any validation runs
     no_plan = {"IAPT_VALIDATE_WITH_DBT": "1"}
+    # what DuckDB spilled during a killed build (pieces of the marts) is gone after the next one
+    spill = Path(str(target) + ".tmp")
+    spill.mkdir()
+    (spill / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"spilled rows")
     sep = _build(tmp_path, tiny, target, "2026-09", "--select", *MARTS_ONLY, env_extra=no_plan)
     assert sep.returncode == 0, sep.stderr[-3000:]
+    assert not spill.exists()
     stamps = provenance.read_manifest(target)
     assert stamps and {s.status for s in stamps.values()} == {"complete"}
     assert {s.period for s in stamps.values()} == {"2026-09"} and len({s.build_id for s in stamps.values()}) == 1
@@ -162,6 +167,22 @@ def test_a_killed_build_a_mixed_build_and_no_record_are_refused(tmp_path: Path) 
     assert "built for 2026-10, not 2026-11" in provenance.build_problem(good, "2026-11")
     # marts written without any build record
     assert "no build record" in provenance.build_problem(_stamped(tmp_path / "bare", None), "2026-10")
+
+
+def test_the_build_spill_folder_is_private_and_removed_whatever_happens(tmp_path: Path) -> None:
+    from iapt_idb.commands.build import duckdb_spill_folder
+
+    target = tmp_path / "iapt.duckdb"
+    left = Path(str(target) + ".tmp")
+    left.mkdir()
+    (left / "duckdb_temp_storage_S32K-0.tmp").write_bytes(b"left by a killed build")
+    with pytest.raises(RuntimeError):
+        with duckdb_spill_folder(target) as folder:
+            assert folder == left and list(folder.iterdir()) == []
+            assert folder.stat().st_mode & 0o777 == 0o700
+            (folder / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"spilled")
+            raise RuntimeError("dbt failed")
+    assert not left.exists()
 
 
 # --------------------------------------------------------------------------- bad rows are findings

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -156,7 +157,8 @@ def build_marts(
     # refused at once, with the holder's PID, instead of meeting DuckDB's file lock half-way
     target_lock = contextlib.nullcontext() if on_pg else runlock.hold(
         Path(target_db), "building the marts", hint="wait for it to finish, or use another --target-db")
-    with target_lock, _stdout_to_stderr():
+    spill = contextlib.nullcontext() if on_pg else duckdb_spill_folder(Path(target_db))
+    with target_lock, spill, _stdout_to_stderr():
         if seeds_fp and not full_checks and seed_state.unchanged(Path(target_db), seeds_fp):
             steps = [[*build, "resource_type:seed"]]
             print("build: the seeds are unchanged since the last build of this database: not reloaded",
@@ -183,6 +185,23 @@ def build_marts(
     summary["seconds"] = round(time.perf_counter() - began, 1)
     _prepare_validation(period, Path(warehouse), Path(target_db))
     return summary
+
+
+@contextlib.contextmanager
+def duckdb_spill_folder(target_db: Path) -> Iterator[Path]:
+    """DuckDB's spill folder for the build, ``<target DB>.tmp`` (its default place, so the dbt profile stays the
+    same from build to build and dbt keeps its parse): emptied of what a killed build left there, only this user
+    can read it while the build runs, and removed after it, whatever happened. It holds pieces of the marts
+    (patient data) when the build needs more memory than the profile's memory_limit. Call it under the
+    target DB's exclusive lock."""
+    folder = Path(str(Path(target_db).resolve()) + ".tmp")  # as dbt_env passes the target DB to dbt
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    os.chmod(folder, 0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # What the monthly build leaves out unless --full-checks: dbt's unit tests (they test the SQL, not the month:
