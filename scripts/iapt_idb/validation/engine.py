@@ -16,14 +16,14 @@ need. Plans are cached as ``<dbt target path>/validation_plans/<key>.json`` (DBT
 project's ``target/``); dbt compiles into ``validation_plans/dbt/`` so the build's own manifest and
 run_results stay untouched. The key hashes everything the compiled SQL depends on: the files under models/,
 macros/, seeds/reference, seeds/tos, dbt_project.yml and profiles.yml, the dbt vars (ODS codes, input
-schema; not the period), the target DB's catalog name (the file stem, which dbt-duckdb writes into every relation
-name), the dbt/DuckDB versions and the dbt target. ``run_plan`` attaches the file under the catalog name the
-plan was compiled for, so a plan also runs on a renamed copy.
+schema; not the period), the target DB's catalog name (the file stem, which dbt-duckdb writes into every
+relation name), the dbt/DuckDB versions and the dbt target. ``run_plan`` attaches the file under the catalog
+name the plan was compiled for, so a plan also runs on a renamed copy.
 
 The one value dbt renders from the clock, the upload time of rule IDS00027 (``run_started_at``), is kept
 as a placeholder and filled in when the plan runs; the reporting period is a placeholder as well
-(``PERIOD_TOKENS``), filled in by ``prepare_plan``, so one compile serves every month. A plan whose SQL still holds the compile date otherwise is
-not cached (it is compiled again next time).
+(``PERIOD_TOKENS``), filled in by ``prepare_plan``, so one compile serves every month. A plan whose SQL
+still holds the compile date otherwise is not cached (it is compiled again next time).
 
 The seeds are loaded the way dbt-duckdb loads them (``create table`` with the seed's ``column_types``, then
 ``COPY ... (FORMAT CSV, HEADER TRUE)``), and only when the table is missing or differs from its CSV file.
@@ -45,7 +45,8 @@ from .plans import (  # noqa: F401 - the engine's public names
     KEY_PATHS, NOW_TOKENS, PERIOD_TOKENS, PERIOD_TOKENS_VAR, PLAN_DIR_ENV, PLAN_DIR_NAME, PLAN_FORMAT, SEED_PATHS,
     SEED_SELECT, SEED_STAMPS, VALIDATION_PATH,
     EngineUnsupported, Plan, Seed, Step, _dbt_seed, _fill_now, _mark_now, catalog_name, compile_plan,
-    dbt_target_path, find_plan, load_plan, period_leaks, missing_marts_error, plan_dir, plan_from_manifest, plan_key, prepare_plan, save_plan,
+    dbt_target_path, find_plan, load_plan, missing_marts_error, period_leaks, plan_dir, plan_from_manifest,
+    plan_key, prepare_plan, save_plan,
 )
 from .runner import (  # noqa: F401
     DEFAULT_WORKERS, STEP_SECONDS_FILE, Closing, RunStats, _create, longest_first, read_step_seconds, run_plan,
