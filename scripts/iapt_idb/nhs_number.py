@@ -101,3 +101,11 @@ def spoil(valid_number: str, how: int) -> str:
     if how == 1:
         return valid_number[:9]
     return valid_number + "0"
+
+
+def numbers_or_none(indices: np.ndarray, offset: int, missing: np.ndarray) -> np.ndarray:
+    """``numbers_for``, with None where ``missing`` is set and for every index past ``capacity()``: the test
+    range has no further distinct valid number, and a person beyond it is recorded without one (as an
+    untraced patient is), never with another person's number."""
+    numbers = numbers_for(indices, offset)
+    return np.where(missing | (indices >= capacity()), None, numbers)

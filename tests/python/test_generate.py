@@ -119,6 +119,21 @@ def test_check_digit_known_values():
         assert not nhs_number.is_valid(nhs_number.spoil("9434765919", how))
 
 
+def test_people_past_the_test_range_get_no_number_never_a_reused_one():
+    """The 999 range holds ~909,000 distinct valid numbers: a 1,000,000-patient warehouse gives the people
+    past it no NHS number (a warning on the platform), never a second person's number."""
+    import numpy as np
+
+    cap = nhs_number.capacity()
+    people = np.array([0, 1, cap - 2, cap - 1, cap, cap + 1, 2 * cap + 1], dtype=np.int64)
+    missing = np.array([False, True, False, False, False, False, False])
+    got = nhs_number.numbers_or_none(people, 4242, missing)
+    assert [v is None for v in got] == [False, True, False, False, True, True, True]
+    kept = [v for v in got if v is not None]
+    assert all(nhs_number.is_valid(v) and v.startswith("999") for v in kept) and len(set(kept)) == 3
+    assert list(got[[0, 2, 3]]) == list(nhs_number.numbers_for(people[[0, 2, 3]], 4242))
+
+
 def test_clean_run_has_no_defects_and_only_seed_codes(clean):
     assert clean.execute("SELECT count(*) FROM cms.generator_defects").fetchone()[0] == 0
     for t in schema.TABLES:
@@ -275,7 +290,10 @@ def test_cli_help_and_bad_arguments(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         cli.main(["generate", "--out", str(tmp_path / "x.duckdb"), "--period", "2026-13"])
     assert exc.value.code == 2
-    assert cli.main(["generate", "--out", str(tmp_path / "y.duckdb"), "--patients", "950000", "--quiet"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["generate", "--out", str(tmp_path / "y.duckdb"), "--defect-rate", "0.9", "--quiet"])
+    assert exc.value.code == 2
+    assert not (tmp_path / "y.duckdb").exists()
 
 
 def test_cli_writes_a_warehouse(tmp_path, capsys):

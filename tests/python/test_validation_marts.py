@@ -139,3 +139,29 @@ def test_generator_defects_are_reported_with_a_rule_code(built_marts, verdict) -
     finally:
         wh.close()
         db.close()
+
+
+def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(built_marts, monkeypatch_module,
+                                                                               tmp_path, monkeypatch) -> None:
+    """`iapt-idb validate` reads the marts through views over the target DB (attached read-only): the scratch
+    DB holds no copy of the patient data, and the reports are byte for byte those of the validation on a copy
+    of the marts (dbt's path, which copies them)."""
+    from iapt_idb.validation.api import run_validation
+    from iapt_idb.validation.sources import INPUT_SCHEMA
+
+    scratch = tmp_path / "scratch"
+    monkeypatch.setenv("IAPT_VALIDATE_SCRATCH", str(scratch))  # a kept scratch folder, to look inside
+    in_place = run_validation(None, built_marts.period, tmp_path / "in_place", built_marts.target_db, gx=False)
+    con = duckdb.connect(str(scratch / "validate.duckdb"), read_only=True)
+    try:
+        kinds = set(con.execute("select distinct 'table' from duckdb_tables() where schema_name = ? union all "
+                                "select distinct 'view' from duckdb_views() where schema_name = ?",
+                                [INPUT_SCHEMA, INPUT_SCHEMA]).fetchall())
+    finally:
+        con.close()
+    assert kinds == {("view",)}
+    monkeypatch.setenv("IAPT_VALIDATE_WITH_DBT", "1")
+    copied = run_validation(None, built_marts.period, tmp_path / "copied", built_marts.target_db, gx=False)
+    assert in_place.file_rejected == copied.file_rejected and in_place.failures
+    for name in ("summary.json", "validation_report.csv", "validation_report.json"):
+        assert (tmp_path / "in_place" / name).read_bytes() == (tmp_path / "copied" / name).read_bytes(), name

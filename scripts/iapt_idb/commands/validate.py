@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
     p.add_argument("--no-gx", action="store_true",
                    help="skip the Great Expectations suites and data docs: the verdict and the failure "
                         "reports are the same (they come from the TOS rules), summary.json has no "
-                        "great_expectations part, and a national-scale month validates in ~3 s instead of ~13 s")
+                        "great_expectations part, and a national-scale month validates in ~3 s instead of ~12 s")
     p.add_argument("--top", type=int, default=10, metavar="N", help="how many failing rules to print (default 10)")
     return p
 

@@ -6,11 +6,14 @@
 ``source`` None validates the built marts in ``target_db`` (default: the project's target DB), read through a
 READ_ONLY attach under a shared lock (``runlock``), so validations run side by side and never write the
 marts file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with
-the project's reader. Every input is loaded into schema ``tos_input`` of a scratch DuckDB and validated there
-(dbt var ``tos_input_schema``). The scratch DB holds patient data: it lives in a private folder in $TMPDIR,
-removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by the next run when a kill left
-it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable path keeps dbt's partial
-parsing warm) and therefore holds the last input's patient data. The report folder is locked for the run,
+the project's reader. Every input is validated in schema ``tos_input`` of a scratch DuckDB (dbt var
+``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that
+reads them (``sources.link_marts``: no copy; dbt's path copies them), the other sources loaded into tables.
+The scratch DB holds the validation's results, and a loaded input's patient data: it lives in a private
+folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by the next
+run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable path
+keeps dbt's partial parsing warm) and therefore holds patient data (the last run's results, which can quote
+input values, and the last input it loaded). The report folder is locked for the run,
 its old reports are withdrawn at the start (INCOMPLETE.txt says so) and the new set is moved in when it is
 complete, summary.json last.
 
@@ -45,7 +48,7 @@ from ..periods import parse_period
 from ..provenance import require_complete_build
 from ..testhooks import pause_at
 from . import engine, local_rules, report
-from .sources import INPUT_SCHEMA, StructureProblem, load_accdb, load_csv_dir, load_marts
+from .sources import INPUT_SCHEMA, StructureProblem, link_marts, load_accdb, load_csv_dir, load_marts
 from .summary_schema import GxSummary
 
 T = TypeVar("T")
@@ -123,10 +126,11 @@ class ModelsBuilt(NamedTuple, Generic[T]):
 def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
     provider_ods: str | None = None, with_dbt: bool | None = None,
-    read: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
+    read: Callable[[duckdb.DuckDBPyConnection], T] | None = None, linked: dict[str, Path] | None = None,
 ) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
-    given, on a connection to target_db (its value is returned, with the engine's RunStats).
+    given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
+    databases target_db's views read (``sources.link_marts``); the engine only (dbt cannot attach them).
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -137,10 +141,13 @@ def build_validation_models(
     dbt_vars = _dbt_vars(period, provider_ods, input_schema)
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
-            stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read)
+            stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read, linked=linked)
             value, stats.read_value = stats.read_value, None  # handed over once, not kept with the stats
             return ModelsBuilt(value, stats)
         except engine.EngineUnsupported as exc:
+            if linked:
+                raise RuntimeError(f"{exc}: and dbt cannot read the linked marts; run with "
+                                   "IAPT_VALIDATE_WITH_DBT=1, which copies them") from exc
             _log(f"{exc}: running the validation models with dbt")
     args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
     proc = run_dbt(args, vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
@@ -227,10 +234,11 @@ def run_validation(
 ) -> ValidationResult:
     """Validate ``source`` (None: the built marts in target_db) for period; write the reports into report_dir.
 
-    Every source is loaded into a private scratch DB (the marts read from target_db opened read-only under
-    a shared lock, so that validations run side by side and a build waits for none of them) and validated
-    there. The report folder is locked for the run; its old reports are withdrawn at the start and the new
-    set is written beside it and moved in, summary.json last: a summary.json is always a finished run's."""
+    Every source is validated in a private scratch DB: the marts read in place from target_db, attached
+    read-only under a shared lock (validations run side by side, a build waits for them), a CSV directory or
+    an .accdb loaded into it. The report folder is locked for the run; its old reports are withdrawn at the
+    start and the new set is written beside it and moved in, summary.json last: a summary.json is always a
+    finished run's."""
     try:
         parse_period(period)
     except ValueError as exc:
@@ -279,9 +287,13 @@ def _run_validation(
     db = scratch / SCRATCH_DB_NAME
     db.unlink(missing_ok=True)
     Path(str(db) + ".wal").unlink(missing_ok=True)
+    linked: dict[str, Path] = {}
     if source is None:
         _log(f"validating the marts in {marts}")
-        load_marts(marts, db)
+        if use_dbt():
+            load_marts(marts, db)  # dbt opens the scratch DB alone: it needs the marts' rows in it
+        else:
+            linked = link_marts(marts, db)  # read in place, under the shared lock held above
     elif source.is_dir():
         _log(f"loading CSV directory {source}")
         problems = load_csv_dir(source, db)
@@ -292,7 +304,8 @@ def _run_validation(
     pause_at("validate-loaded")
     _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
     data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=INPUT_SCHEMA,
-                                                 provider_ods=provider_ods, read=report.read_results_from)
+                                                 provider_ods=provider_ods, read=report.read_results_from,
+                                                 linked=linked)
     assert data is not None
     staging = stack.enter_context(report.staging_folder(report_dir))
     try:
@@ -305,7 +318,7 @@ def _run_validation(
         from .gx import run_gx
 
         _log("running Great Expectations")
-        gx_summary = GxSummary(**run_gx(db, staging, period, timings=gx_timings))
+        gx_summary = GxSummary(**run_gx(db, staging, period, timings=gx_timings, linked=linked))
         result["summary"] = dataclasses.replace(result["summary"], great_expectations=gx_summary)
         report.write_summary(staging, result["summary"])
     pause_at("validate-staged")

@@ -56,9 +56,10 @@ from .seed_loading import ensure_seeds, missing_inputs, seeds_needing_dbt  # noq
 
 
 def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
-                     read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
+                     read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
+                     linked: Mapping[str, Path] | None = None) -> RunStats:
     """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan
-    (``read``: see there)."""
+    (``read``, ``linked``: see there)."""
     began = time.perf_counter()
     plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
     stats = RunStats(plan_key=plan.key, compiled=compiled)
@@ -66,6 +67,6 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
         stats.compile_seconds = round(time.perf_counter() - began, 3)
     elif seeds_needing_dbt(plan):
         _dbt_seed(target_db, dbt_vars, warehouse)
-    run_plan(target_db, plan, stats, read=read)
+    run_plan(target_db, plan, stats, read=read, linked=linked)
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats

@@ -26,7 +26,7 @@ import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import duckdb
 
@@ -34,6 +34,7 @@ from ..paths import SEEDS_DIR
 from ..periods import parse_period
 from .catalogue import GX_CHECKS, load_rules
 from .report import SCHEMA
+from .sources import attach_linked
 from .tables import meta
 
 SITE = "tos_data_docs"
@@ -99,8 +100,9 @@ class _TableReader:
     # a connection is open (~100 MB at 500k patients); opening one costs ~50 ms, so not once per table.
     REOPEN_AFTER_ROWS = 500_000
 
-    def __init__(self, db: Path, queries: list[tuple[str, str]]) -> None:
+    def __init__(self, db: Path, queries: list[tuple[str, str]], linked: Mapping[str, Path] | None = None) -> None:
         self._db = str(db)
+        self._linked = dict(linked or {})
         self._queries = queries
         self.read_seconds = 0.0
         self._con: Any = None
@@ -112,6 +114,7 @@ class _TableReader:
         t0 = time.perf_counter()
         if self._con is None:
             self._con = duckdb.connect(self._db, read_only=True)
+            attach_linked(self._con, self._linked)
         table = self._con.execute(sql).fetch_arrow_table()
         self._rows += table.num_rows
         if self._rows >= self.REOPEN_AFTER_ROWS:
@@ -212,8 +215,10 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
     return counts, n_expectations, success
 
 
-def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | None = None) -> dict[str, Any]:
+def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | None = None,
+           linked: Mapping[str, Path] | None = None) -> dict[str, Any]:
     """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts.
+    ``linked``: the databases the views of ``db`` read (``sources.link_marts``), attached READ_ONLY.
     ``timings``, if given, gets the seconds of GX's import, the suites and the data docs (for the benchmark;
     they are never in the result, which goes into summary.json and stays the same from run to run)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -228,7 +233,7 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    reader = _TableReader(Path(db), [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)])
+    reader = _TableReader(Path(db), [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)], linked)
     try:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig

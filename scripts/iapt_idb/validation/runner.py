@@ -24,6 +24,7 @@ import duckdb
 from ..errors import UserError
 from .plans import Plan, Step, _fill_now, missing_marts_error, plan_dir
 from .seed_loading import _columns, _lit, _q, _relations, ensure_seeds, missing_inputs
+from .sources import attach_linked
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,13 @@ def workers() -> int:
     return max(1, n)
 
 
-def _connect(target_db: Path, plan: Plan) -> duckdb.DuckDBPyConnection:
+def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None) -> duckdb.DuckDBPyConnection:
     wait_closed()
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
     # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
     con.execute(f"attach {_lit(str(Path(target_db).resolve()))} as {_q(plan.catalog)}")
+    attach_linked(con, linked)
     con.execute(f"use {_q(plan.catalog)}")
     return con
 
@@ -209,7 +211,8 @@ def wait_closed() -> None:
 
 
 def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
-             read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> RunStats:
+             read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
+             linked: Mapping[str, Path] | None = None) -> RunStats:
     """Load the seeds if needed, then create every relation of the plan in target_db, each once the relations
     it reads exist. Views (instant) are created on the main connection; tables go to ``workers()`` threads,
     each with its own connection, so independent tables are computed at the same time, the longest (by the
@@ -219,11 +222,12 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
 
     With ``read``, ``read(con)`` runs on the engine's connection once every relation exists (its value is
     ``stats.read_value``), and the connection is then closed in the background: ``wait_closed()`` before
-    the file is opened again in this process."""
+    the file is opened again in this process. ``linked``: the databases target_db's views read (alias ->
+    file, ``sources.link_marts``), attached READ_ONLY beside it."""
     stats = stats or RunStats(plan_key=plan.key)
     began = time.perf_counter()
     last_seconds = read_step_seconds()
-    con = _connect(target_db, plan)
+    con = _connect(target_db, plan, linked)
     closed_later = False
     try:
         _prepare(con, target_db, plan, stats)

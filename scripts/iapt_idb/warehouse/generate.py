@@ -30,7 +30,6 @@ from .gen_pathway import generate_pathways
 from .gen_scores import THRESHOLDS_CSV
 from .gen_people import generate_people
 from .gen_staff import generate_staff, staff_count
-from ..nhs_number import capacity
 
 BLOCK = 1000
 DUCKDB_MEMORY_LIMIT = "768MB"
@@ -81,8 +80,6 @@ def _stream(seed: int, stream: int, block: int = 0) -> np.random.Generator:
 def check_args(patients: int, seed: int, defect_rate: float, period: str, chunk_size: int) -> None:
     if patients < 1:
         raise ValueError("patients must be at least 1")
-    if patients > capacity():
-        raise ValueError(f"patients must be at most {capacity():,} (distinct valid NHS numbers in the 999 test range)")
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
     if not 0.0 <= defect_rate <= 0.5:
