@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +365,31 @@ def test_step_durations_are_a_cache_and_longest_first_keeps_plan_order_on_ties(w
     engine.write_step_seconds({"a": 1.5})
     assert engine.read_step_seconds() == {"a": 1.5}
     assert not list(engine.plan_dir().glob("runs*.json"))  # never taken for a plan
+
+
+def test_duckdb_spills_into_a_private_folder_that_goes_with_the_run(built_marts: BuiltMarts, warm: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's in-memory DuckDB would spill into ".tmp" in the current folder (its default): pieces of
+    the input, left behind by a kill. It spills into a private folder in $TMPDIR, gone when the run ends."""
+    seen: list[tuple[str, int]] = []
+    real_connect = runner._connect
+
+    def watched_connect(*args: Any) -> duckdb.DuckDBPyConnection:
+        con = real_connect(*args)
+        spill = con.execute("select current_setting('temp_directory')").fetchone()[0]
+        seen.append((spill, stat.S_IMODE(os.stat(spill).st_mode)))
+        return con
+
+    monkeypatch.setattr(runner, "_connect", watched_connect)
+    cwd = warm / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    db = _copy_marts(built_marts, warm / "spill")
+    engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse,
+                            read=lambda con: con.execute("select 1").fetchone())
+    engine.wait_closed()
+    [(spill, mode)] = seen
+    assert Path(spill).parent.resolve() == Path(tempfile.gettempdir()).resolve()
+    assert Path(spill).name.startswith(runner.SPILL_PREFIX) and mode == 0o700
+    assert not Path(spill).exists()
+    assert list(cwd.iterdir()) == []

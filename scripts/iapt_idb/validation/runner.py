@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import duckdb
 
+from .. import runlock
 from ..errors import UserError
 from .plans import Plan, Step, _fill_now, missing_marts_error, plan_dir
 from .seed_loading import _columns, _lit, _q, _relations, ensure_seeds, missing_inputs
@@ -37,6 +38,10 @@ DEFAULT_WORKERS = 2
 # How long each step took last time (step name -> seconds), for starting the longest ready steps first
 # (a subfolder, so that it is never taken for a plan).
 STEP_SECONDS_FILE = "runs/step_seconds.json"
+# Where DuckDB spills what does not fit in memory: for the engine's in-memory instance its default is ".tmp"
+# in the current folder, where pieces of the input (patient data) would land, and stay after a kill. A
+# private folder in $TMPDIR instead, removed when the run ends, swept by the next run when a kill left it.
+SPILL_PREFIX = "iapt-validate-spill."
 
 
 @dataclass
@@ -81,10 +86,12 @@ def workers() -> int:
     return max(1, n)
 
 
-def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None) -> duckdb.DuckDBPyConnection:
+def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None,
+             spill: Path) -> duckdb.DuckDBPyConnection:
     wait_closed()
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set temp_directory = {_lit(str(spill))}")
     # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
     con.execute(f"attach {_lit(str(Path(target_db).resolve()))} as {_q(plan.catalog)}")
     attach_linked(con, linked)
@@ -227,7 +234,20 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
     stats = stats or RunStats(plan_key=plan.key)
     began = time.perf_counter()
     last_seconds = read_step_seconds()
-    con = _connect(target_db, plan, linked)
+    with runlock.private_scratch(None, SPILL_PREFIX) as spill:
+        con = _connect(target_db, plan, linked, spill)
+        closed_later = _run_steps(con, target_db, plan, stats, last_seconds, read)
+    if closed_later:
+        _closing.append(Closing(con))  # (after the spill folder went: nothing is computed any more)
+    write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
+    stats.seconds = round(time.perf_counter() - began, 3)
+    return stats
+
+
+def _run_steps(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats: RunStats,
+               last_seconds: Mapping[str, float], read: Callable[[duckdb.DuckDBPyConnection], Any] | None) -> bool:
+    """run_plan's work on its connection. -> True when the connection is left open for the caller to close
+    (after ``read``), False when it was closed here."""
     closed_later = False
     try:
         _prepare(con, target_db, plan, stats)
@@ -287,11 +307,8 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
                 raise
         if read is not None:
             stats.read_value = read(con)
-            _closing.append(Closing(con))
             closed_later = True
     finally:
         if not closed_later:
             con.close()
-    write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
-    stats.seconds = round(time.perf_counter() - began, 3)
-    return stats
+    return closed_later
