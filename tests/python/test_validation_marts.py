@@ -165,3 +165,36 @@ def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(bui
     assert in_place.file_rejected == copied.file_rejected and in_place.failures
     for name in ("summary.json", "validation_report.csv", "validation_report.json"):
         assert (tmp_path / "in_place" / name).read_bytes() == (tmp_path / "copied" / name).read_bytes(), name
+
+
+def test_a_mart_that_is_a_view_is_copied_the_others_linked(built_marts, tmp_path) -> None:
+    """A view has no rowid to link by: such a mart is copied into the scratch DB (rows in the same order)."""
+    import shutil
+
+    from iapt_idb.validation.sources import INPUT_SCHEMA, MARTS_CATALOG, link_marts
+
+    marts = tmp_path / built_marts.target_db.name
+    shutil.copyfile(built_marts.target_db, marts)
+    con = duckdb.connect(str(marts))
+    try:
+        con.execute('alter table main."IDS902CarePersQual" rename to "IDS902_rows"')
+        con.execute('create view main."IDS902CarePersQual" as select * from main."IDS902_rows"')
+    finally:
+        con.close()
+    scratch = tmp_path / "validate.duckdb"
+    assert link_marts(marts, scratch) == {MARTS_CATALOG: marts}
+    con = duckdb.connect(str(scratch))
+    try:
+        con.execute(f"attach '{marts}' as {MARTS_CATALOG} (read_only)")
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_schema = ?", [INPUT_SCHEMA]).fetchall())
+        assert kinds.pop("IDS902CarePersQual") == "BASE TABLE"
+        assert set(kinds.values()) == {"VIEW"} and len(kinds) == 20
+        copied = con.execute(f'select * from {INPUT_SCHEMA}."IDS902CarePersQual" order by rowid').fetchall()
+        assert copied == con.execute(f'select * from {MARTS_CATALOG}.main."IDS902_rows" order by rowid').fetchall()
+        assert copied
+        linked = con.execute(f'select rowid, * from {INPUT_SCHEMA}."IDS101Referral" order by rowid').fetchall()
+        assert linked == con.execute(f'select rowid, rowid, * from {MARTS_CATALOG}.main."IDS101Referral" '
+                                     "order by rowid").fetchall()
+    finally:
+        con.close()

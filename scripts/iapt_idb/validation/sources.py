@@ -233,8 +233,9 @@ def attach_linked(con: duckdb.DuckDBPyConnection, linked: Mapping[str, Path] | N
         con.execute(f"attach {_lit(str(Path(path).resolve()))} as {_q(alias)} (read_only)")
 
 
-def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path) -> None:
-    """The target DB attached READ_ONLY as MARTS_CATALOG, with every IDB mart present (else a UserError)."""
+def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path) -> set[str]:
+    """The target DB attached READ_ONLY as MARTS_CATALOG, with every IDB mart present (else a UserError).
+    -> the marts that are tables (the others are views)."""
     from ..provenance import unreadable_target
     from ..spec import table_names
     from .engine import missing_marts_error
@@ -243,13 +244,14 @@ def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path) -> None:
         attach_linked(con, {MARTS_CATALOG: target_db})
     except duckdb.Error as exc:
         raise unreadable_target(target_db, exc) from None
-    present = {n for n, in con.execute(
-        f"select table_name from duckdb_tables() where database_name = {_lit(MARTS_CATALOG)} "
-        f"and schema_name = 'main' union all select view_name from duckdb_views() "
-        f"where database_name = {_lit(MARTS_CATALOG)} and schema_name = 'main'").fetchall()}
-    missing = [t for t in table_names() if t not in present]
+    kinds = dict(con.execute(
+        f"select table_name, 'table' from duckdb_tables() where database_name = {_lit(MARTS_CATALOG)} "
+        f"and schema_name = 'main' union all select view_name, 'view' from duckdb_views() "
+        f"where database_name = {_lit(MARTS_CATALOG)} and schema_name = 'main'").fetchall())
+    missing = [t for t in table_names() if t not in kinds]
     if missing:
         raise missing_marts_error(target_db, missing)
+    return {name for name, kind in kinds.items() if kind == "table"}
 
 
 def link_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> dict[str, Path]:
@@ -257,15 +259,19 @@ def link_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> di
     no copy of the patient data is written (the copy cost ~1.6 s at benchmark scale, most of the TOS rules'
     time outside the checks). Each view carries the mart's own ``rowid`` as a column of that name, which the
     validation's row id (``tos_row_id``: DuckDB's rowid) then reads, so the row ids and the order they give
-    are the mart's, as a copy's were. -> the databases the views read ({MARTS_CATALOG: target_db}): every
-    connection that reads them attaches those first (``attach_linked``)."""
+    are the mart's, as a copy's were. A mart that is a view has no rowid: it is copied, as ``load_marts``
+    does. -> the databases the views read ({MARTS_CATALOG: target_db}): every connection that reads them
+    attaches those first (``attach_linked``)."""
     con = duckdb.connect(str(db_path))
     try:
-        _attach_marts(con, target_db)
+        tables = _attach_marts(con, target_db)
         con.execute(f"create schema if not exists {_q(schema)}")
         for m in table_meta():
-            con.execute(f"create or replace view {_q(schema)}.{_q(m.name)} as "
-                        f"select rowid as rowid, * from {_q(MARTS_CATALOG)}.main.{_q(m.name)}")
+            mart = f"{_q(MARTS_CATALOG)}.main.{_q(m.name)}"
+            if m.name in tables:
+                con.execute(f"create or replace view {_q(schema)}.{_q(m.name)} as select rowid as rowid, * from {mart}")
+            else:
+                con.execute(f"create or replace table {_q(schema)}.{_q(m.name)} as select * from {mart}")
     finally:
         con.close()
     return {MARTS_CATALOG: Path(target_db)}
