@@ -151,6 +151,9 @@ def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(bui
 
     scratch = tmp_path / "scratch"
     monkeypatch.setenv("IAPT_VALIDATE_SCRATCH", str(scratch))  # a kept scratch folder, to look inside
+    # dbt's own target and logs: the dbt run below must not replace the manifest the other tests read
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     in_place = run_validation(None, built_marts.period, tmp_path / "in_place", built_marts.target_db, gx=False)
     con = duckdb.connect(str(scratch / "validate.duckdb"), read_only=True)
     try:
