@@ -203,13 +203,7 @@
     {%- if var('tos_period_tokens', false) -%}
         {{ return(['__IAPT_PERIOD_START__', '__IAPT_PERIOD_END__']) }}
     {%- endif -%}
-    {%- set p = build_var('period') -%}
-    {%- set y = p[0:4] | int -%}
-    {%- set m = p[5:7] | int -%}
-    {%- set start = modules.datetime.date(y, m, 1) -%}
-    {%- set nxt = modules.datetime.date(y + (1 if m == 12 else 0), 1 if m == 12 else m + 1, 1) -%}
-    {%- set end = nxt - modules.datetime.timedelta(days=1) -%}
-    {{ return([start.isoformat(), end.isoformat()]) }}
+    {{ return(period_bounds()[0:2]) }}
 {% endmacro %}
 
 

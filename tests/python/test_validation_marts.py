@@ -145,7 +145,8 @@ def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(bui
                                                                                tmp_path, monkeypatch) -> None:
     """`iapt-idb validate` reads the marts through views over the target DB (attached read-only): the scratch
     DB holds no copy of the patient data, and the reports are byte for byte those of the validation on a copy
-    of the marts (dbt's path, which copies them)."""
+    of the marts (dbt's path, which copies them, chosen or taken when the engine cannot run a model)."""
+    from iapt_idb.validation import engine
     from iapt_idb.validation.api import run_validation
     from iapt_idb.validation.sources import INPUT_SCHEMA
 
@@ -166,8 +167,18 @@ def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(bui
     monkeypatch.setenv("IAPT_VALIDATE_WITH_DBT", "1")
     copied = run_validation(None, built_marts.period, tmp_path / "copied", built_marts.target_db, gx=False)
     assert in_place.file_rejected == copied.file_rejected and in_place.failures
+    # a validation model the engine cannot run: dbt runs them all, on a copy of the marts
+    monkeypatch.delenv("IAPT_VALIDATE_WITH_DBT")
+
+    def unsupported(*args, **kwargs):
+        raise engine.EngineUnsupported("tos_example: materialization 'incremental' is not supported")
+
+    monkeypatch.setattr(engine, "build_validation", unsupported)
+    fallback = run_validation(None, built_marts.period, tmp_path / "fallback", built_marts.target_db, gx=False)
+    assert fallback.engine_stats is None
     for name in ("summary.json", "validation_report.csv", "validation_report.json"):
         assert (tmp_path / "in_place" / name).read_bytes() == (tmp_path / "copied" / name).read_bytes(), name
+        assert (tmp_path / "in_place" / name).read_bytes() == (tmp_path / "fallback" / name).read_bytes(), name
 
 
 def test_a_mart_that_is_a_view_is_copied_the_others_linked(built_marts, tmp_path) -> None:

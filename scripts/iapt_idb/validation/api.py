@@ -47,7 +47,9 @@ from ..periods import parse_period
 from ..provenance import require_complete_build
 from ..testhooks import pause_at
 from . import engine, local_rules, report
-from .sources import INPUT_SCHEMA, StructureProblem, link_marts, load_accdb, load_csv_dir, load_marts
+from .sources import (
+    INPUT_SCHEMA, StructureProblem, copy_linked_marts, link_marts, load_accdb, load_csv_dir, load_marts,
+)
 from .summary_schema import GxSummary
 
 T = TypeVar("T")
@@ -129,7 +131,7 @@ def build_validation_models(
 ) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
     given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
-    databases target_db's views read (``sources.link_marts``); the engine only (dbt cannot attach them).
+    databases target_db's views read (``sources.link_marts``), copied into it when dbt has to run instead.
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -144,10 +146,9 @@ def build_validation_models(
             value, stats.read_value = stats.read_value, None  # handed over once, not kept with the stats
             return ModelsBuilt(value, stats)
         except engine.EngineUnsupported as exc:
-            if linked:
-                raise RuntimeError(f"{exc}: and dbt cannot read the linked marts; run with "
-                                   "IAPT_VALIDATE_WITH_DBT=1, which copies them") from exc
             _log(f"{exc}: running the validation models with dbt")
+    if linked:
+        copy_linked_marts(target_db, linked)  # dbt opens the scratch DB alone: it needs the marts' rows in it
     args = ["build", "--select", *VALIDATION_SELECT, "--exclude", *EXCLUDE_SEED_TESTS, "--quiet"]
     proc = run_dbt(args, vars=dbt_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
     if proc.returncode != 0:
@@ -289,10 +290,7 @@ def _run_validation(
     linked: dict[str, Path] = {}
     if source is None:
         _log(f"validating the marts in {marts}")
-        if use_dbt():
-            load_marts(marts, db)  # dbt opens the scratch DB alone: it needs the marts' rows in it
-        else:
-            linked = link_marts(marts, db)  # read in place, under the shared lock held above
+        linked = link_marts(marts, db)  # read in place, under the shared lock held above
     elif source.is_dir():
         _log(f"loading CSV directory {source}")
         problems = load_csv_dir(source, db)

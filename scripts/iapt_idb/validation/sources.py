@@ -277,6 +277,19 @@ def link_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> di
     return {MARTS_CATALOG: Path(target_db)}
 
 
+def copy_linked_marts(db_path: Path, linked: Mapping[str, Path], schema: str = INPUT_SCHEMA) -> None:
+    """Replace the views ``link_marts`` made in ``schema`` of the scratch DB by copies of the marts, for a
+    reader that opens the scratch DB alone (dbt)."""
+    con = duckdb.connect(str(db_path))
+    try:
+        for (name,) in con.execute("select view_name from duckdb_views() where schema_name = ? and not internal",
+                                   [schema]).fetchall():
+            con.execute(f"drop view {_q(schema)}.{_q(name)}")
+    finally:
+        con.close()
+    load_marts(Path(linked[MARTS_CATALOG]), db_path, schema)
+
+
 def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows: bool = True,
                seeds: list[tuple[str, str]] | None = None) -> None:
     """The built IDB marts of target_db (schema main), copied into ``schema`` of the scratch DB: the target
@@ -290,7 +303,7 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows:
         con.execute(f"create schema if not exists {_q(schema)}")
         limit = "" if rows else " limit 0"
         for m in table_meta():
-            con.execute(f"create table {_q(schema)}.{_q(m.name)} as "
+            con.execute(f"create or replace table {_q(schema)}.{_q(m.name)} as "
                         f"select * from {MARTS_CATALOG}.main.{_q(m.name)}{limit}")
         for seed_schema, table in seeds or []:
             con.execute(f"create schema if not exists {_q(seed_schema)}")
