@@ -117,8 +117,8 @@ class Plan:
         self.table = self.file_table = name
         self.sql = sql
 
-    def write_sql(self):
-        return self.sql
+    def checked_write_sql(self):
+        return self.sql, False
 
 
 con = duckdb.connect()

@@ -76,3 +76,44 @@ def test_fixture_nhs_numbers_are_valid_test_numbers() -> None:
         n = nhs_number(serial)
         assert len(n) == 10 and n.startswith("999")
         assert nhs.check_digit(n[:9]) == int(n[9])
+
+
+def test_the_writing_scan_flags_exactly_the_rows_the_preflight_names() -> None:
+    """The export checks each row in the SELECT that reads it for writing (one more column, true where a
+    value cannot be stored); it must flag exactly the rows the pre-flight reports, and leave the written
+    values as they were (outer spaces trimmed, an emptied text null)."""
+    import duckdb
+
+    from iapt_idb.accdb import source
+    from iapt_idb.spec import IdbColumn, IdbTable
+
+    con = duckdb.connect()
+    con.execute("""
+        CREATE TABLE t AS SELECT * FROM (VALUES
+            ('K1', ' ab ', 5, DATE '2026-10-01'),
+            ('K2', 'abcdef', 5, DATE '2026-10-02'),
+            ('K3', '   ', 300, DATE '2026-10-03'),
+            ('K4', ' 😀😀😀 ', 1, DATE '0050-01-01'),
+            ('K5', NULL, NULL, NULL)
+        ) AS v(Id, Txt, Num, Day)""")
+    def col(order: int, name: str, data_type: str, key: str = "") -> IdbColumn:
+        return IdbColumn(table_id="T", table_name="T", order=order, name=name, item_name=name, data_type=data_type,
+                         max_length=None, format_notes="", mandation="", code_list="", parent_key=key)
+
+    spec = IdbTable("T", "T", "test table", (col(1, "Id", "string", "PK"), col(2, "Txt", "string"),
+                                             col(3, "Num", "integer"), col(4, "Day", "date")))
+    phys = PhysTable("T", (PhysColumn("Id", "TEXT", 5), PhysColumn("Txt", "TEXT", 4), PhysColumn("Num", "BYTE", None),
+                           PhysColumn("Day", "SHORT_DATE_TIME", None)))
+    plan = source.plan_table(con, spec, phys, "SELECT * FROM t")
+    sql, flagged = plan.checked_write_sql()
+    assert flagged
+    rows = con.execute(sql).fetchall()
+    assert [r[-1] for r in rows] == [False, True, True, True, False]
+    assert [r[1] for r in rows] == ["ab", "abcdef", None, "😀😀😀", None]
+    assert [r[:-1] for r in rows] == con.execute(plan.write_sql()).fetchall()
+    n, problems = source.preflight(con, plan)
+    assert n == 5
+    assert sorted(p.split(",")[0] for p in problems) == ["T.Day", "T.Num", "T.Txt", "T.Txt"]
+    assert any("row 3 (0-based; Id='K4'): text is 6 characters long" in p for p in problems)
+    kept = con.execute(plan.storable_only().write_sql()).fetchall()
+    assert [r[0] for r in kept] == ["K1", "K5"]

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..spec import load_tables
 from ..testhooks import pause_at
@@ -40,8 +40,7 @@ def _java() -> dict[str, Any]:
                   DataType=DataType, TableBuilder=TableBuilder, File=File, Arrays=Arrays,
                   UTC=TimeZone.getTimeZone("UTC"), Rows=jpype.JArray(jpype.JObject, 2),
                   BatchAppender=jpype.JClass("iaptidb.accdb.BatchAppender"),
-                  BatchWriter=jpype.JClass("iaptidb.accdb.BatchWriter"), Bytes=jpype.JArray(jpype.JByte),
-                  Objects=jpype.JArray(jpype.JObject))
+                  BatchWriter=jpype.JClass("iaptidb.accdb.BatchWriter"), Objects=jpype.JArray(jpype.JObject))
     return _J
 
 
@@ -142,9 +141,38 @@ def _refused(exc: Exception, first_row: int, label: str) -> None:
                      f"{safe_reason(exc)}") from None
 
 
-def _jbytes(a: np.ndarray) -> Any:
-    """A numpy array's bytes as a Java byte[], in one bulk copy (JPype reads the buffer)."""
-    return _java()["Bytes"](np.ascontiguousarray(a).view(np.int8))
+class _Staging:
+    """A buffer of this process's memory that Java reads as a direct ByteBuffer: a column's parts are copied
+    into it (a memcpy each) and BatchAppender reads them from there during its ``set*`` call, so no Java
+    array is made or filled through JPype per column. One column at a time; it grows when one needs more."""
+
+    def __init__(self) -> None:
+        self._mem = np.zeros(0, dtype=np.uint8)
+        self.java: Any = None
+        self._used = 0
+
+    def start(self, nbytes: int) -> None:
+        """Make room for one column's parts (nbytes in all, before alignment) and start at offset 0."""
+        need = nbytes + 32
+        if len(self._mem) < need:
+            import jpype.nio
+
+            self.java = None
+            raw = bytearray(max(need, 2 * len(self._mem), 1 << 20))
+            self._mem = np.frombuffer(raw, dtype=np.uint8)
+            self.java = jpype.nio.convertToDirectBuffer(raw)
+        self._used = 0
+
+    def put(self, a: np.ndarray) -> int:
+        """Copy an array's bytes in (at an 8-byte boundary); return where they start."""
+        at = (self._used + 7) & ~7
+        data = np.ascontiguousarray(a).view(np.uint8)
+        self._mem[at:at + len(data)] = data
+        self._used = at + len(data)
+        return at
+
+
+_STAGING = _Staging()
 
 
 def _fixed_width(col: pa.Array, dtype: type) -> np.ndarray:
@@ -163,41 +191,51 @@ def hand_over(appender: Any, batch: pa.RecordBatch) -> None:
     """Give one Arrow record batch (columns in the file's order) to a Java BatchAppender, column by column.
 
     The Java values are those of the per-value path (``batch_rows``): Long for integers and epoch-ms
-    date-times, Double, String, null. Each column crosses as its raw buffers, one bulk copy each.
+    date-times, Double, String, null. Each column's buffers are copied into the staging buffer, which Java
+    reads in place (``_Staging``).
     """
+    staging = _STAGING
     for i, col in enumerate(batch.columns):
         n = len(col)
         if col.null_count == n:
             appender.setNulls(i, n)
             continue
-        valid = None if col.null_count == 0 else _jbytes(_validity(col))
         t = col.type
-        if pa.types.is_integer(t):
-            if t != pa.int64():
-                col = col.cast(pa.int64())
-            appender.setLongs(i, _jbytes(_fixed_width(col, np.int64)), valid)
-        elif pa.types.is_floating(t):
-            if t != pa.float64():
-                col = col.cast(pa.float64())
-            appender.setDoubles(i, _jbytes(_fixed_width(col, np.float64)), valid)
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            wide = pa.int64() if pa.types.is_integer(t) else pa.float64()
+            if t != wide:
+                col = col.cast(wide)
+            staging.start(9 * n)
+            valid = -1 if col.null_count == 0 else staging.put(_validity(col))
+            at = staging.put(_fixed_width(col, np.int64 if wide == pa.int64() else np.float64))
+            setter = appender.setLongs if wide == pa.int64() else appender.setDoubles
+            setter(i, staging.java, at, n, valid)
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             if t != pa.string():
                 col = col.cast(pa.string())
             offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=col.offset + n + 1)[col.offset:]
             data = col.buffers()[2]
-            utf8 = (np.frombuffer(data, dtype=np.int8)[offsets[0]:offsets[-1]] if data is not None and data.size
-                    else np.zeros(0, dtype=np.int8))
-            appender.setTexts(i, _jbytes(utf8), _jbytes(offsets - offsets[0]), valid)
+            utf8 = (np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None and data.size
+                    else np.zeros(0, dtype=np.uint8))
+            staging.start(len(utf8) + 5 * (n + 1))
+            valid = -1 if col.null_count == 0 else staging.put(_validity(col))
+            data_at = staging.put(utf8)
+            offsets_at = staging.put(offsets - offsets[0])
+            appender.setTexts(i, staging.java, data_at, len(utf8), offsets_at, n, valid)
         else:  # not produced by source.plan_column's SQL; converted value by value, as JPype does
             appender.setObjects(i, _java()["Objects"](col.to_pylist()))
 
 
-def write_rows(db: Any, con: Any, plans: list[source.TablePlan], verbose: bool,
-               stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+class Unstorable(Exception):
+    """``write_rows`` met a row holding a value the file cannot store, and stopped before handing it over."""
+
+
+def write_rows(db: Any, con: Any, plans: list[source.TablePlan], verbose: bool) -> dict[str, int]:
     """Append every plan's rows (read from DuckDB batch by batch) to its table in ``db``; return the counts.
 
-    ``stop`` is asked before each batch; when it says so, the writing ends early (the rows checks
-    failed, so the file will be thrown away).
+    Each batch comes with its rows' storage check, from the same scan (``checked_write_sql``): a batch
+    holding a value the file cannot store is not handed over, and the writing stops (``Unstorable``);
+    ``preflight`` then names every such value, and the file is thrown away.
 
     Jackcess's ``addRows`` runs on one Java thread (``BatchWriter``) while this thread reads and hands
     over the next batch; at most a few batches are in flight. Every table is opened before the first
@@ -220,10 +258,13 @@ def write_rows(db: Any, con: Any, plans: list[source.TablePlan], verbose: bool,
         for plan, table in zip(plans, tables):
             t_start = time.perf_counter()
             appender = j["BatchAppender"](table, writer)
+            sql, flagged = plan.checked_write_sql()
             offset = 0
-            for batch in source.batches(con, plan.write_sql()):
-                if stop():
-                    return written
+            for batch in source.batches(con, sql):
+                if flagged:
+                    if pc.any(batch.column(batch.num_columns - 1)).as_py():
+                        raise Unstorable(plan.table)
+                    batch = batch.drop_columns([source.UNSTORABLE_FLAG])
                 hand_over(appender, batch)
                 submitted.append((plan.table, offset))
                 try:
@@ -244,51 +285,16 @@ def write_rows(db: Any, con: Any, plans: list[source.TablePlan], verbose: bool,
     return written
 
 
-class _Checks:
-    """``source.preflight`` of every plan, on its own DuckDB cursor in a background thread."""
-
-    def __init__(self, con: Any, plans: list[source.TablePlan]) -> None:
-        self._cursor = con.cursor()
-        self._plans = plans
-        self._counts: dict[str, int] = {}
-        self._problems: list[str] = []
-        self._error: BaseException | None = None
-        self._seconds = 0.0
-        self._reported = False
-        self._thread = threading.Thread(target=self._run, name="iapt-idb-row-checks", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        t0 = time.perf_counter()
-        try:
-            for plan in self._plans:
-                n, probs = source.preflight(self._cursor, plan)
-                self._counts[plan.table] = n
-                self._problems += probs
-        except BaseException as exc:  # noqa: BLE001 - raised again by result()
-            self._error = exc
-        finally:
-            self._seconds = time.perf_counter() - t0
-            self._cursor.close()
-
-    def failed(self) -> bool:
-        """True once the checks have finished and found problems (or failed)."""
-        return not self._thread.is_alive() and bool(self._problems or self._error)
-
-    def result(self, verbose: bool) -> dict[str, int]:
-        """Wait for the checks; the row counts when every row can be stored, else raise the problems."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if verbose and not self._reported:
-            self._reported = True
-            _say(f"export: checked {sum(self._counts.values()):,} rows in 21 tables ({self._seconds:.1f} s)")
-        if self._problems:
-            raise AccdbError(
-                f"{len(self._problems)} problem(s) found; no file was written. Fix them in the marts (or their "
-                "sources):\n  " + "\n  ".join(self._problems)
-            )
-        return self._counts
+def raise_unstorable(con: Any, plans: list[source.TablePlan]) -> None:
+    """Scan every plan's rows with ``preflight``; raise the values the file cannot store, if any."""
+    problems: list[str] = []
+    for plan in plans:
+        problems += source.preflight(con, plan)[1]
+    if problems:
+        raise AccdbError(
+            f"{len(problems)} problem(s) found; no file was written. Fix them in the marts (or their "
+            "sources):\n  " + "\n  ".join(problems)
+        )
 
 
 def stamp_creation_dates(db: Any, names: list[str], epoch_ms: int) -> int:
@@ -394,7 +400,7 @@ def _template_structure(template: str, verbose: bool) -> tuple[list[PhysTable], 
 
 
 def write_task(p: dict[str, Any]) -> dict[str, Any]:
-    """Check every row, then write the IDB to p['tmp'] (the parent renames it into place)."""
+    """Write the IDB to p['tmp'], checking every row as it is read (the parent renames it into place)."""
     verbose = bool(p.get("progress", True))
     template = p.get("template")
     spec_tables = load_tables()
@@ -420,10 +426,9 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
             if verbose and excluded:
                 _say(f"export: {len({(e['table'], e['row']) for e in excluded}):,} row(s) hold values the IDB cannot "
                      "store; they are left out and listed beside the file")
-        # The checks of every row run on a DuckDB cursor in a background thread while the JVM starts and
-        # the rows are written to the temporary file; their problems win over anything the writing hits,
-        # and the file is only kept (renamed by the parent) when they found none.
-        checks = _Checks(con, plans)
+        # Every row is checked as it is read for writing (write_rows); the file is only kept (renamed by
+        # the parent) when no value failed. A value the file cannot store wins over anything the writing
+        # hit (a refused row, a full disk): every such value is named, as the checks alone would.
         tmp = p["tmp"]
         try:
             if template:
@@ -433,13 +438,8 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
                 db = create_db(tmp, file_tables, fmt)
             try:
                 total_t0 = time.perf_counter()
-                written = write_rows(db, con, plans, verbose, stop=checks.failed)
+                counts = write_rows(db, con, plans, verbose)
                 pause_at("child-writing")
-                counts = checks.result(verbose)
-                for plan in plans:
-                    if written[plan.table] != counts[plan.table]:
-                        raise AccdbError(f"{plan.table}: {written[plan.table]} rows read for writing but "
-                                         f"{counts[plan.table]} checked; did the target DB change during the export?")
                 if not template:
                     moment = _header_moment(con, p["sources"]["IDS000Header"])
                     if moment is not None:
@@ -447,8 +447,11 @@ def write_task(p: dict[str, Any]) -> dict[str, Any]:
                 db.flush()
             finally:
                 db.close()
-        except Exception:
-            checks.result(verbose)  # the checks' problems, if any, are the error to report
+        except Exception as exc:
+            raise_unstorable(con, plans)
+            if isinstance(exc, Unstorable):
+                raise AccdbError(f"{exc}: a row held a value the file cannot store while it was written, but not "
+                                 "when checked again; did the target DB change during the export? Export again.") from None
             raise
         elapsed = time.perf_counter() - total_t0
     finally:

@@ -13,6 +13,10 @@ from .errors import AccdbError
 from .jars import jvm_classpath
 
 DEFAULT_XMX = {"writer": "2g", "replica": "4g"}
+# The writer's JVM lives for one export, CPU-bound, on machines with few cores: the C2 compiler alone
+# (no tiered C1 stage) spends a third of the JIT's CPU time for the same work, and that CPU is what the
+# export's own threads need (figures in docs/decisions.md, "Build speed").
+JIT_OPTIONS = {"writer": ["-XX:-TieredCompilation", "-XX:+UseSerialGC"], "replica": []}
 _started: list[str] = []
 
 
@@ -36,6 +40,7 @@ def start(classpath_name: str, convert_strings: bool = False) -> None:
         "-Djava.awt.headless=true",
         # A JVM killed mid-start (Ctrl-C, SIGTERM) must not leave hs_err files in the user's folder.
         f"-XX:ErrorFile={tempfile.gettempdir()}/iapt_idb_hs_err_pid%p.log",
+        *JIT_OPTIONS[classpath_name],
         classpath=list(jvm_classpath(classpath_name)),
         convertStrings=convert_strings,
     )

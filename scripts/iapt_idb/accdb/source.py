@@ -24,6 +24,7 @@ from .physical import INT_RANGE, PhysColumn, PhysTable
 
 BATCH_ROWS = 10_000
 MAX_REPORTED = 5  # offending rows listed per table and column; the rest are counted
+UNSTORABLE_FLAG = "__unstorable"  # checked_write_sql's last column (no IDB column starts with "__")
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                   "UINTEGER", "UBIGINT", "UHUGEINT"}
@@ -78,7 +79,23 @@ class ColumnPlan:
     column: PhysColumn  # the file's column (name, Access type, size)
     logical: str  # the spec's logical type
     value_sql: str  # DuckDB expression giving the value to write
-    check_sql: str | None  # DuckDB expression: NULL when fine, else why the value cannot be stored
+    # Why a value cannot be stored: (condition, reason), DuckDB expressions; the condition is true when
+    # the value cannot be stored (null counts as fine), the reason says why in words.
+    checks: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def check_sql(self) -> str | None:
+        """NULL when the value fits, else why not (the first reason); None: nothing to check."""
+        if not self.checks:
+            return None
+        return "CASE " + " ".join(f"WHEN {cond} THEN {why}" for cond, why in self.checks) + " END"
+
+    @property
+    def problem_sql(self) -> str | None:
+        """True when the value cannot be stored, else false (never null); None: nothing to check."""
+        if not self.checks:
+            return None
+        return " OR ".join(f"({cond}) IS TRUE" for cond, _ in self.checks)
 
 
 @dataclass(frozen=True)
@@ -93,31 +110,40 @@ class TablePlan:
         cols = ", ".join(f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns)
         return f"SELECT {cols} FROM ({self.source_sql}) AS src"
 
+    def checked_write_sql(self) -> tuple[str, bool]:
+        """write_sql with, when the plan checks anything, one more column last: true where the row holds a
+        value the file cannot store. -> (sql, whether that column is there). The writer reads the rows and
+        their verdict in one scan, and stops at the first such row (``preflight`` then names them all)."""
+        cond = self.problem_sql()
+        if cond is None:
+            return self.write_sql(), False
+        cols = ", ".join([f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns]
+                         + [f"{cond} AS {q(UNSTORABLE_FLAG)}"])
+        return f"SELECT {cols} FROM ({self.source_sql}) AS src", True
+
     def check_sql(self) -> str:
         key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
         checks = [f"{c.check_sql} AS {q('chk_' + c.column.name)}" for c in self.columns if c.check_sql]
         return f"SELECT {', '.join([key + ' AS __key'] + checks)} FROM ({self.source_sql}) AS src"
 
-    def any_problem_sql(self) -> str | None:
-        """The first problem of a row (text), NULL when every value fits the file; None: nothing to check."""
-        checks = [c.check_sql for c in self.columns if c.check_sql]
-        if not checks:
-            return None
-        return checks[0] if len(checks) == 1 else "coalesce(" + ", ".join(checks) + ")"
+    def problem_sql(self) -> str | None:
+        """True when a value of the row cannot be stored in the file, else false; None: nothing to check."""
+        conds = [c.problem_sql for c in self.columns if c.problem_sql]
+        return " OR ".join(conds) if conds else None
 
     def storable_only(self) -> "TablePlan":
         """The same plan reading only the rows whose every value fits the file's columns. Its columns carry
         no checks: the filter has applied them all (the pre-flight would only count zero problems again)."""
-        cond = self.any_problem_sql()
+        cond = self.problem_sql()
         if cond is None:
             return self
-        sql = f"SELECT * FROM ({self.source_sql}) AS src WHERE {cond} IS NULL"
+        sql = f"SELECT * FROM ({self.source_sql}) AS src WHERE NOT ({cond})"
         return TablePlan(self.table, self.file_table, sql, self.key,
-                         tuple(replace(c, check_sql=None) for c in self.columns))
+                         tuple(replace(c, checks=()) for c in self.columns))
 
     def unstorable_sql(self) -> str | None:
         """One row per value that cannot be stored: 0-based row, local key, column, reason."""
-        if self.any_problem_sql() is None:
+        if self.problem_sql() is None:
             return None
         key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
         numbered = f"SELECT row_number() OVER () - 1 AS __row, * FROM ({self.source_sql}) AS src"
@@ -129,16 +155,24 @@ class TablePlan:
         return f"WITH numbered AS ({numbered}) " + " UNION ALL ".join(parts) + " ORDER BY __row, __column"
 
 
-def _text_check(expr: str, n: int) -> str:
+def _text_check(expr: str, n: int, source: str | None = None) -> tuple[str, str]:
     # Access counts UTF-16 units: characters outside the Basic Multilingual Plane take two.
-    # strlen (UTF-8 bytes) >= UTF-16 units, so the exact count is only computed for long values.
+    # strlen (UTF-8 bytes) >= UTF-16 units, so the exact count is only computed for long values; and the
+    # written value (expr) is never longer than its source text, so only long sources are converted again.
     units = f"(length({expr}) + length(regexp_replace({expr}, '[^\\x{{10000}}-\\x{{10FFFF}}]', '', 'g')))"
-    return (f"CASE WHEN strlen({expr}) > {n} AND {units} > {n} "
-            f"THEN 'text is ' || {units} || ' characters long; the column holds at most {n}' END")
+    first = f"strlen({source}) > {n} AND " if source else ""
+    return (f"CASE WHEN {first}strlen({expr}) > {n} THEN {units} > {n} ELSE false END",
+            f"'text is ' || {units} || ' characters long; the column holds at most {n}'")
 
 
-def _year_check(expr: str) -> str:
-    return f"CASE WHEN year({expr}) NOT BETWEEN 100 AND 9999 THEN 'year outside 100-9999, which Access cannot store' END"
+def _cleansed(expr: str) -> str:
+    # Outer spaces trimmed, an emptied value null. Trimmed only when it starts or ends with a space: the
+    # same value, and most values are never copied (a prefix or suffix test costs a tenth of a trim).
+    return f"NULLIF(CASE WHEN {expr} LIKE ' %' OR {expr} LIKE '% ' THEN trim({expr}, ' ') ELSE {expr} END, '')"
+
+
+def _year_check(expr: str) -> tuple[str, str]:
+    return f"year({expr}) NOT BETWEEN 100 AND 9999", "'year outside 100-9999, which Access cannot store'"
 
 
 def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_type: str) -> ColumnPlan:
@@ -147,7 +181,7 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
     t = src_type.upper()
     where = f"{table}.{col.name}"
     if t == '"NULL"' or t == "NULL":
-        return ColumnPlan(col, logical, "NULL", None)
+        return ColumnPlan(col, logical, "NULL")
 
     def bad_type() -> AccdbError:
         return AccdbError(
@@ -166,11 +200,11 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
     if not ok:
         raise bad_type()
 
-    checks: list[str] = []
+    checks: list[tuple[str, str]] = []
     if logical in ("date", "datetime"):
         checks.append(_year_check(s))
     if logical == "date" and t in _TIMESTAMP_TYPES:
-        checks.append(f"CASE WHEN CAST({s} AS TIME) <> TIME '00:00:00' THEN 'a date item holds a time of day' END")
+        checks.append((f"CAST({s} AS TIME) <> TIME '00:00:00'", "'a date item holds a time of day'"))
 
     at = col.access_type
     if at in ("TEXT", "MEMO"):
@@ -178,24 +212,22 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
             # as the platform's cleansing stage leaves it (CleanseStage.strip_whitespace in NHS England's
             # src/dsp/pipelines/common.py): outer spaces trimmed, an emptied value null; the validation
             # (macro tos_cleansed) judges the same text
-            "string": f"NULLIF(trim({s}, ' '), '')",
+            "string": _cleansed(s),
             "integer": f"CAST({s} AS VARCHAR)",
             "date": f"strftime(CAST({s} AS DATE), '%Y-%m-%d')",
             "time": f"strftime(DATE '2000-01-01' + {s}, '%H:%M:%S')",
             "datetime": f"strftime(CAST({s} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S')",
         }[logical]
         if at == "TEXT":
-            checks.append(_text_check(value, int(col.length or 255)))
+            checks.append(_text_check(value, int(col.length or 255), s if logical == "string" else None))
     elif at in INT_RANGE and logical == "integer":
         lo, hi = INT_RANGE[at]
         value = f"CAST({s} AS BIGINT)"
-        checks.append(
-            f"CASE WHEN {s} < {lo} OR {s} > {hi} THEN 'integer ' || CAST({s} AS VARCHAR) || "
-            f"' is outside the range of {col.label()} ({lo} to {hi})' END"
-        )
+        checks.append((f"{s} < {lo} OR {s} > {hi}",
+                       f"'integer ' || CAST({s} AS VARCHAR) || ' is outside the range of {col.label()} ({lo} to {hi})'"))
     elif at == "DOUBLE" and logical == "integer":
         value = f"CAST({s} AS DOUBLE)"
-        checks.append(f"CASE WHEN abs({s}) > 9007199254740992 THEN 'integer too large to store exactly as a Double' END")
+        checks.append((f"abs({s}) > 9007199254740992", "'integer too large to store exactly as a Double'"))
     elif at == "SHORT_DATE_TIME" and logical in ("date", "time", "datetime"):
         # Epoch milliseconds; the writer pins the database's time zone to UTC, so Jackcess stores the
         # naive local date-time unchanged. Time-only items sit on 1899-12-30 (Access's convention).
@@ -209,10 +241,7 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
             f"{where}: the file's column is {col.label()}, which cannot hold the IDB's {logical} item "
             "exactly. Check that the template is the official IAPT v2.1 IDB."
         )
-    check = None
-    if checks:
-        check = checks[0] if len(checks) == 1 else "coalesce(" + ", ".join(checks) + ")"
-    return ColumnPlan(col, logical, value, check)
+    return ColumnPlan(col, logical, value, tuple(checks))
 
 
 def plan_table(con: duckdb.DuckDBPyConnection, spec: IdbTable, phys: PhysTable, source_sql: str) -> TablePlan:
@@ -274,12 +303,11 @@ def preflight(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> tuple[int, lis
     problems: list[str] = []
     counts: dict[str, int] = {}
     offset = 0
-    any_problem = plan.any_problem_sql()
+    any_problem = plan.problem_sql()
     # One aggregate first: the rows, and how many hold a value the file cannot store (usually none). Only
     # then are the rows streamed, to name each problem with its row and key.
-    n, bad = con.execute(
-        f"SELECT count(*), {f'count({any_problem})' if any_problem else '0'} FROM ({plan.source_sql}) AS src"
-    ).fetchone()
+    bad_rows = f"count(*) FILTER (WHERE {any_problem})" if any_problem else "0"
+    n, bad = con.execute(f"SELECT count(*), {bad_rows} FROM ({plan.source_sql}) AS src").fetchone()
     if not bad:
         return int(n), problems
     for batch in batches(con, plan.check_sql()):

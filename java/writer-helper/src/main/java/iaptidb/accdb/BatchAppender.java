@@ -4,22 +4,22 @@ import com.healthmarketscience.jackcess.Table;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
-import java.nio.IntBuffer;
-import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * Builds Jackcess rows from column-wise buffers and appends them with {@link Table#addRows}.
  *
- * <p>The Python writer (iapt_idb.accdb.jackcess_ops) hands each batch over one column at a time, as
- * the raw bytes of its Arrow/numpy buffers (one bulk copy per column, no Python object per value).
- * Numbers are in the platform's native byte order, as numpy holds them in the same process. The
- * Java values are exactly those of the per-value path: {@code Long} for integers and for
- * epoch-millisecond date-times, {@code Double}, {@code String}, and {@code null}.
+ * <p>The Python writer (iapt_idb.accdb.jackcess_ops) copies each batch's Arrow/numpy column buffers
+ * into one staging buffer of its own and hands it over as a direct {@link ByteBuffer} over that memory
+ * (no Java array is made for it, and nothing is copied by the hand-over), then calls one {@code set*}
+ * method per column with the positions of that column's parts in the buffer. Numbers are in the
+ * platform's native byte order, as numpy holds them in the same process. The Java values are exactly
+ * those of the per-value path: {@code Long} for integers and for epoch-millisecond date-times,
+ * {@code Double}, {@code String}, and {@code null}.
  *
- * <p>{@code valid} has one byte per row, 0 for null; a {@code null} mask means the column has no nulls.
+ * <p>{@code validAt} is where the column's validity mask starts: one byte per row, 0 for null; {@code -1}
+ * means the column has no nulls. The buffer is read only during the call.
  *
  * <p>With a {@link BatchWriter}, {@link #append} hands the rows to the writer's thread and returns;
  * without one, it calls {@code addRows} itself.
@@ -29,87 +29,99 @@ public final class BatchAppender {
 
     private final Table table;
     private final BatchWriter writer;
-    private final Object[][] columns;
-    private int rows = -1;
+    private final int width;
+    private final boolean[] set;
+    private Object[][] rows; // the batch being built, row by row: each set* call fills its column in place
+    private byte[] text = new byte[0]; // a text column's UTF-8 bytes, copied out of the buffer to make Strings
 
     public BatchAppender(Table table, BatchWriter writer) {
         this.table = table;
         this.writer = writer;
-        this.columns = new Object[table.getColumnCount()][];
+        this.width = table.getColumnCount();
+        this.set = new boolean[width];
     }
 
     public BatchAppender(Table table) {
         this(table, null);
     }
 
-    private Object[] column(int col, int n) {
-        if (rows < 0) {
-            rows = n;
-        } else if (rows != n) {
-            throw new IllegalArgumentException("column " + col + " has " + n + " values, expected " + rows);
+    /** The batch's rows, made by the first column set; checks that a column has one value per row. */
+    private Object[][] rows(int col, int n) {
+        if (rows == null) {
+            rows = new Object[n][width];
+        } else if (rows.length != n) {
+            throw new IllegalArgumentException("column " + col + " has " + n + " values, expected " + rows.length);
         }
-        Object[] out = new Object[n];
-        columns[col] = out;
-        return out;
+        set[col] = true;
+        return rows;
     }
 
-    private static boolean isNull(byte[] valid, int i) {
-        return valid != null && valid[i] == 0;
+    private static boolean isNull(ByteBuffer buf, int validAt, int i) {
+        return validAt >= 0 && buf.get(validAt + i) == 0;
     }
 
-    /** Integers (and epoch-millisecond date-times) as {@code Long}: 8 bytes per row. */
-    public void setLongs(int col, byte[] values, byte[] valid) {
-        LongBuffer v = ByteBuffer.wrap(values).order(NATIVE).asLongBuffer();
-        Object[] out = column(col, v.remaining());
-        for (int i = 0; i < out.length; i++) {
-            if (!isNull(valid, i)) {
-                out[i] = Long.valueOf(v.get(i));
+    /** Integers (and epoch-millisecond date-times) as {@code Long}: 8 bytes per row from {@code at}. */
+    public void setLongs(int col, ByteBuffer buf, int at, int n, int validAt) {
+        ByteBuffer b = buf.duplicate().order(NATIVE);
+        Object[][] out = rows(col, n);
+        for (int i = 0; i < n; i++) {
+            if (!isNull(b, validAt, i)) {
+                out[i][col] = Long.valueOf(b.getLong(at + 8 * i));
             }
         }
     }
 
-    /** Doubles: 8 bytes per row. */
-    public void setDoubles(int col, byte[] values, byte[] valid) {
-        DoubleBuffer v = ByteBuffer.wrap(values).order(NATIVE).asDoubleBuffer();
-        Object[] out = column(col, v.remaining());
-        for (int i = 0; i < out.length; i++) {
-            if (!isNull(valid, i)) {
-                out[i] = Double.valueOf(v.get(i));
+    /** Doubles: 8 bytes per row from {@code at}. */
+    public void setDoubles(int col, ByteBuffer buf, int at, int n, int validAt) {
+        ByteBuffer b = buf.duplicate().order(NATIVE);
+        Object[][] out = rows(col, n);
+        for (int i = 0; i < n; i++) {
+            if (!isNull(b, validAt, i)) {
+                out[i][col] = Double.valueOf(b.getDouble(at + 8 * i));
             }
         }
     }
 
     /**
-     * Text as one UTF-8 buffer and {@code n + 1} int32 offsets into it (Arrow's string layout, rebased
-     * to 0). A value equal to the previous row's shares its {@code String}.
+     * Text: {@code n + 1} int32 offsets from {@code offsetsAt} (Arrow's string layout, rebased to 0) into
+     * {@code bytes} UTF-8 bytes from {@code dataAt}. A value equal to the previous row's shares its
+     * {@code String}.
      */
-    public void setTexts(int col, byte[] utf8, byte[] offsetBytes, byte[] valid) {
-        IntBuffer offsets = ByteBuffer.wrap(offsetBytes).order(NATIVE).asIntBuffer();
-        Object[] out = column(col, offsets.remaining() - 1);
+    public void setTexts(int col, ByteBuffer buf, int dataAt, int bytes, int offsetsAt, int n, int validAt) {
+        ByteBuffer b = buf.duplicate().order(NATIVE);
+        if (text.length < bytes) {
+            text = new byte[Math.max(bytes, 2 * text.length)];
+        }
+        byte[] utf8 = text;
+        b.get(dataAt, utf8, 0, bytes);
+        Object[][] out = rows(col, n);
         String last = null;
         int lastStart = 0, lastLen = -1;
-        for (int i = 0; i < out.length; i++) {
-            if (isNull(valid, i)) {
+        for (int i = 0; i < n; i++) {
+            if (isNull(b, validAt, i)) {
                 continue;
             }
-            int start = offsets.get(i), len = offsets.get(i + 1) - start;
+            int start = b.getInt(offsetsAt + 4 * i), len = b.getInt(offsetsAt + 4 * (i + 1)) - start;
             if (len != lastLen || !Arrays.equals(utf8, start, start + len, utf8, lastStart, lastStart + len)) {
                 last = new String(utf8, start, len, StandardCharsets.UTF_8);
                 lastStart = start;
                 lastLen = len;
             }
-            out[i] = last;
+            out[i][col] = last;
         }
     }
 
     /** Values already converted to Java objects, one per row (any other column type). */
     public void setObjects(int col, Object[] values) {
-        System.arraycopy(values, 0, column(col, values.length), 0, values.length);
+        Object[][] out = rows(col, values.length);
+        for (int i = 0; i < out.length; i++) {
+            out[i][col] = values[i];
+        }
     }
 
     /** A column that is null in every row. */
     public void setNulls(int col, int n) {
-        column(col, n);
+        rows(col, n);
     }
 
     /**
@@ -117,19 +129,15 @@ public final class BatchAppender {
      * its row count.
      */
     public int append() throws Exception {
-        int n = Math.max(rows, 0);
-        Object[][] batch = new Object[n][columns.length];
-        for (int c = 0; c < columns.length; c++) {
-            Object[] values = columns[c];
-            if (values == null) {
+        for (int c = 0; c < width; c++) {
+            if (!set[c]) {
                 throw new IllegalStateException("column " + c + " of table " + table.getName() + " was not set");
             }
-            for (int i = 0; i < n; i++) {
-                batch[i][c] = values[i];
-            }
         }
-        Arrays.fill(columns, null);
-        rows = -1;
+        Object[][] batch = rows == null ? new Object[0][] : rows;
+        int n = batch.length;
+        Arrays.fill(set, false);
+        rows = null;
         if (n == 0) {
             return 0;
         }
