@@ -125,3 +125,62 @@ def test_a_rebuild_does_not_reload_unchanged_seeds_and_gives_the_same_marts(buil
                 diff = con.execute(f'select count(*) from (select * from {x}.main."{t}" '
                                    f'except all select * from {y}.main."{t}")').fetchone()[0]
                 assert diff == 0, t
+
+
+def test_a_build_step_that_ran_out_of_memory_runs_again_one_model_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    """Two large models side by side can exceed DuckDB's memory ceiling where either alone fits: the whole
+    step runs again with dbt --threads 1. Any other failure is not retried."""
+    import json
+    import os
+    import subprocess
+    import time
+    from collections.abc import Callable
+
+    from iapt_idb.commands.build import run_step
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
+    results = tmp_path / "run_results.json"
+    calls: list[list[str]] = []
+
+    def out_of_memory_once(args: list[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        if len(calls) == 1:
+            results.write_text(json.dumps({"results": [
+                {"unique_id": "model.iapt_idb.IDS607CodedScoreAssessmentAct", "status": "error",
+                 "message": "Runtime Error in model IDS607CodedScoreAssessmentAct\n  Out of Memory Error: failed to "
+                            "pin block of size 256.0 KiB (1.3 GiB/1.3 GiB used)"},
+                {"unique_id": "model.iapt_idb.IDS101Referral", "status": "skipped", "message": None}]}))
+            return subprocess.CompletedProcess(args, 1)
+        return subprocess.CompletedProcess(args, 0)
+
+    assert run_step(["build", "--exclude", "path:models/validation"], out_of_memory_once).returncode == 0
+    assert calls == [["build", "--exclude", "path:models/validation"],
+                     ["build", "--exclude", "path:models/validation", "--threads", "1"]]
+
+    def fails_with(text: str) -> Callable[[list[str]], subprocess.CompletedProcess[str]]:
+        def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+            calls.append(args)
+            results.write_text(text)
+            return subprocess.CompletedProcess(args, 1)
+        return run
+
+    calls.clear()
+    other = json.dumps({"results": [{"unique_id": "model.iapt_idb.IDS101Referral", "status": "error",
+                                     "message": "Binder Error: no column x"}]})
+    assert run_step(["build"], fails_with(other)).returncode == 1 and calls == [["build"]]
+    assert run_step(["build"], fails_with("{not json")).returncode == 1 and len(calls) == 2
+    oom = json.dumps({"results": [{"unique_id": "model.iapt_idb.X", "status": "error",
+                                   "message": "Out of Memory Error: could not allocate block"}]})
+    assert run_step(["build"], fails_with(oom), retry_out_of_memory=False).returncode == 1 and len(calls) == 3
+
+    # a run that failed before writing its results (dbt's parse) leaves another run's file: not this run's
+    results.write_text(oom)
+    old = time.time() - 3600
+    os.utime(results, (old, old))
+    calls.clear()
+
+    def fails_early(args: list[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 2)
+
+    assert run_step(["build"], fails_early).returncode == 2 and calls == [["build"]]

@@ -185,6 +185,21 @@ def test_the_build_spill_folder_is_private_and_removed_whatever_happens(tmp_path
     assert not left.exists()
 
 
+def test_a_build_out_of_memory_runs_again_one_model_at_a_time_then_says_what_to_raise(tiny: Path,
+                                                                                      tmp_path: Path) -> None:
+    """DuckDB out of memory in the build: the step runs again with one model at a time; when that fails too,
+    exit 2 naming the setting to raise, and no patient data in the messages."""
+    target = tmp_path / "iapt.duckdb"
+    proc = _build(tmp_path, tiny, target, "2026-10", "--select", *MARTS_ONLY,
+                  env_extra={"IAPT_DUCKDB_MEMORY_LIMIT": "20MB"})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "DuckDB ran out of memory (memory_limit: 20MB)" in proc.stderr
+    assert "building again, one model at a time" in proc.stderr
+    assert "raise its ceiling (IAPT_DUCKDB_MEMORY_LIMIT, now: 20MB)" in proc.stderr
+    _no_patient_data(proc.stdout + proc.stderr, tiny)
+    assert not Path(str(target) + ".tmp").exists(), "the spill folder was left behind"
+
+
 # --------------------------------------------------------------------------- bad rows are findings
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ from ..periods import parse_period, period_arg
 from ..spec import table_names
 
 _CREATED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+# How DuckDB says it ran out of memory: the build runs once more, one model at a time, when a model failed so
+# (run_step).
+OUT_OF_MEMORY = "Out of Memory Error"
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
@@ -167,12 +172,18 @@ def build_marts(
             seed_state.forget(Path(target_db))
         for step in steps:
             print(f"build: dbt {' '.join(step)} for {period}", file=sys.stderr, flush=True)
-            proc = run_dbt(step, vars=dbt_vars, warehouse=warehouse, target_db=target_db, check=False)
+            started = time.time()
+            proc = run_step(step, lambda args: run_dbt(args, vars=dbt_vars, warehouse=warehouse, target_db=target_db,
+                                                       check=False), retry_out_of_memory=not on_pg)
             if proc.returncode != 0:
+                memory = _out_of_memory(_dbt_target_path(), started) and not on_pg
                 raise UserError(
                     f"dbt {step[0]} failed for period {period} (exit {proc.returncode}); the failing model or "
-                    "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run "
-                    "('iapt-idb source check' lists what the source system still lacks).",
+                    + ("test is named in dbt's output above. DuckDB ran out of memory even one model at a time: "
+                       f"raise its ceiling (IAPT_DUCKDB_MEMORY_LIMIT, now: {memory_limit()}) if the machine has the "
+                       "memory, and re-run." if memory else
+                       "test is named in dbt's output above. Fix it, or the mapping seed it names, and re-run "
+                       "('iapt-idb source check' lists what the source system still lacks)."),
                     exit_code=EXIT_UNUSABLE,
                 )
         if seeds_fp:
@@ -185,6 +196,47 @@ def build_marts(
     summary["seconds"] = round(time.perf_counter() - began, 1)
     _prepare_validation(period, Path(warehouse), Path(target_db))
     return summary
+
+
+def memory_limit() -> str:
+    """DuckDB's memory ceiling for the build, as the profile's memory_limit reads it, for messages."""
+    return os.environ.get("IAPT_DUCKDB_MEMORY_LIMIT", "").strip() or "the default in profiles.yml"
+
+
+def _out_of_memory(target_path: Path, since: float) -> list[str]:
+    """The nodes that failed with DuckDB's out-of-memory error in the dbt run that wrote run_results.json, if
+    it was written at ``since`` (time.time()) or later: an older file is another run's. (A second's leeway:
+    file times come from a coarser clock.)"""
+    path = target_path / "run_results.json"
+    try:
+        if path.stat().st_mtime < since - 1.0:
+            return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+        results = data["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return sorted(str(r.get("unique_id", "")) for r in results
+                  if isinstance(r, dict) and r.get("status") == "error"
+                  and OUT_OF_MEMORY in str(r.get("message") or ""))
+
+
+def run_step(step: list[str], run: Callable[[list[str]], subprocess.CompletedProcess[str]],
+             retry_out_of_memory: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one dbt step; when it failed because DuckDB ran out of memory, run the whole step again with one
+    model at a time (dbt --threads 1), so that no two large models share the memory ceiling. The whole step,
+    not only what failed: the marts' build stamp (macros/build_manifest.sql) must come from one complete run."""
+    started = time.time()
+    proc = run(step)
+    if proc.returncode == 0 or not retry_out_of_memory:
+        return proc
+    failed = _out_of_memory(_dbt_target_path(), started)
+    if not failed:
+        return proc
+    short = [u.rsplit(".", 1)[-1] for u in failed]
+    names = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+    print(f"build: DuckDB ran out of memory (memory_limit: {memory_limit()}) in {names} with several models at "
+          "a time; building again, one model at a time", file=sys.stderr, flush=True)
+    return run([*step, "--threads", "1"])
 
 
 @contextlib.contextmanager
