@@ -204,11 +204,11 @@ def hand_over(appender: Any, batch: pa.RecordBatch) -> None:
             wide = pa.int64() if pa.types.is_integer(t) else pa.float64()
             if t != wide:
                 col = col.cast(wide)
+            doubles = wide == pa.float64()
             staging.start(9 * n)
             valid = -1 if col.null_count == 0 else staging.put(_validity(col))
-            at = staging.put(_fixed_width(col, np.int64 if wide == pa.int64() else np.float64))
-            setter = appender.setLongs if wide == pa.int64() else appender.setDoubles
-            setter(i, staging.java, at, n, valid)
+            at = staging.put(_fixed_width(col, np.float64 if doubles else np.int64))
+            appender.setNumbers(i, staging.java, at, n, valid, doubles)
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             if t != pa.string():
                 col = col.cast(pa.string())

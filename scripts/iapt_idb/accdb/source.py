@@ -106,8 +106,9 @@ class TablePlan:
     key: str | None
     columns: tuple[ColumnPlan, ...]
 
-    def write_sql(self) -> str:
-        cols = ", ".join(f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns)
+    def write_sql(self, *extra: str) -> str:
+        """The values to write, in the file's column order (then any ``extra`` select items)."""
+        cols = ", ".join([f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns] + list(extra))
         return f"SELECT {cols} FROM ({self.source_sql}) AS src"
 
     def checked_write_sql(self) -> tuple[str, bool]:
@@ -117,9 +118,7 @@ class TablePlan:
         cond = self.problem_sql()
         if cond is None:
             return self.write_sql(), False
-        cols = ", ".join([f"{c.value_sql} AS {q(c.column.name)}" for c in self.columns]
-                         + [f"{cond} AS {q(UNSTORABLE_FLAG)}"])
-        return f"SELECT {cols} FROM ({self.source_sql}) AS src", True
+        return self.write_sql(f"{cond} AS {q(UNSTORABLE_FLAG)}"), True
 
     def check_sql(self) -> str:
         key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"

@@ -60,24 +60,17 @@ public final class BatchAppender {
         return validAt >= 0 && buf.get(validAt + i) == 0;
     }
 
-    /** Integers (and epoch-millisecond date-times) as {@code Long}: 8 bytes per row from {@code at}. */
-    public void setLongs(int col, ByteBuffer buf, int at, int n, int validAt) {
+    /**
+     * Numbers, 8 bytes per row from {@code at}: integers (and epoch-millisecond date-times) as {@code Long},
+     * or with {@code doubles} as {@code Double}.
+     */
+    public void setNumbers(int col, ByteBuffer buf, int at, int n, int validAt, boolean doubles) {
         ByteBuffer b = buf.duplicate().order(NATIVE);
         Object[][] out = rows(col, n);
         for (int i = 0; i < n; i++) {
             if (!isNull(b, validAt, i)) {
-                out[i][col] = Long.valueOf(b.getLong(at + 8 * i));
-            }
-        }
-    }
-
-    /** Doubles: 8 bytes per row from {@code at}. */
-    public void setDoubles(int col, ByteBuffer buf, int at, int n, int validAt) {
-        ByteBuffer b = buf.duplicate().order(NATIVE);
-        Object[][] out = rows(col, n);
-        for (int i = 0; i < n; i++) {
-            if (!isNull(b, validAt, i)) {
-                out[i][col] = Double.valueOf(b.getDouble(at + 8 * i));
+                int p = at + 8 * i;
+                out[i][col] = doubles ? (Object) Double.valueOf(b.getDouble(p)) : Long.valueOf(b.getLong(p));
             }
         }
     }
