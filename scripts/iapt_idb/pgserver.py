@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,9 +113,19 @@ def _as_server_user() -> list[str]:
 
 
 def _run(cmd: list[str], what: str, log: Path | None = None) -> None:
-    proc = subprocess.run(cmd, text=True, capture_output=True, timeout=180, start_new_session=True)
+    """Run a server tool in a process group of its own. Interrupted (Ctrl-C, SIGTERM, a timeout), the whole
+    group is killed: killing only the first process (``runuser`` as root) left its child, e.g. initdb and its
+    bootstrap backend, writing into the data folder while it was being removed."""
+    proc = subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=180)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+        lines = (err or out or "").strip().splitlines()
         said = f": {lines[-1]}" if lines else ""
         where = f"; server log {log}" if log else ""
         raise UserError(f"the throwaway PostgreSQL server: {what} failed (exit {proc.returncode}){said}{where}")
@@ -142,7 +153,7 @@ def remove_orphans() -> None:
             continue
         with contextlib.suppress(Exception):
             _stop(pg_bindir(), base / "data", _as_server_user(), mode="immediate")
-        shutil.rmtree(base, ignore_errors=True)
+        _remove(base)
 
 
 def stop_on_sigterm() -> None:
@@ -191,4 +202,14 @@ def throwaway_server(password: str | None = None, user: str = PG_USER, dbname: s
         finally:
             _stop(bindir, datadir, prefix)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        _remove(base)
+
+
+def _remove(folder: Path, attempts: int = 50) -> None:
+    """Remove a server's folder; again while something still in it (a process killed a moment ago, a server
+    just stopped) makes it reappear or stay, for up to ~10 s."""
+    for _ in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.2)

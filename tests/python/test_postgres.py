@@ -215,7 +215,9 @@ def test_postgres_measures_and_docs_run_and_the_password_is_nowhere(pg_run: PgRu
     report = pg_run.work / "report"
     if not report.is_dir():
         report = pg_run.work / "report_docs"
-        assert _pg_cli(pg_run, ["validate", "--period", PERIOD, "--report", str(report), "--no-gx"]).returncode == 0
+        proc = _pg_cli(pg_run, ["validate", "--period", PERIOD, "--report", str(report), "--no-gx"])
+        # a verdict either way (0 accepted, 1 rejected): run alone, this test makes the report the docs need
+        assert proc.returncode in (0, 1) and (report / "summary.json").is_file(), proc.stderr[-3000:]
     site = pg_run.work / "site"
     proc = _pg_cli(pg_run, ["docs", "--period", PERIOD, "--out", str(site), "--report", str(report)])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
