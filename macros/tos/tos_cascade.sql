@@ -55,7 +55,14 @@
     {%- for cr in child_rules | selectattr('table_name', 'equalto', name) %}
         {%- set ck = cr['params']['key'] %}
         {%- set child = cr['params']['child_table'] %}
-        {%- do checks.append([cr['rule_code'], ck, 'select ' ~ tos_col(ck, 'c') ~ ' from ' ~ tos_norm_ref(child) ~ ' as c where ' ~ tos_col(ck, 'c') ~ ' is not null and c.tos_row_id not in (select ce.row_id from tos_errors as ce where ce.table_name = ' ~ tos_lit(child) ~ ')']) %}
+        {%- do checks.append([cr['rule_code'], ck, 'select ' ~ tos_col(ck, 'c') ~ ' from ' ~ tos_norm_narrow(child, 'c', tos_col(ck, 'c')) ~ ' as c where ' ~ tos_col(ck, 'c') ~ ' is not null and c.tos_row_id not in (select ce.row_id from tos_errors as ce where ce.table_name = ' ~ tos_lit(child) ~ ')']) %}
+    {%- endfor %}
+    {%- set uses = [] %}
+    {%- for col in tables[name]['columns'] if col in parent_keys %}
+        {%- do uses.append(tos_col(col, 'n')) %}
+    {%- endfor %}
+    {%- for chk in checks %}
+        {%- do uses.append(tos_col(chk[1], 'n')) %}
     {%- endfor %}
     fate_{{ id }} as {{ tos_materialized() }} (
         select
@@ -80,7 +87,7 @@
                 {%- endfor %}
                 coalesce(e.has_record_error, 0) = 1 as own_record_error,
                 e.row_id is null as own_ok
-            from {{ tos_norm_ref(name) }} as n
+            from {{ tos_norm_narrow(name, 'n', uses) }} as n
             left join tos_errors as e on e.table_name = {{ tos_lit(name) }} and e.row_id = n.tos_row_id
         ) as s
     ){{ ',' if not loop.last }}

@@ -23,13 +23,17 @@
     {%- set p = rule['params'] -%}
     {%- set cols = p['columns'] -%}
     {%- set eq = ' is not distinct from ' if p.get('nulls', 'distinct') == 'equal' else ' = ' -%}
+    {%- set uses = [tos_unique_eligible(p, 'u')] -%}
+    {%- for c in cols -%}
+        {%- do uses.append(tos_col(c, 'u')) -%}
+    {%- endfor -%}
     with tos_dups as (
         select
             {%- for c in cols %}
             {{ tos_col(c, 'u') }},
             {%- endfor %}
             count(*) as tos_n
-        from {{ tos_norm_ref(rule['table_name']) }} as u
+        from {{ tos_norm_narrow(rule['table_name'], 'u', uses) }} as u
         where {{ tos_unique_eligible(p, 'u') }}
         group by {% for c in cols %}{{ tos_col(c, 'u') }}{{ ', ' if not loop.last }}{% endfor %}
         having count(*) > 1
@@ -39,7 +43,7 @@
         select
             u.*,
             d.tos_n
-        from {{ tos_norm_ref(rule['table_name']) }} as u
+        from {{ tos_norm_narrow(rule['table_name'], 'u', uses) }} as u
         inner join tos_dups as d
             on {% for c in cols %}{{ tos_col(c, 'u') }}{{ eq }}{{ tos_col(c, 'd') }}{{ ' and ' if not loop.last }}{% endfor %}
         where {{ tos_unique_eligible(p, 'u') }}

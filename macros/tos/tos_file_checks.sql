@@ -16,7 +16,7 @@
     {#- The table must hold at least one row. -#}
     {%- set t = rule['params']['table'] -%}
     {{ tos_file_failure(rule, tos_lit(t ~ ' has no rows')) }}
-    where not exists (select 1 from {{ tos_norm_ref(t) }})
+    where not exists (select 1 from {{ tos_norm_narrow(t, 'n', '') }} as n)
 {% endmacro %}
 
 
@@ -44,23 +44,29 @@
     {%- set b = tos_period_bounds() -%}
     {%- set s = tos_lit(b[0]) -%}
     {%- set e = tos_lit(b[1]) -%}
+    {%- set in_period = {
+        'r': tos_is_date('r."ReferralRequestReceivedDate"') ~ ' and r."ReferralRequestReceivedDate" <= ' ~ e
+            ~ ' and (r."ServDischDate" is null or r."ServDischDate" >= ' ~ s ~ ')',
+        'c': 'c."CareContDate" between ' ~ s ~ ' and ' ~ e,
+        'l': 'l."StartDateIntEnabledTherLog" <= ' ~ e ~ ' and l."EndDateIntEnabledTherLog" >= ' ~ s,
+        'a': 'a."AssToolCompDate" between ' ~ s ~ ' and ' ~ e,
+    } -%}
     {{ tos_file_failure(rule, tos_lit('nothing in the file belongs to the reporting period ' ~ b[0] ~ '..' ~ b[1])) }}
     where not exists (
-        select 1 from {{ tos_norm_ref('IDS101Referral') }} as r
-        where {{ tos_is_date('r."ReferralRequestReceivedDate"') }} and r."ReferralRequestReceivedDate" <= {{ e }}
-            and (r."ServDischDate" is null or r."ServDischDate" >= {{ s }})
+        select 1 from {{ tos_norm_narrow('IDS101Referral', 'r', in_period['r']) }} as r
+        where {{ in_period['r'] }}
     )
     and not exists (
-        select 1 from {{ tos_norm_ref('IDS201CareContact') }} as c
-        where c."CareContDate" between {{ s }} and {{ e }}
+        select 1 from {{ tos_norm_narrow('IDS201CareContact', 'c', in_period['c']) }} as c
+        where {{ in_period['c'] }}
     )
     and not exists (
-        select 1 from {{ tos_norm_ref('IDS205InternetTherLog') }} as l
-        where l."StartDateIntEnabledTherLog" <= {{ e }} and l."EndDateIntEnabledTherLog" >= {{ s }}
+        select 1 from {{ tos_norm_narrow('IDS205InternetTherLog', 'l', in_period['l']) }} as l
+        where {{ in_period['l'] }}
     )
     and not exists (
-        select 1 from {{ tos_norm_ref('IDS606CodedScoreAssessmentRefer') }} as a
-        where a."AssToolCompDate" between {{ s }} and {{ e }}
+        select 1 from {{ tos_norm_narrow('IDS606CodedScoreAssessmentRefer', 'a', in_period['a']) }} as a
+        where {{ in_period['a'] }}
     )
 {% endmacro %}
 
@@ -72,7 +78,7 @@
     {%- set t = rule['params']['table'] -%}
     {{ tos_file_failure(rule, tos_lit('no valid ' ~ t ~ ' row is left after validation')) }}
     where not exists (
-        select 1 from {{ tos_norm_ref(t) }} as n
+        select 1 from {{ tos_norm_narrow(t, 'n', '') }} as n
         where n.tos_row_id not in (
             select s.row_id from {{ ref('tos_rows_removed') }} as s where s.table_name = {{ tos_lit(t) }}
         )

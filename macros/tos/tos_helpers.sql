@@ -265,13 +265,23 @@
 {% endmacro %}
 
 
-{% macro tos_path_join(path, child=none) -%}
+{% macro tos_path_join(path, child=none, uses='') -%}
     {#- The tables of a path (tos_path_to) joined up the tree as a1, a2, ...; a1 is the parent. Without
-        child, a1 starts a FROM; with it, a1 is joined to the row aliased child. -#}
+        child, a1 starts a FROM; with it, a1 is joined to the row aliased child. uses: the SQL that reads the
+        ancestors (a1."Column", ...), which decides the columns each one brings (tos_norm_narrow). -#}
+    {%- set conds = [] -%}
+    {%- for step in path -%}
+        {%- if child or not loop.first -%}
+            {%- do conds.append(tos_col(step[1], 'a' ~ loop.index) ~ ' = ' ~ tos_col(step[1], child if loop.first else 'a' ~ loop.index0)) -%}
+        {%- else -%}
+            {%- do conds.append('') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set text = (uses if uses is string else uses | join('\n')) ~ '\n' ~ conds | join('\n') -%}
     {%- for step in path %}
-    {{ 'inner join' if child or not loop.first else 'from' }} {{ tos_norm_ref(step[0]) }} as a{{ loop.index }}
+    {{ 'inner join' if child or not loop.first else 'from' }} {{ tos_norm_narrow(step[0], 'a' ~ loop.index, text) }} as a{{ loop.index }}
     {%- if child or not loop.first %}
-        on {{ tos_col(step[1], 'a' ~ loop.index) }} = {{ tos_col(step[1], child if loop.first else 'a' ~ loop.index0) }}
+        on {{ conds[loop.index0] }}
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}

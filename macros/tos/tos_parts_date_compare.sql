@@ -54,7 +54,7 @@
         {%- set exists -%}
         exists (
             select 1
-            {{- tos_path_join(path) }}
+            {{- tos_path_join(path, uses=[path_cond, tos_col(path[0][1], 'a1')]) }}
             where {{ tos_col(path[0][1], 'a1') }} = {{ tos_col(path[0][1]) }}
                 and {{ path_cond }}
         )

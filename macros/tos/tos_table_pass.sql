@@ -54,6 +54,7 @@
     {%- for it in items -%}
         {%- do written.append(it[1]['path_cond'] if path else it[1]['cond']) -%}
     {%- endfor -%}
+    {%- set uses = written + (items | map(attribute='1.message') | list) -%}
     {%- set shared = {'t': tos_shared_exprs(table_name, 't', written),
                       'h': tos_shared_exprs('IDS000Header', 'h', written, 1) if uses_header else []} -%}
     {%- set conds = [] -%}
@@ -89,12 +90,12 @@
                 + case when {{ '(h.tos_row_id is not null and (' ~ cond ~ '))' if it[1].get('header') else '(' ~ cond ~ ')' }}
                     then {{ tos_pass_bit(loop.index0) }} else 0 end
                 {%- endfor %} as tos_mask
-            from {{ tos_with_shared_exprs(tos_norm_ref(table_name) | string, 't', shared['t']) }}
+            from {{ tos_with_shared_exprs(tos_norm_narrow(table_name, 't', uses) | string, 't', shared['t']) }}
             {%- if uses_header %}
             left join {{ tos_with_shared_exprs('(' ~ tos_header_row() ~ ')', 'h', shared['h']) }} on 1 = 1
             {%- endif %}
             {%- if path %}
-            {{ tos_path_join(path, 't') }}
+            {{ tos_path_join(path, 't', uses) }}
             {%- endif %}
         ) as masked
         where tos_mask <> 0

@@ -5,11 +5,11 @@
     select
         {{ tos_lit(name) }} as table_name,
         n.tos_row_id as row_id,
-        n.tos_record_key as record_key,
+        {{ tos_record_key_of(name, 'n') }} as record_key,
         r.row_id is null as kept,
         coalesce(r.fate, 'kept') as fate,
         r.cascade_rules
-    from {{ tos_norm_ref(name) }} as n
+    from {{ tos_norm_narrow(name, 'n', '') }} as n
     left join {{ ref('tos_rows_removed') }} as r
         on r.table_name = {{ tos_lit(name) }} and n.tos_row_id = r.row_id
     {{ 'union all' if not loop.last }}

@@ -8,7 +8,7 @@ with submitted as (
         select
             {{ tos_lit(name) }} as table_name,
             count(*) as rows_submitted
-        from {{ tos_norm_ref(name) }}
+        from {{ tos_idb_relation(name) }}
         {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),

@@ -24,6 +24,8 @@ class _Adapter:
 
     @staticmethod
     def dispatch(name, namespace=None):
+        if name == "tos_norm_narrow":  # a relation, not a value
+            return lambda table_name, alias, uses: '"' + str(table_name) + '"'
         return _null
 
 
