@@ -48,11 +48,7 @@
         {{ tos_norm_ref(table_name) }}
     {%- else -%}
         {%- set used = modules.re.findall('\\b' ~ modules.re.escape(alias) ~ '\\."([^"]+)"', text) -%}
-        (select {{ tos_row_id() }} as tos_row_id
-        {%- for c in meta['columns'] if c in used or c in meta['record_key'] %},
-            {{ tos_text(c, meta['types'][meta['columns'].index(c)]) }} as {{ adapter.quote(c) }}
-        {%- endfor %}
-        from {{ tos_idb_relation(table_name) }})
+        ({{ tos_normalised(table_name, used + meta['record_key']) }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -168,14 +164,17 @@
 {% endmacro %}
 
 
-{% macro tos_normalised(table_name) %}
-    {#- Body of model tos_norm_<id>: the IDB table as text, plus its row id and record key. -#}
+{% macro tos_normalised(table_name, columns=none) %}
+    {#- Body of model tos_norm_<id>: the IDB table as text, plus its row id and record key. With columns,
+        only those (in the table's order) and the row id, no record key: tos_norm_narrow's subquery. -#}
     {%- set meta = tos_tables()[table_name] -%}
     select
-        {{ tos_row_id() }} as tos_row_id,
-        {{ tos_record_key_sql(table_name) }} as tos_record_key,
-        {%- for c in meta['columns'] %}
-        {{ tos_text(c, meta['types'][loop.index0]) }} as {{ adapter.quote(c) }}{{ ',' if not loop.last }}
+        {{ tos_row_id() }} as tos_row_id
+        {%- if columns is none %},
+        {{ tos_record_key_sql(table_name) }} as tos_record_key
+        {%- endif %}
+        {%- for c in meta['columns'] if columns is none or c in columns %},
+        {{ tos_text(c, meta['types'][meta['columns'].index(c)]) }} as {{ adapter.quote(c) }}
         {%- endfor %}
     from {{ tos_idb_relation(table_name) }}
 {% endmacro %}
