@@ -326,7 +326,7 @@ from pathlib import Path
 from iapt_idb.accdb import child
 def task(p):
     raise ValueError("could not convert '9991234567' born 1961-02-28")
-child._tasks = lambda: {"boom": task}
+child._task = lambda name: {"boom": task}[name]
 job = Path(sys.argv[1])
 job.write_text(json.dumps({"task": "boom", "payload": {}, "result": str(job.with_name("result.json"))}))
 sys.exit(child._child_main(str(job)))

@@ -36,16 +36,26 @@ _PARENT_ENV = "IAPT_IDB_PARENT_PID"
 PR_SET_PDEATHSIG = 1
 
 
-def _tasks() -> dict[str, Callable[[dict[str, Any]], Any]]:
-    from . import jackcess_ops, replica_ops
+# task -> (module of this package, its function, the JVM classpath it runs on: jars.WRITER or jars.REPLICA)
+_TASKS = {
+    "write": ("jackcess_ops", "write_task", "writer"),
+    "create": ("jackcess_ops", "create_task", "writer"),
+    "list": ("jackcess_ops", "list_task", "writer"),
+    "replica_schema": ("replica_ops", "schema_task", "replica"),
+    "replica_load": ("replica_ops", "load_task", "replica"),
+}
 
-    return {
-        "write": jackcess_ops.write_task,
-        "create": jackcess_ops.create_task,
-        "list": jackcess_ops.list_task,
-        "replica_schema": replica_ops.schema_task,
-        "replica_load": replica_ops.load_task,
-    }
+
+def _task(name: str) -> Callable[[dict[str, Any]], Any]:
+    """The task's function. Its JVM is started first, on a thread of its own: it comes up while the task's
+    modules (DuckDB, Arrow, NumPy) are imported, which take about as long."""
+    import importlib
+
+    from . import jvm
+
+    module, function, classpath = _TASKS[name]
+    jvm.start_early(classpath)
+    return getattr(importlib.import_module(f".{module}", __package__), function)
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -183,7 +193,7 @@ def _child_main(job_file: str) -> int:
         return 2  # no room for any answer: the parent finds out why
     out: dict[str, Any]
     try:
-        out = {"result": _tasks()[job["task"]](job["payload"])}
+        out = {"result": _task(job["task"])(job["payload"])}
         rc = 0
     except AccdbStructureError as exc:
         out = {"error": {"message": str(exc), "table": exc.table, "column": exc.column}}

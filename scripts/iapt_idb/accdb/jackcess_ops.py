@@ -27,7 +27,7 @@ _J: dict[str, Any] = {}
 
 def _java() -> dict[str, Any]:
     if not _J:
-        jvm.start("writer", convert_strings=False)
+        jvm.start("writer")
         import jpype
 
         # JClass, not "import java.*": the project's java/ folder would shadow the java package.

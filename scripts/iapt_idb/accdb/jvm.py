@@ -8,19 +8,52 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 
 from .errors import AccdbError
 from .jars import jvm_classpath
 
 DEFAULT_XMX = {"writer": "2g", "replica": "4g"}
+# Java strings handed to Python as str (the replica's reads) or as Java objects (the writer, which only passes them on).
+CONVERT_STRINGS = {"writer": False, "replica": True}
 # The writer's JVM lives for one export, CPU-bound, on machines with few cores: the C2 compiler alone
 # (no tiered C1 stage) spends a third of the JIT's CPU time for the same work, and that CPU is what the
 # export's own threads need (figures in docs/decisions.md, "Build speed").
 JIT_OPTIONS = {"writer": ["-XX:-TieredCompilation", "-XX:+UseSerialGC"], "replica": []}
 _started: list[str] = []
+_lock = threading.Lock()
+_early: list[tuple[threading.Thread, list[BaseException]]] = []  # start_early's thread and what it raised
 
 
-def start(classpath_name: str, convert_strings: bool = False) -> None:
+def start_early(classpath_name: str) -> None:
+    """Begin start(classpath_name) on a background thread and return at once; start() waits for it (and
+    raises what it raised), so the JVM comes up while the caller imports and prepares."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start(classpath_name)
+        except BaseException as exc:  # noqa: BLE001 - raised again by start() on the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="iapt-idb-jvm-start", daemon=True)
+    _early.append((thread, failed))
+    thread.start()
+
+
+def start(classpath_name: str) -> None:
+    """The JVM of ``classpath_name`` (jars.WRITER or jars.REPLICA) running in this process, started if needed."""
+    for thread, failed in list(_early):
+        if thread is not threading.current_thread():
+            thread.join()
+            _early.remove((thread, failed))
+            if failed:
+                raise failed[0]
+    with _lock:
+        _start(classpath_name)
+
+
+def _start(classpath_name: str) -> None:
     import jpype
 
     if _started == [classpath_name]:
@@ -42,6 +75,6 @@ def start(classpath_name: str, convert_strings: bool = False) -> None:
         f"-XX:ErrorFile={tempfile.gettempdir()}/iapt_idb_hs_err_pid%p.log",
         *JIT_OPTIONS[classpath_name],
         classpath=list(jvm_classpath(classpath_name)),
-        convertStrings=convert_strings,
+        convertStrings=CONVERT_STRINGS[classpath_name],
     )
     _started.append(classpath_name)

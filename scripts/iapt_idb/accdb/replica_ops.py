@@ -23,7 +23,7 @@ FETCH_ROWS = 10_000
 
 
 def connect(path: str) -> Any:
-    jvm.start("replica", convert_strings=True)
+    jvm.start("replica")
     import jaydebeapi
 
     if not Path(path).is_file():
