@@ -202,6 +202,43 @@ def test_seeds_are_reloaded_only_when_missing_or_changed(built_marts: BuiltMarts
     assert engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse).seeds_loaded == []
 
 
+def _without_seeds(db: Path, plan: engine.Plan) -> None:
+    con = duckdb.connect(str(db))
+    try:
+        for s in plan.seeds:
+            con.execute(f'drop table if exists "{s.schema}"."{s.identifier}"')
+        con.execute(f"drop table if exists {'.'.join(engine.SEED_STAMPS)}")
+    finally:
+        con.close()
+
+
+def test_a_database_without_seeds_gets_them_from_the_seed_cache(built_marts: BuiltMarts, warm: Path) -> None:
+    """A database holding none of the seeds (a new scratch DB) gets them in one copy from the seed cache beside
+    the plans, built from the CSV files on first use: the same rows as the CSV files (compared in full once the
+    stamps are gone); an unreadable cache is dropped and the CSV files are loaded instead."""
+    from iapt_idb.validation import seed_loading
+
+    db = _copy_marts(built_marts, warm / "cached")
+    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse, seeds_loaded=True)
+    typed = sorted(s.name for s in plan.seeds if s.columns)
+    cache = seed_loading.seed_cache_path(plan)
+    cache.unlink(missing_ok=True)
+    _without_seeds(db, plan)
+    assert sorted(engine.run_plan(db, plan).seeds_loaded) == typed
+    assert cache.is_file()
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"drop table {'.'.join(engine.SEED_STAMPS)}")  # no stamps: every seed compared with its CSV
+    finally:
+        con.close()
+    assert engine.run_plan(db, plan).seeds_loaded == []
+    cache.write_bytes(b"not a DuckDB file")
+    _without_seeds(db, plan)
+    assert sorted(engine.run_plan(db, plan).seeds_loaded) == typed  # loaded from the CSV files
+    assert not cache.exists()  # dropped: the next database without seeds builds it again
+    assert engine.run_plan(db, plan).seeds_loaded == []
+
+
 def test_missing_marts_say_what_to_do(built_marts: BuiltMarts, warm: Path) -> None:
     isolated = warm
     empty = isolated / "empty" / "iapt.duckdb"
@@ -347,7 +384,7 @@ def test_the_longest_steps_start_first_each_query_gets_its_share_of_threads_and_
     engine.build_validation(db, {"period": PERIOD}, warehouse=built_marts.warehouse)  # records the durations
     recorded = engine.read_step_seconds()
     groups = sorted(n for n, _ in started if n.startswith("tos_check_failures__"))
-    assert set(groups) <= set(recorded) and len(groups) == 5
+    assert set(groups) <= set(recorded) and len(groups) == 6  # tos_check_groups()
     # pretend the activity group took longest last time and the patient group second
     engine.write_step_seconds({**recorded, "tos_check_failures__activity": 99.0, "tos_check_failures__patient": 98.0})
     started.clear()

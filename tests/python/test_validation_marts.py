@@ -181,6 +181,37 @@ def test_validating_the_marts_reads_them_in_place_with_the_reports_of_a_copy(bui
         assert (tmp_path / "in_place" / name).read_bytes() == (tmp_path / "fallback" / name).read_bytes(), name
 
 
+def test_validating_the_marts_without_gx_keeps_no_scratch_db_on_disk(built_marts, tmp_path, monkeypatch) -> None:
+    """Without GX nothing reads the validation's results but the reports, so the engine works in memory: while
+    the reports are written the scratch folder holds no database file (no results quoting input values on
+    disk, no checkpoint), and the reports are byte for byte those of a run in a scratch DB file."""
+    import tempfile
+
+    from iapt_idb.validation import report
+    from iapt_idb.validation.api import SCRATCH_DB_NAME, run_validation
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    seen: list[list[str]] = []
+    write_reports = report.write_reports
+
+    def spy(*args, **kwargs):
+        seen.append(sorted(p.name for p in tmp.rglob("*") if p.is_file()))
+        return write_reports(*args, **kwargs)
+
+    monkeypatch.setattr(report, "write_reports", spy)
+    for run in ("first", "memory"):  # the first may compile the plan, which needs the scratch DB file
+        in_memory = run_validation(None, built_marts.period, tmp_path / run, built_marts.target_db, gx=False)
+    assert seen[-1] and not [n for n in seen[-1] if n.startswith(SCRATCH_DB_NAME)], seen[-1]
+    monkeypatch.setenv("IAPT_VALIDATE_SCRATCH", str(tmp_path / "scratch"))  # a kept scratch DB file instead
+    in_file = run_validation(None, built_marts.period, tmp_path / "file", built_marts.target_db, gx=False)
+    assert (tmp_path / "scratch" / SCRATCH_DB_NAME).is_file()
+    assert in_memory.failures and in_memory.file_rejected == in_file.file_rejected
+    for name in ("summary.json", "validation_report.csv", "validation_report.json"):
+        assert (tmp_path / "memory" / name).read_bytes() == (tmp_path / "file" / name).read_bytes(), name
+
+
 def test_a_mart_that_is_a_view_is_copied_the_others_linked(built_marts, tmp_path) -> None:
     """A view has no rowid to link by: such a mart is copied into the scratch DB (rows in the same order)."""
     import shutil

@@ -8,12 +8,14 @@ READ_ONLY attach under a shared lock (``runlock``), so validations run side by s
 file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with the
 project's reader. Every input is validated in schema ``tos_input`` of a scratch DuckDB (dbt var
 ``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that
-reads them (``sources.link_marts``: no copy; dbt's path copies them), the other sources loaded into tables.
-The scratch DB holds the validation's results, and a loaded input's patient data: it lives in a private folder
-in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by the next run when a
-kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable path keeps dbt's
-partial parsing warm) and therefore holds patient data (the last run's results, which can quote input values,
-and the last input it loaded). The report folder is locked for the run, its old reports are withdrawn at the
+reads them (``sources.link_marts_on``, on the engine's connection: no copy; dbt's path copies them), the other
+sources loaded into tables. Validating the marts without GX, the engine makes its relations in memory and the
+scratch DB is only written when the validation plan must be compiled (nothing reads the results afterwards
+but the reports). The scratch DB holds the validation's results, and a loaded input's patient data: it lives
+in a private folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by
+the next run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable
+path keeps dbt's partial parsing warm) and therefore holds patient data (the last run's results, which can
+quote input values, and the last input it loaded). The report folder is locked for the run, its old reports are withdrawn at the
 start (INCOMPLETE.txt says so) and the new set is moved in when it is complete, summary.json last.
 
 ``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
@@ -30,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
 import os
 import sys
 import tempfile
@@ -48,7 +51,8 @@ from ..provenance import require_complete_build
 from ..testhooks import pause_at
 from . import engine, local_rules, report
 from .sources import (
-    INPUT_SCHEMA, StructureProblem, copy_linked_marts, link_marts, load_accdb, load_csv_dir, load_marts,
+    INPUT_SCHEMA, MARTS_CATALOG, StructureProblem, copy_linked_marts, link_marts_on, load_accdb, load_csv_dir,
+    load_marts,
 )
 from .summary_schema import GxSummary
 
@@ -128,10 +132,14 @@ def build_validation_models(
     target_db: Path, period: str, warehouse: Path | None = None, input_schema: str | None = None,
     provider_ods: str | None = None, with_dbt: bool | None = None,
     read: Callable[[duckdb.DuckDBPyConnection], T] | None = None, linked: dict[str, Path] | None = None,
+    inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None, memory: bool = False,
 ) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
     given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
     databases target_db's views read (``sources.link_marts``), copied into it when dbt has to run instead.
+    ``inputs(con)``: makes those views (``sources.link_marts_on``) on the engine's connection. ``memory``: the
+    engine makes every relation in memory, and target_db is only written when a plan must be compiled
+    (``engine.run_plan``): for a caller that needs nothing but ``read``'s value.
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -142,7 +150,8 @@ def build_validation_models(
     dbt_vars = _dbt_vars(period, provider_ods, input_schema)
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
-            stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read, linked=linked)
+            stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read, linked=linked,
+                                            inputs=inputs, memory=memory)
             value, stats.read_value = stats.read_value, None  # handed over once, not kept with the stats
             return ModelsBuilt(value, stats)
         except engine.EngineUnsupported as exc:
@@ -198,7 +207,7 @@ def _scratch_folder(stack: contextlib.ExitStack) -> Path:
     """The folder of the scratch DB, which holds a copy of the input (patient data): a private folder in
     $TMPDIR, removed on exit and swept by the next run when its owner died; or $IAPT_VALIDATE_SCRATCH, a
     fixed folder that is kept (dbt's partial parsing stays warm) and then holds the last input's patient data."""
-    fixed = os.environ.get("IAPT_VALIDATE_SCRATCH")
+    fixed = _fixed_scratch()
     try:
         if fixed:
             folder = Path(fixed)
@@ -212,6 +221,11 @@ def _scratch_folder(stack: contextlib.ExitStack) -> Path:
         where = fixed or tempfile.gettempdir()
         raise UserError(f"cannot create the scratch folder in {where} ({exc.strerror}); set TMPDIR (or "
                         "IAPT_VALIDATE_SCRATCH) to a writable folder with space") from None
+
+
+def _fixed_scratch() -> str:
+    """$IAPT_VALIDATE_SCRATCH: a fixed scratch folder that is kept ("" when unset)."""
+    return os.environ.get("IAPT_VALIDATE_SCRATCH", "")
 
 
 def _report_folder_ok(report_dir: Path) -> None:
@@ -288,9 +302,13 @@ def _run_validation(
     db.unlink(missing_ok=True)
     Path(str(db) + ".wal").unlink(missing_ok=True)
     linked: dict[str, Path] = {}
+    inputs = None
     if source is None:
         _log(f"validating the marts in {marts}")
-        linked = link_marts(marts, db)  # read in place, under the shared lock held above
+        # read in place, under the shared lock held above: the views over the marts are made on the engine's
+        # connection; without GX nothing reads the scratch DB afterwards, so the engine works in memory
+        linked = {MARTS_CATALOG: marts}
+        inputs = functools.partial(link_marts_on, target_db=marts)
     elif source.is_dir():
         _log(f"loading CSV directory {source}")
         problems = load_csv_dir(source, db)
@@ -302,7 +320,8 @@ def _run_validation(
     _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
     data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=INPUT_SCHEMA,
                                                  provider_ods=provider_ods, read=report.read_results_from,
-                                                 linked=linked)
+                                                 linked=linked, inputs=inputs,
+                                                 memory=source is None and not gx and not _fixed_scratch())
     assert data is not None
     staging = stack.enter_context(report.staging_folder(report_dir))
     try:

@@ -57,16 +57,35 @@ from .seed_loading import ensure_seeds, missing_inputs, seeds_needing_dbt  # noq
 
 def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
                      read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
-                     linked: Mapping[str, Path] | None = None) -> RunStats:
-    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss), then run_plan
-    (``read``, ``linked``: see there)."""
+                     linked: Mapping[str, Path] | None = None,
+                     inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+                     memory: bool = False) -> RunStats:
+    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss, against
+    target_db, where ``inputs`` then make the input relations first), then run_plan (``read``, ``linked``,
+    ``inputs``, ``memory``: see there). A plan with a seed whose column types are not configured runs in
+    target_db (only `dbt seed` can load that seed), never in memory."""
     began = time.perf_counter()
-    plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
+    plan, compiled = prepare_plan(target_db, dbt_vars, warehouse, before_compile=_made_in(target_db, inputs))
     stats = RunStats(plan_key=plan.key, compiled=compiled)
     if stats.compiled:
         stats.compile_seconds = round(time.perf_counter() - began, 3)
     elif seeds_needing_dbt(plan):
         _dbt_seed(target_db, dbt_vars, warehouse)
-    run_plan(target_db, plan, stats, read=read, linked=linked)
+    run_plan(target_db, plan, stats, read=read, linked=linked, inputs=inputs,
+             memory=memory and not seeds_needing_dbt(plan))
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats
+
+
+def _made_in(target_db: Path, inputs: Callable[[duckdb.DuckDBPyConnection], None] | None) -> Callable[[], None] | None:
+    """``inputs`` run on a connection of target_db (dbt compiles against the input relations there)."""
+    if inputs is None:
+        return None
+
+    def make() -> None:
+        con = duckdb.connect(str(target_db))
+        try:
+            inputs(con)
+        finally:
+            con.close()
+    return make

@@ -40,7 +40,7 @@ from ..periods import parse_period
 
 log = logging.getLogger(__name__)
 
-PLAN_FORMAT = 3
+PLAN_FORMAT = 4
 VALIDATION_PATH = "models/validation"
 SEED_PATHS = ("seeds/reference", "seeds/tos")
 # Seeds verified equal to their CSV file: (seed, csv_sha256, row count) -- a cache, safe to drop.
@@ -85,6 +85,7 @@ class Step:
     comment: str | None = None
     column_comments: dict[str, str] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)  # names of the steps it reads (run before it)
+    test_failures: bool = False  # a data test's stored failures: read by people afterwards, never by a step
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def plan_from_manifest(manifest: dict[str, Any], key: str, began: datetime, ende
                 and node.get("compiled_code") is not None and node["depends_on"]["nodes"]
                 and all(d in models for d in node["depends_on"]["nodes"])):
             steps.append(Step(node["name"], node["schema"], node["alias"], "table", node["compiled_code"],
-                              depends_on=_step_deps(node, models)))
+                              depends_on=_step_deps(node, models), test_failures=True))
     steps = [Step(**{**asdict(s), "sql": _mark_now(s.sql, began, ended)}) for s in steps]
     needed = {d for v in models.values() for d in v["depends_on"]["nodes"]}
     seeds = [_seed(v) for k, v in sorted(nodes.items()) if v["resource_type"] == "seed"
@@ -385,13 +386,15 @@ def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path |
 
 
 def prepare_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
-                 seeds_loaded: bool = False) -> tuple[Plan, bool]:
+                 seeds_loaded: bool = False, before_compile: Callable[[], None] | None = None) -> tuple[Plan, bool]:
     """The cached plan for these inputs, or a fresh compile (loading the seeds with dbt first unless
-    ``seeds_loaded``: dbt reads the rules catalogue from the target DB while compiling), filled in for the
-    period of dbt_vars. -> (plan, compiled)"""
+    ``seeds_loaded``: dbt reads the rules catalogue from the target DB while compiling; ``before_compile()``
+    first, when given), filled in for the period of dbt_vars. -> (plan, compiled)"""
     plan = find_plan(target_db, dbt_vars)
     if plan is not None:
         return plan, False
+    if before_compile is not None:
+        before_compile()
     if not dbt_vars.get("tos_input_schema"):
         _require_marts(target_db)  # before a dbt compile is spent on them
     if not seeds_loaded:

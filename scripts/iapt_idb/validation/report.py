@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,32 @@ def failures_json(rows: list[tuple[Any, ...]]) -> str:
     return "[\n " + ",\n ".join(items) + "\n]"
 
 
+def failures_csv(rows: list[tuple[Any, ...]]) -> str:
+    """The failures (tuples in REPORT_COLUMNS order) with their header line, as ``csv.writer(f,
+    lineterminator="\\n")`` writes them, byte for byte, ~1.5x faster: a row of text values without a comma,
+    quote or line break in any of them is joined with commas (what the writer does for it); any other row
+    goes through the writer."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    lines = [buf.getvalue()]
+    commas = len(REPORT_COLUMNS) - 1
+    for row in rows:
+        line = ",".join(row) if all(type(v) is str for v in row) else None
+        if line is not None and line.count(",") == commas and not _QUOTED.search(line):
+            lines.append(line + "\n")
+        else:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(row)
+            lines.append(buf.getvalue())
+    return "".join(lines)
+
+
+# A character that makes csv.writer quote a field (with lineterminator "\n"), besides the delimiter.
+_QUOTED = re.compile('["\r\n]')
+
+
 REPORT_FILES = ("validation_report.csv", "validation_report.json")
 GX_FOLDERS = ("gx_data_docs", "gx")
 SUMMARY = "summary.json"
@@ -148,11 +175,7 @@ def write_reports(
     rows.sort(key=lambda r: (order(r[2], -1), r[0], r[3], r[5], r[4], r[1]))
     failures = [dict(zip(REPORT_COLUMNS, r)) for r in rows]
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(REPORT_COLUMNS)
-    w.writerows(rows)
-    (report_dir / "validation_report.csv").write_text(buf.getvalue(), encoding="utf-8")
+    (report_dir / "validation_report.csv").write_text(failures_csv(rows), encoding="utf-8")
     (report_dir / "validation_report.json").write_text(failures_json(rows) + "\n", encoding="utf-8")
 
     catalogue = {r["rule_code"]: r for r in load_rules()}

@@ -24,7 +24,7 @@ import duckdb
 from .. import runlock
 from ..errors import UserError
 from .plans import Plan, Step, _fill_now, missing_marts_error, plan_dir
-from .seed_loading import _columns, _lit, _q, _relations, ensure_seeds, missing_inputs
+from .seed_loading import _columns, _lit, _q, _relations, copy_cached_seeds, ensure_seeds, missing_inputs
 from .sources import attach_linked
 
 log = logging.getLogger(__name__)
@@ -86,29 +86,40 @@ def workers() -> int:
     return max(1, n)
 
 
-def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None,
-             spill: Path) -> duckdb.DuckDBPyConnection:
+def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None, spill: Path,
+             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None, memory: bool) -> duckdb.DuckDBPyConnection:
     wait_closed()
     con = duckdb.connect()
-    con.execute("set enable_progress_bar = false")
-    con.execute(f"set temp_directory = {_lit(str(spill))}")
-    # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
-    con.execute(f"attach {_lit(str(Path(target_db).resolve()))} as {_q(plan.catalog)}")
-    attach_linked(con, linked)
-    con.execute(f"use {_q(plan.catalog)}")
+    try:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"set temp_directory = {_lit(str(spill))}")
+        # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
+        where = "':memory:'" if memory else _lit(str(Path(target_db).resolve()))
+        con.execute(f"attach {where} as {_q(plan.catalog)}")
+        attach_linked(con, linked)
+        con.execute(f"use {_q(plan.catalog)}")
+        if inputs:
+            inputs(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats: RunStats) -> None:
-    """Seeds loaded and verified, marts present, schemas created: one transaction."""
-    con.execute("begin")
+    """Seeds loaded and verified, marts present, schemas created: one transaction (after the seeds were
+    copied from the seed cache into a database that had none)."""
     t = time.perf_counter()
+    existing = _relations(con, plan.catalog)
+    missing = missing_inputs(plan, existing)
+    if missing:
+        raise missing_marts_error(target_db, missing)  # before anything is written
+    copied = copy_cached_seeds(con, plan, existing)
+    con.execute("begin")
     try:
-        existing = _relations(con, plan.catalog)
-        missing = missing_inputs(plan, existing)
-        if missing:
-            raise missing_marts_error(target_db, missing)
-        stats.seeds_loaded = ensure_seeds(con, plan, existing)
+        if copied:
+            existing = _relations(con, plan.catalog)
+        stats.seeds_loaded = copied + ensure_seeds(con, plan, existing)
         stats.step_seconds["(seeds)"] = round(time.perf_counter() - t, 3)
         for schema in sorted({s.schema for s in plan.steps}):
             con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(schema)}")
@@ -219,7 +230,8 @@ def wait_closed() -> None:
 
 def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
              read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
-             linked: Mapping[str, Path] | None = None) -> RunStats:
+             linked: Mapping[str, Path] | None = None,
+             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None, memory: bool = False) -> RunStats:
     """Load the seeds if needed, then create every relation of the plan in target_db, each once the relations
     it reads exist. Views (instant) are created on the main connection; tables go to ``workers()`` threads,
     each with its own connection, so independent tables are computed at the same time, the longest (by the
@@ -230,13 +242,20 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
     With ``read``, ``read(con)`` runs on the engine's connection once every relation exists (its value is
     ``stats.read_value``), and the connection is then closed in the background: ``wait_closed()`` before
     the file is opened again in this process. ``linked``: the databases target_db's views read (alias ->
-    file, ``sources.link_marts``), attached READ_ONLY beside it."""
+    file, ``sources.link_marts``), attached READ_ONLY beside it. ``inputs(con)``, when given, makes the input
+    relations on the engine's connection first (``sources.link_marts_on``).
+
+    ``memory``: the relations are made in a database in memory under target_db's catalog name instead, and
+    target_db is not opened (``inputs`` make the input relations there; the seeds are copied as into a new
+    file), and the data tests' stored failures are not made (nothing could read them afterwards). For a
+    caller that only reads the results, with ``read``: nothing of the run is written to disk (no write-ahead
+    log, no checkpoint; spills go to the private folder)."""
     stats = stats or RunStats(plan_key=plan.key)
     began = time.perf_counter()
     last_seconds = read_step_seconds()
     with runlock.private_scratch(None, SPILL_PREFIX) as spill:
-        con = _connect(target_db, plan, linked, spill)
-        closed_later = _run_steps(con, target_db, plan, stats, last_seconds, read)
+        con = _connect(target_db, plan, linked, spill, inputs, memory)
+        closed_later = _run_steps(con, target_db, plan, stats, last_seconds, read, memory)
     if closed_later:
         _closing.append(Closing(con))  # (after the spill folder went: nothing is computed any more)
     write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
@@ -245,7 +264,8 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
 
 
 def _run_steps(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats: RunStats,
-               last_seconds: Mapping[str, float], read: Callable[[duckdb.DuckDBPyConnection], Any] | None) -> bool:
+               last_seconds: Mapping[str, float], read: Callable[[duckdb.DuckDBPyConnection], Any] | None,
+               memory: bool) -> bool:
     """run_plan's work on its connection. -> True when the connection is left open for the caller to close
     (after ``read``), False when it was closed here."""
     closed_later = False
@@ -253,8 +273,11 @@ def _run_steps(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stat
         _prepare(con, target_db, plan, stats)
         existing = _relations(con, plan.catalog)
         now = datetime.now(timezone.utc)
-        names = {s.name for s in plan.steps}
-        pending = list(plan.steps)  # in dependency order
+        # in memory nothing outlives the run: the data tests' stored failures, which only people read
+        # afterwards, are not made
+        steps = [s for s in plan.steps if not (memory and s.test_failures)]
+        names = {s.name for s in steps}
+        pending = list(steps)  # in dependency order
         done: set[str] = set()
         cursors: list[duckdb.DuckDBPyConnection] = []
 

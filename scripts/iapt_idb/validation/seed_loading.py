@@ -4,17 +4,29 @@
 HEADER TRUE)``) only when its table is missing or differs from its CSV file. Comparing every seed with its
 file costs ~1 s, so a verified seed is recorded in ``SEED_STAMPS`` (the CSV file's SHA-256 and the table's
 row count); the comparison is skipped while file, types and count still match.
+
+``copy_cached_seeds`` fills a database that holds none of the seeds (a new scratch DB, the engine's database
+in memory) in one statement (``COPY FROM DATABASE``), from a DuckDB file of the seeds and their stamps beside
+the validation plans (``seeds-<key>.duckdb``, built from the CSV files on first use): ~4x faster than loading
+the CSV files one by one. Its key hashes every seed's name, relation, column types and CSV file (SHA-256)
+and the DuckDB version, so a changed CSV file gets a new cache; the copy is then checked as any loaded seed
+is (types, row counts and stamps against the CSV files). A cache that cannot be written or read is skipped:
+the seeds are loaded from their CSV files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+from dataclasses import replace
+from pathlib import Path
 
 import duckdb
 
 from ..paths import ROOT
-from .plans import SEED_STAMPS, Plan, Seed
+from .plans import SEED_STAMPS, Plan, Seed, plan_dir
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +142,18 @@ def _refresh_stamps(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
 def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:
     """(Re)load each seed that is missing or differs from its CSV file, as dbt-duckdb loads it: create table with
     the seed's column_types, then COPY FROM the file. -> the names of the seeds loaded"""
-    loaded = []
     stale, stamped = _stale_seeds(con, plan, existing)
-    for s in stale:
+    loaded = _load(con, plan, stale, existing)
+    if not stamped:
+        _refresh_stamps(con, plan)
+    if loaded:
+        log.debug("validation: seeds loaded: %s", ", ".join(loaded))
+    return loaded
+
+
+def _load(con: duckdb.DuckDBPyConnection, plan: Plan, seeds: list[Seed],
+          existing: dict[tuple[str, str], str]) -> list[str]:
+    for s in seeds:
         target = f"{_q(plan.catalog)}.{_q(s.schema)}.{_q(s.identifier)}"
         con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(s.schema)}")
         kind = existing.get((s.schema, s.identifier))
@@ -141,12 +162,92 @@ def ensure_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tupl
         con.execute(f"create table {target} ({', '.join(f'{_q(c)} {t}' for c, t in s.columns)})")
         con.execute(f"copy {target} from {_lit(str(ROOT / s.path))} "
                     f"(FORMAT CSV, HEADER TRUE, DELIMITER {_lit(s.delimiter)})")
-        loaded.append(s.name)
-    if not stamped:
-        _refresh_stamps(con, plan)
-    if loaded:
-        log.debug("validation: seeds loaded: %s", ", ".join(loaded))
-    return loaded
+    return [s.name for s in seeds]
+
+
+SEED_CACHE_PREFIX = "seeds-"
+KEEP_SEED_CACHES = 3  # the newest seed caches kept (a plan folder may serve several checkouts)
+_CACHE_ALIAS = "iapt_seed_cache"
+
+
+def seed_cache_path(plan: Plan) -> Path:
+    """The seed cache file of the plan's typed seeds as their CSV files are now (beside the plans)."""
+    h = hashlib.sha256(f"duckdb={duckdb.__version__}".encode())
+    for s in sorted((s for s in plan.seeds if s.columns), key=lambda s: s.name):
+        h.update(json.dumps([s.name, s.schema, s.identifier, s.columns, s.delimiter, _file_sha256(s)]).encode())
+    return plan_dir() / f"{SEED_CACHE_PREFIX}{h.hexdigest()[:32]}.duckdb"
+
+
+def _build_seed_cache(plan: Plan, path: Path) -> None:
+    """The typed seeds loaded from their CSV files, with their stamps, into a new file at ``path`` (atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{SEED_CACHE_PREFIX}*.tmp*"):  # left by a build that was killed
+        pid = stale.name.split(".duckdb.", 1)[-1].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {_lit(str(tmp))} as {_q(_CACHE_ALIAS)}")
+        cache = replace(plan, catalog=_CACHE_ALIAS)
+        _load(con, cache, [s for s in plan.seeds if s.columns], {})
+        _refresh_stamps(con, cache)
+        con.execute(f"detach {_q(_CACHE_ALIAS)}")  # checkpointed: the file holds everything
+        os.replace(tmp, path)
+    finally:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    older = sorted(path.parent.glob(f"{SEED_CACHE_PREFIX}*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in older[KEEP_SEED_CACHES:]:
+        old.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def copy_cached_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:
+    """When plan.catalog holds none of the typed seeds (``existing``: its relations), copy them all with their
+    stamps from the seed cache (built on a miss), in a transaction of its own. -> the seeds copied ([] when
+    the catalog already held some, or the cache could not be built or read: ensure_seeds then loads the CSV
+    files)."""
+    seeds = [s for s in plan.seeds if s.columns]
+    if not seeds or SEED_STAMPS in existing or any((s.schema, s.identifier) in existing for s in seeds):
+        return []
+    path = seed_cache_path(plan)
+    try:
+        if not path.is_file():
+            _build_seed_cache(plan, path)
+        con.execute(f"attach {_lit(str(path))} as {_q(_CACHE_ALIAS)} (read_only)")
+    except (OSError, duckdb.Error) as exc:
+        return _not_used(path, exc)
+    try:
+        con.execute("begin")
+        try:
+            con.execute(f"copy from database {_q(_CACHE_ALIAS)} to {_q(plan.catalog)}")
+        except duckdb.Error as exc:
+            con.execute("rollback")
+            return _not_used(path, exc)
+        con.execute("commit")
+    finally:
+        con.execute(f"detach {_q(_CACHE_ALIAS)}")
+    return [s.name for s in seeds]
+
+
+def _not_used(path: Path, exc: Exception) -> list[str]:
+    """A seed cache that could not be built or read: dropped (the next run builds it again), none copied."""
+    log.debug("validation: seed cache %s not used: %s", path.name, exc)
+    if isinstance(exc, duckdb.Error):
+        path.unlink(missing_ok=True)
+    return []
 
 
 def missing_inputs(plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:

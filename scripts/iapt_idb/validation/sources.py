@@ -233,15 +233,16 @@ def attach_linked(con: duckdb.DuckDBPyConnection, linked: Mapping[str, Path] | N
         con.execute(f"attach {_lit(str(Path(path).resolve()))} as {_q(alias)} (read_only)")
 
 
-def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path) -> set[str]:
-    """The target DB attached READ_ONLY as MARTS_CATALOG, with every IDB mart present (else a UserError).
-    -> the marts that are tables (the others are views)."""
+def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path, attach: bool = True) -> set[str]:
+    """The target DB attached READ_ONLY as MARTS_CATALOG (unless ``attach`` is False: it already is), with every
+    IDB mart present (else a UserError). -> the marts that are tables (the others are views)."""
     from ..provenance import unreadable_target
     from ..spec import table_names
     from .engine import missing_marts_error
 
     try:
-        attach_linked(con, {MARTS_CATALOG: target_db})
+        if attach:
+            attach_linked(con, {MARTS_CATALOG: target_db})
     except duckdb.Error as exc:
         raise unreadable_target(target_db, exc) from None
     kinds = dict(con.execute(
@@ -264,17 +265,25 @@ def link_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> di
     attaches those first (``attach_linked``)."""
     con = duckdb.connect(str(db_path))
     try:
-        tables = _attach_marts(con, target_db)
-        con.execute(f"create schema if not exists {_q(schema)}")
-        for m in table_meta():
-            mart = f"{_q(MARTS_CATALOG)}.main.{_q(m.name)}"
-            if m.name in tables:
-                con.execute(f"create or replace view {_q(schema)}.{_q(m.name)} as select rowid as rowid, * from {mart}")
-            else:
-                con.execute(f"create or replace table {_q(schema)}.{_q(m.name)} as select * from {mart}")
+        link_marts_on(con, target_db, schema)
     finally:
         con.close()
     return {MARTS_CATALOG: Path(target_db)}
+
+
+def link_marts_on(con: duckdb.DuckDBPyConnection, target_db: Path, schema: str = INPUT_SCHEMA) -> None:
+    """``link_marts`` on an open connection, in its default catalog (the engine's in-memory scratch DB, which
+    then never holds a copy of the input on disk): target_db attached READ_ONLY as MARTS_CATALOG, unless it
+    already is, and the views over its marts in ``schema``."""
+    attached = con.execute(f"select 1 from duckdb_databases() where database_name = {_lit(MARTS_CATALOG)}").fetchall()
+    tables = _attach_marts(con, target_db, attach=not attached)
+    con.execute(f"create schema if not exists {_q(schema)}")
+    for m in table_meta():
+        mart = f"{_q(MARTS_CATALOG)}.main.{_q(m.name)}"
+        if m.name in tables:
+            con.execute(f"create or replace view {_q(schema)}.{_q(m.name)} as select rowid as rowid, * from {mart}")
+        else:
+            con.execute(f"create or replace table {_q(schema)}.{_q(m.name)} as select * from {mart}")
 
 
 def copy_linked_marts(db_path: Path, linked: Mapping[str, Path], schema: str = INPUT_SCHEMA) -> None:
