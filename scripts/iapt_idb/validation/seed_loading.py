@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import runlock
 from ..paths import ROOT
 from .plans import SEED_STAMPS, Plan, Seed, plan_dir
 
@@ -166,6 +167,7 @@ def _load(con: duckdb.DuckDBPyConnection, plan: Plan, seeds: list[Seed],
 
 
 SEED_CACHE_PREFIX = "seeds-"
+SEED_CACHE_BUILD_PREFIX = ".seeds-build."
 KEEP_SEED_CACHES = 3  # the newest seed caches kept (a plan folder may serve several checkouts)
 _CACHE_ALIAS = "iapt_seed_cache"
 
@@ -179,39 +181,23 @@ def seed_cache_path(plan: Plan) -> Path:
 
 
 def _build_seed_cache(plan: Plan, path: Path) -> None:
-    """The typed seeds loaded from their CSV files, with their stamps, into a new file at ``path`` (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{SEED_CACHE_PREFIX}*.tmp*"):  # left by a build that was killed
-        pid = stale.name.split(".duckdb.", 1)[-1].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect()
-    try:
-        con.execute(f"attach {_lit(str(tmp))} as {_q(_CACHE_ALIAS)}")
-        cache = replace(plan, catalog=_CACHE_ALIAS)
-        _load(con, cache, [s for s in plan.seeds if s.columns], {})
-        _refresh_stamps(con, cache)
-        con.execute(f"detach {_q(_CACHE_ALIAS)}")  # checkpointed: the file holds everything
+    """The typed seeds loaded from their CSV files, with their stamps, into a new file at ``path``: built in a
+    private scratch folder beside it (a killed build's is swept by the next), then renamed into place."""
+    with runlock.private_scratch(path.parent, SEED_CACHE_BUILD_PREFIX) as scratch:
+        tmp = scratch / path.name
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach {_lit(str(tmp))} as {_q(_CACHE_ALIAS)}")
+            cache = replace(plan, catalog=_CACHE_ALIAS)
+            _load(con, cache, [s for s in plan.seeds if s.columns], {})
+            _refresh_stamps(con, cache)
+            con.execute(f"detach {_q(_CACHE_ALIAS)}")  # checkpointed: the file holds everything
+        finally:
+            con.close()
         os.replace(tmp, path)
-    finally:
-        con.close()
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
     older = sorted(path.parent.glob(f"{SEED_CACHE_PREFIX}*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in older[KEEP_SEED_CACHES:]:
         old.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def copy_cached_seeds(con: duckdb.DuckDBPyConnection, plan: Plan, existing: dict[tuple[str, str], str]) -> list[str]:
