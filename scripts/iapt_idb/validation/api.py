@@ -136,7 +136,7 @@ def build_validation_models(
 ) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
     given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
-    databases target_db's views read (``sources.link_marts``), copied into it when dbt has to run instead.
+    databases target_db's views read (``sources.link_marts_on``), copied into it when dbt has to run instead.
     ``inputs(con)``: makes those views (``sources.link_marts_on``) on the engine's connection. ``memory``: the
     engine makes every relation in memory, and target_db is only written when a plan must be compiled
     (``engine.run_plan``): for a caller that needs nothing but ``read``'s value.

@@ -218,7 +218,7 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
 def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | None = None,
            linked: Mapping[str, Path] | None = None) -> dict[str, Any]:
     """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts.
-    ``linked``: the databases the views of ``db`` read (``sources.link_marts``), attached READ_ONLY.
+    ``linked``: the databases the views of ``db`` read (``sources.link_marts_on``), attached READ_ONLY.
     ``timings``, if given, gets the seconds of GX's import, the suites and the data docs (for the benchmark;
     they are never in the result, which goes into summary.json and stays the same from run to run)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

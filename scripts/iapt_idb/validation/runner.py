@@ -242,7 +242,7 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
     With ``read``, ``read(con)`` runs on the engine's connection once every relation exists (its value is
     ``stats.read_value``), and the connection is then closed in the background: ``wait_closed()`` before
     the file is opened again in this process. ``linked``: the databases target_db's views read (alias ->
-    file, ``sources.link_marts``), attached READ_ONLY beside it. ``inputs(con)``, when given, makes the input
+    file, ``sources.link_marts_on``), attached READ_ONLY beside it. ``inputs(con)``, when given, makes the input
     relations on the engine's connection first (``sources.link_marts_on``).
 
     ``memory``: the relations are made in a database in memory under target_db's catalog name instead, and

@@ -228,7 +228,7 @@ MARTS_CATALOG = "iapt_marts"
 
 
 def attach_linked(con: duckdb.DuckDBPyConnection, linked: Mapping[str, Path] | None) -> None:
-    """Attach, READ_ONLY, the databases whose tables the scratch DB's views read (``link_marts``): alias -> file."""
+    """Attach, READ_ONLY, the databases whose tables the scratch DB's views read (``link_marts_on``): alias -> file."""
     for alias, path in sorted((linked or {}).items()):
         con.execute(f"attach {_lit(str(Path(path).resolve()))} as {_q(alias)} (read_only)")
 
@@ -255,26 +255,15 @@ def _attach_marts(con: duckdb.DuckDBPyConnection, target_db: Path, attach: bool 
     return {name for name, kind in kinds.items() if kind == "table"}
 
 
-def link_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> dict[str, Path]:
-    """The built IDB marts of target_db (schema main) as views in ``schema`` of the scratch DB, read in place:
-    no copy of the patient data is written (the copy cost ~1.6 s at benchmark scale, most of the TOS rules'
-    time outside the checks). Each view carries the mart's own ``rowid`` as a column of that name, which the
-    validation's row id (``tos_row_id``: DuckDB's rowid) then reads, so the row ids and the order they give
-    are the mart's, as a copy's were. A mart that is a view has no rowid: it is copied, as ``load_marts``
-    does. -> the databases the views read ({MARTS_CATALOG: target_db}): every connection that reads them
-    attaches those first (``attach_linked``)."""
-    con = duckdb.connect(str(db_path))
-    try:
-        link_marts_on(con, target_db, schema)
-    finally:
-        con.close()
-    return {MARTS_CATALOG: Path(target_db)}
-
-
 def link_marts_on(con: duckdb.DuckDBPyConnection, target_db: Path, schema: str = INPUT_SCHEMA) -> None:
-    """``link_marts`` on an open connection, in its default catalog (the engine's in-memory scratch DB, which
-    then never holds a copy of the input on disk): target_db attached READ_ONLY as MARTS_CATALOG, unless it
-    already is, and the views over its marts in ``schema``."""
+    """The built IDB marts of target_db (schema main) as views in ``schema`` of the connection's default
+    catalog (the scratch DB, or the validation engine's database in memory), read in place: no copy of the
+    patient data is written (the copy cost ~1.6 s at benchmark scale, most of the TOS rules' time outside the
+    checks). target_db is attached READ_ONLY as MARTS_CATALOG unless it already is; every other connection
+    that reads the views attaches it first (``attach_linked`` with {MARTS_CATALOG: target_db}). Each view
+    carries the mart's own ``rowid`` as a column of that name, which the validation's row id (``tos_row_id``:
+    DuckDB's rowid) then reads, so the row ids and the order they give are the mart's, as a copy's were. A
+    mart that is a view has no rowid: it is copied, as ``load_marts`` does."""
     attached = con.execute(f"select 1 from duckdb_databases() where database_name = {_lit(MARTS_CATALOG)}").fetchall()
     tables = _attach_marts(con, target_db, attach=not attached)
     con.execute(f"create schema if not exists {_q(schema)}")
@@ -287,7 +276,7 @@ def link_marts_on(con: duckdb.DuckDBPyConnection, target_db: Path, schema: str =
 
 
 def copy_linked_marts(db_path: Path, linked: Mapping[str, Path], schema: str = INPUT_SCHEMA) -> None:
-    """Replace the views ``link_marts`` made in ``schema`` of the scratch DB by copies of the marts, for a
+    """Replace the views ``link_marts_on`` made in ``schema`` of the scratch DB by copies of the marts, for a
     reader that opens the scratch DB alone (dbt)."""
     con = duckdb.connect(str(db_path))
     try:
@@ -304,7 +293,7 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows:
     """The built IDB marts of target_db (schema main), copied into ``schema`` of the scratch DB: the target
     DB is attached READ_ONLY for the copy, so validating needs no write lock on it. Row order and column
     types are kept (the validation reads them as the marts themselves). ``rows=False`` copies the tables'
-    shape only; ``seeds`` (schema, table) are copied as they are, into the same schema. (``link_marts`` reads
+    shape only; ``seeds`` (schema, table) are copied as they are, into the same schema. (``link_marts_on`` reads
     the marts in place instead; dbt, which cannot attach them, needs this copy.)"""
     con = duckdb.connect(str(db_path))
     try:
