@@ -9,6 +9,10 @@ from pathlib import Path
 
 from .paths import IDB_SCHEMA_CSV
 
+# The patient identifiers no message, log, report, site or leftover file may show, as IDB columns
+# (table -> columns). Every piece of code that could show a value looks here.
+PATIENT_IDENTIFIERS: dict[str, tuple[str, ...]] = {"IDS001MPI": ("NHSNumber", "PersonBirthDate", "Postcode")}
+
 
 @dataclass(frozen=True)
 class IdbColumn:

@@ -51,6 +51,10 @@ def nhs_number(seed: int) -> str:
         n += 1
 
 
+# Patient -> postcode (the others: LS1 4AP): a pseudo-postcode (no fixed abode), one held without its space.
+POSTCODES = {1: "LS28 9NX", 2: "BD11NG", 3: "ZZ99 3WZ"}
+
+
 def _rows() -> dict[str, list[dict[str, object]]]:
     start, end = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
     ethnic = ["A", "B", "99", "Z", "Q9", None, "C", "H", "A", "N", "S", "A"]
@@ -71,7 +75,7 @@ def _rows() -> dict[str, list[dict[str, object]]]:
         rows["IDS001MPI"].append(
             dict(LocalPatientId=lp, OrgIDLocalPatientId="RZZ", NHSNumber=nhs_number(i + 1), NHSNumberStatus="01",
                  PersonBirthDate=dt.date(1950 + 3 * i, 1 + i % 12, 1 + (5 * i) % 28),
-                 Postcode="ZZ99 3WZ" if i == 3 else "LS1 4AP", Gender=["1", "2", "X", "1"][i % 4],
+                 Postcode=POSTCODES.get(i, "LS1 4AP"), Gender=["1", "2", "X", "1"][i % 4],
                  GenderIdentity=["1", "2", "4", "Z"][i % 4], GenderIdentitySameAtBirth="Y",
                  EthnicCategory=ethnic[i], EthnicCategory2021=None, ExBAFIndicator="UU" if i % 5 == 0 else "05",
                  LanguageCodePreferred="en", EduEstabTypeIAPT="8")
@@ -200,7 +204,7 @@ def _write_gx(folder: Path, birth_date: dt.date) -> None:
         f"<html>{head}<body><h1>Data Docs</h1><script>$(function(){{}});</script>"
         '<a href="validations/tos_IDS001MPI.html">tos_IDS001MPI</a></body></html>', encoding="utf-8")
     (folder / "validations" / "tos_IDS001MPI.html").write_text(
-        f"<html>{head}<body><img src=\"https://example.org/logo.png\"><h1>tos_IDS001MPI</h1><p>unexpected values: {birth_date.isoformat()}</p>"
+        f"<html>{head}<body><img src=\"https://example.org/logo.png\"><h1>tos_IDS001MPI</h1><p>unexpected values: {birth_date.isoformat()}, ls28  9nx, BD1 1NG, ZZ99 3WZ</p>"
         '<a href="../index.html">home</a></body></html>', encoding="utf-8")
 
 

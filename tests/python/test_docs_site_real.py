@@ -55,18 +55,30 @@ def site(real: RealSite) -> Path:  # the name the reused `served` fixture expect
     return real.site
 
 
-def test_no_nhs_number_or_birth_date_from_the_marts(real: RealSite) -> None:
+def _words_and_pairs(text: str) -> set[str]:
+    """Every word and every pair of words (one space apart) of a text, upper case, white space runs as one."""
+    text = " ".join(text.upper().split())
+    return set(re.findall(r"[A-Z0-9]+", text)) | set(re.findall(r"(?=(?<![A-Z0-9])([A-Z0-9]+ [A-Z0-9]+)(?![A-Z0-9]))", text))
+
+
+def test_no_nhs_number_birth_date_or_postcode_from_the_marts(real: RealSite) -> None:
     with duckdb.connect(str(real.target_db), read_only=True) as con:
         nhs = {r[0] for r in con.execute('select "NHSNumber" from main."IDS001MPI" where "NHSNumber" is not null').fetchall()}
         dobs = {r[0].isoformat() for r in con.execute('select "PersonBirthDate" from main."IDS001MPI" where "PersonBirthDate" is not null').fetchall()}
-    assert len(nhs) > 50 and len(dobs) > 50
+        postcodes = {" ".join(r[0].upper().split()) for r in con.execute('select "Postcode" from main."IDS001MPI"').fetchall()
+                     if r[0] and len(r[0].strip()) >= 5 and not r[0].upper().startswith("ZZ99")}
+    assert len(nhs) > 50 and len(dobs) > 50 and len(postcodes) > 50
     files = [p for p in real.site.rglob("*") if p.is_file()]
     assert any(p.parts[-2:] == ("dbt-docs", "index.html") for p in files) and any("gx" in p.parts for p in files)
-    for path in files:
+    # the report folder too: validate's own GX data docs, which the site copies
+    report_files = [p for p in real.report.rglob("*") if p.is_file()]
+    assert any("gx_data_docs" in p.parts for p in report_files)
+    for path in files + report_files:
         text = path.read_text(encoding="utf-8", errors="replace")
         tokens = set(re.findall(r"(?<!\d)\d{10}(?!\d)", text)) | set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
-        assert not tokens & nhs, f"{path.relative_to(real.site)} holds an NHS Number"
-        assert not tokens & dobs, f"{path.relative_to(real.site)} holds a birth date"
+        assert not tokens & nhs, f"{path} holds an NHS Number"
+        assert not tokens & dobs, f"{path} holds a birth date"
+        assert not _words_and_pairs(text) & postcodes, f"{path} holds a postcode"
 
 
 def test_every_rule_page_lists_exactly_the_reported_records(real: RealSite) -> None:

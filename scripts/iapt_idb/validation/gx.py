@@ -7,7 +7,8 @@ views ``tos_norm_*`` read from DuckDB into pandas (GX's SQL path does not work o
 
 Context: an ephemeral context (suites are rebuilt from the catalogue every run, so nothing needs keeping;
 a file context was measured ~40% slower), with a filesystem data-docs site in
-``<report dir>/gx_data_docs/index.html`` that the docs site links to.
+``<report dir>/gx_data_docs/index.html`` that the docs site links to. The data docs show GX's sample of
+unexpected values, except for a table whose suite checks a patient identifier (``result_format``).
 
 Each table is read with only the columns its suite names, through Arrow into pandas' Arrow-backed ``str``
 dtype, on a background thread one table ahead of GX (``_TableReader``); each table's suite, asset, batch
@@ -32,6 +33,7 @@ import duckdb
 
 from ..paths import SEEDS_DIR
 from ..periods import parse_period
+from ..spec import PATIENT_IDENTIFIERS
 from .catalogue import GX_CHECKS, load_rules
 from .report import SCHEMA
 from .sources import attach_linked
@@ -166,6 +168,15 @@ def _unique(expectations: list[Any], aliases: dict[str, list[str]] | None = None
     return kept
 
 
+def result_format(table: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """BASIC: counts plus GX's sample of up to 20 unexpected values, which the data docs show; no sample at
+    all for a table whose suite checks a patient identifier (``spec.PATIENT_IDENTIFIERS``), so that no
+    postcode, NHS Number or birth date is ever written into the data docs."""
+    identifiers = set(PATIENT_IDENTIFIERS.get(table, ()))
+    checks_identifier = any(r["params"]["column"] in identifiers for r in rules)
+    return {"result_format": "BASIC", "partial_unexpected_count": 0 if checks_identifier else 20}
+
+
 def _validation_definition(gx: Any, context: Any, source: Any, table: str, expectations: list[Any],
                            aliases: dict[str, list[str]] | None = None) -> Any:
     """Suite, data asset, whole-dataframe batch definition and validation definition of one table, each
@@ -204,8 +215,7 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
         n_expectations += len(expectations)
         aliases: dict[str, list[str]] = {}
         vd = _validation_definition(gx, context, source, table, expectations, aliases)
-        # BASIC: counts plus GX's default sample of 20 unexpected values, which the data docs show.
-        result = vd.run(batch_parameters={"dataframe": df}, result_format="BASIC")
+        result = vd.run(batch_parameters={"dataframe": df}, result_format=result_format(table, by_table[table]))
         del df
         success = success and bool(result.success)
         for er in result.results:
