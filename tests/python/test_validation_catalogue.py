@@ -107,3 +107,19 @@ def test_assessment_scales_cover_every_tool() -> None:
     for s in scales:
         re.compile(s["score_format_regex"])
         assert (s["score_min"] != "") != (s["allowed_values"] != ""), s["tool_code"]
+
+
+def test_gx_not_blank_matches_exactly_what_pythons_white_space_matches() -> None:
+    # GX's not_blank pattern spells \s out (so pandas runs it in pyarrow): it must accept the same strings.
+    import pandas as pd
+
+    from iapt_idb.validation.gx import BLANK, WHITE_SPACE
+
+    every_space = [chr(i) for i in range(0x110000) if re.fullmatch(r"\s", chr(i))]
+    assert sorted(WHITE_SPACE) == every_space
+    values = ["", " ", "a", " a ", "a\n", "\n", "\r\n", "\u200b", "\ufeff", "x\u3000", *every_space,
+              *(c * 3 for c in every_space), *(f" {c}b" for c in every_space)]
+    python = [re.search(r"^\s*$", v) is not None for v in values]
+    assert [re.search(BLANK, v) is not None for v in values] == python
+    # as GX runs it on the frames it is given (pandas' Arrow-backed strings)
+    assert pd.Series(values, dtype="str").str.contains(BLANK).tolist() == python

@@ -40,8 +40,16 @@ from .sources import attach_linked
 from .tables import meta
 
 SITE = "tos_data_docs"
-# GX's not_blank expectation: only white space, or empty.
-BLANK = r"^\s*$"
+# Python's \s (every character str.isspace() holds for) spelled out as a class: the same matches, but
+# pandas' Arrow strings run it in pyarrow (RE2) instead of calling re once per value, which they do for
+# \s, whose meaning differs in RE2 (about 7x faster on the month's 75 not_blank expectations).
+WHITE_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+               "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# GX's not_blank expectation: only white space, or empty. Control characters escaped (\t, \x1c), the others
+# as themselves (pandas sends a pattern with a \u escape back to Python's re).
+BLANK = "^[" + "".join({"\t": r"\t", "\n": r"\n", "\v": r"\v", "\f": r"\f", "\r": r"\r"}.get(c) or
+                       (f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7f <= ord(c) <= 0xff else c)
+                       for c in WHITE_SPACE) + "]*$"
 
 
 def _codes(stem: str, period: str) -> list[str]:
