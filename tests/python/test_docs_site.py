@@ -324,3 +324,17 @@ def test_screenshot_of_the_month_page(browser, site: Path, tmp_path: Path) -> No
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, Path(keep) / shot.name)
     browser.set_window_size(1280, 1000)
+
+
+def test_postcodes_are_scrubbed_in_any_case_and_spacing_and_nothing_else() -> None:
+    from iapt_idb.docs_site import privacy
+
+    with duckdb.connect() as con:
+        con.execute('create table main."IDS001MPI" ("Postcode" varchar)')
+        con.execute("""insert into main."IDS001MPI" values ('LS28 9NX'), ('bd11ng'), ('LS1-4AP'), ('ZZ99 3WZ'), ('X1')""")
+        ids = privacy.collect(con)
+    text = ("a ls28 9nx b LS289NX c LS28\t 9NX d BD1 1NG e BD11NG f ls1-4ap g ZZ99 3WZ h X1 i LS28 9NXY "
+            "j LS28 9NX2 k NX LS28")
+    clean = privacy.scrub(text, ids.spellings(), literals=ids.literals())
+    assert clean == ("a [removed] b [removed] c [removed] d [removed] e [removed] f [removed] g ZZ99 3WZ h X1 "
+                     "i LS28 9NXY j LS28 9NX2 k NX LS28")

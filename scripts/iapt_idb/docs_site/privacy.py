@@ -35,6 +35,7 @@ _DATE_SHAPE = re.compile(
 _DIGIT_RUN = re.compile(r"[0-9]{10,}")
 _PSEUDO_POSTCODE = re.compile(r"^ZZ99 ?[0-9][A-Z]{2}$")  # "no fixed abode / not known": identifies nobody
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_WORDS_VALUE = re.compile(r"[A-Z0-9]+( [A-Z0-9]+)?")  # what _scrub_words can find: one or two words
 _MAX_GAP = 4  # white space between the two words of a postcode, as a page may pad it
 _MIN_POSTCODE = 5  # shorter values (defects such as "X") would match ordinary text
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".json", ".csv", ".txt", ".svg", ".md", ".xml"})
@@ -151,7 +152,14 @@ def scrub(text: str, spellings: set[str], any_valid_nhs_number: bool = True, lit
     # when long enough not to be mistaken for ordinary text.
     for odd in sorted(s for s in spellings if len(s) >= 8 and not (_NHS_SHAPE.fullmatch(s) or _DATE_SHAPE.fullmatch(s))):
         text = text.replace(odd, REDACTED)
-    return _scrub_words(text, literals) if literals else text
+    if not literals:
+        return text
+    # a value with other characters than letters, digits and one space (a defect such as "LS1-4AP") is
+    # replaced as it is written, whatever its case
+    odd_literals = sorted((v for v in literals if not _WORDS_VALUE.fullmatch(v)), key=lambda v: (-len(v), v))
+    if odd_literals:
+        text = re.sub("|".join(map(re.escape, odd_literals)), REDACTED, text, flags=re.IGNORECASE)
+    return _scrub_words(text, literals)
 
 
 def _scrub_words(text: str, literals: set[str]) -> str:
