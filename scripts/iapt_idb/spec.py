@@ -10,7 +10,8 @@ from pathlib import Path
 from .paths import IDB_SCHEMA_CSV
 
 # The patient identifiers no message, log, report, site or leftover file may show, as IDB columns
-# (table -> columns). Every piece of code that could show a value looks here.
+# (table -> columns). The reports never show a value at all; where another tool's output can (GX's samples
+# of unexpected values, the pages the docs site copies), the code reads this list.
 PATIENT_IDENTIFIERS: dict[str, tuple[str, ...]] = {"IDS001MPI": ("NHSNumber", "PersonBirthDate", "Postcode")}
 
 
