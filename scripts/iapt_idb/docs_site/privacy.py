@@ -117,8 +117,8 @@ def collect(con: duckdb.DuckDBPyConnection) -> Identifiers:
             if column not in held:
                 continue
             add = _COLLECTORS.get(column, _add_postcode)
-            sql = f'select distinct "{column}" from main."{table}" where "{column}" is not null'
-            for (v,) in con.execute(sql).fetchall():
+            rows = con.execute(f'select distinct "{column}" from main."{table}" where "{column}" is not null')
+            for (v,) in rows.fetchall():
                 add(ids, v)
     return ids
 
