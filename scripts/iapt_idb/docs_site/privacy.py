@@ -5,12 +5,14 @@ tools (failure messages, Great Expectations' samples of unexpected values, dbt's
 fixtures). Every text file of the finished site is therefore scrubbed of:
 
 - every NHSNumber and PersonBirthDate value held in the month's IDS001 mart (several spellings);
-- every Postcode value held there (as held, upper case, with and without its space), except the national
-  pseudo-postcodes (ZZ99 ...), which identify nobody, and values shorter than 5 characters, which would
-  match ordinary text;
+- every Postcode value held there, found by its letters and digits alone (one to three words of the text,
+  in any case, with up to 4 characters of spacing or punctuation between them: ``LS28 9NX``, ``ls28  9nx``,
+  ``LS289NX``, ``LS28-9NX``), except the national pseudo-postcodes (ZZ99 ...), which identify nobody, and
+  values of fewer than 5 letters and digits, which would match ordinary text;
 - anything shaped like a valid NHS Number (10 digits, optionally spaced 3-3-4, correct check digit).
 
-The columns are those of ``spec.PATIENT_IDENTIFIERS``.
+The columns are those of ``spec.PATIENT_IDENTIFIERS``. ``Scrubber`` derives what it looks for once per
+site, so each file costs one pass of each pattern, however many patients the month holds.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ _DATE_SHAPE = re.compile(
 _DIGIT_RUN = re.compile(r"[0-9]{10,}")
 _PSEUDO_POSTCODE = re.compile(r"^ZZ99 ?[0-9][A-Z]{2}$")  # "no fixed abode / not known": identifies nobody
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_WORDS_VALUE = re.compile(r"[A-Z0-9]+( [A-Z0-9]+)?")  # what _scrub_words can find: one or two words
-_MAX_GAP = 4  # white space between the two words of a postcode, as a page may pad it
-_MIN_POSTCODE = 5  # shorter values (defects such as "X") would match ordinary text
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]")
+_MAX_WORDS = 3  # a held value is looked for as up to three words of the text
+_MAX_GAP = 4  # characters between two of those words (spaces a page pads, a hyphen)
+_MIN_HELD = 5  # letters and digits: shorter values (defects such as "X") would match ordinary text
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".json", ".csv", ".txt", ".svg", ".md", ".xml"})
 
 
@@ -45,18 +48,13 @@ TEXT_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".json", ".csv", ".tx
 class Identifiers:
     nhs_numbers: set[str] = field(default_factory=set)
     birth_dates: set[dt.date] = field(default_factory=set)
-    postcodes: set[str] = field(default_factory=set)
+    postcodes: set[str] = field(default_factory=set)  # and any identifier column without a collector of its own
 
-    def literals(self) -> set[str]:
-        """The postcodes, upper case: as held (words separated by one space), without spaces, and with one
-        space before the last three characters (the inward code); ``scrub`` finds them word by word,
-        whatever their case and spacing in the text."""
-        out: set[str] = set()
-        for p in self.postcodes:
-            words = p.upper().split()
-            compact = "".join(words)
-            out.update({" ".join(words), compact, f"{compact[:-3]} {compact[-3:]}"})
-        return {s for s in out if len(s) >= _MIN_POSTCODE}
+    def held_values(self) -> set[str]:
+        """The postcodes by their letters and digits alone, upper case (``Scrubber`` finds them in any case,
+        spacing and punctuation)."""
+        compact = {_NOT_WORD.sub("", p).upper() for p in self.postcodes}
+        return {c for c in compact if len(c) >= _MIN_HELD}
 
     def spellings(self) -> set[str]:
         out: set[str] = set()
@@ -91,14 +89,17 @@ def _add_birth_date(ids: Identifiers, v: object) -> None:
         ids.birth_dates.add(d)
 
 
+def _add_held_value(ids: Identifiers, v: object) -> None:
+    ids.postcodes.add(" ".join(str(v).split()))
+
+
 def _add_postcode(ids: Identifiers, v: object) -> None:
-    text = " ".join(str(v).split())
-    if len(text) >= _MIN_POSTCODE and not _PSEUDO_POSTCODE.match(text.upper()):
-        ids.postcodes.add(text)
+    if not _PSEUDO_POSTCODE.match(" ".join(str(v).split()).upper()):
+        _add_held_value(ids, v)
 
 
 # How each column of spec.PATIENT_IDENTIFIERS is found in text; a column without an entry here has its
-# values replaced as they are held (as postcodes are).
+# values found by their letters and digits, as postcodes are (pseudo-postcodes aside).
 _COLLECTORS = {"NHSNumber": _add_nhs_number, "PersonBirthDate": _add_birth_date, "Postcode": _add_postcode}
 
 
@@ -116,74 +117,76 @@ def collect(con: duckdb.DuckDBPyConnection) -> Identifiers:
         for column in columns:
             if column not in held:
                 continue
-            add = _COLLECTORS.get(column, _add_postcode)
+            add = _COLLECTORS.get(column, _add_held_value)
             rows = con.execute(f'select distinct "{column}" from main."{table}" where "{column}" is not null')
             for (v,) in rows.fetchall():
                 add(ids, v)
     return ids
 
 
-def scrub(text: str, spellings: set[str], any_valid_nhs_number: bool = True, literals: set[str] = frozenset()) -> str:
-    """Replace known identifiers (exact spellings), anything shaped like a valid NHS Number, and every
-    one of ``literals`` (``Identifiers.literals``: postcodes) standing as one or two words.
+class Scrubber:
+    """Replaces the identifiers of ``ids`` in text: known spellings, anything shaped like a valid NHS Number,
+    and the held values (postcodes) as words of the text. Built once per site: what it looks for is derived
+    here, not per file."""
 
-    With any_valid_nhs_number False (for program code, whose numeric constants can pass the check
-    digit by chance) only numbers of the 999 test range are treated as NHS Numbers by shape.
-    """
+    def __init__(self, ids: Identifiers) -> None:
+        self.spellings = ids.spellings()
+        # Malformed values (wrong length, letters) cannot be found by shape: replaced literally, when long
+        # enough not to be mistaken for ordinary text.
+        self.odd = sorted(s for s in self.spellings
+                          if len(s) >= 8 and not (_NHS_SHAPE.fullmatch(s) or _DATE_SHAPE.fullmatch(s)))
+        self.held = frozenset(ids.held_values())
+        # every start of a held value: a run of words is extended only while it is one
+        self.starts = frozenset(v[:n] for v in self.held for n in range(1, len(v) + 1))
 
-    def nhs(m: re.Match[str]) -> str:
-        digits = "".join(m.groups())
-        if digits in spellings or m.group(0) in spellings:
-            return REDACTED
-        if nhs_number_ok(digits) and (any_valid_nhs_number or digits.startswith("999")):
-            return REDACTED
-        return m.group(0)
+    def __call__(self, text: str, any_valid_nhs_number: bool = True) -> str:
+        """With any_valid_nhs_number False (for program code, whose numeric constants can pass the check
+        digit by chance) only numbers of the 999 test range are treated as NHS Numbers by shape."""
+        spellings = self.spellings
 
-    def date(m: re.Match[str]) -> str:
-        return REDACTED if m.group(0) in spellings else m.group(0)
+        def nhs(m: re.Match[str]) -> str:
+            digits = "".join(m.groups())
+            if digits in spellings or m.group(0) in spellings:
+                return REDACTED
+            if nhs_number_ok(digits) and (any_valid_nhs_number or digits.startswith("999")):
+                return REDACTED
+            return m.group(0)
 
-    def known_inside(m: re.Match[str]) -> str:
-        run = m.group(0)
-        return REDACTED if any(run[i : i + 10] in spellings for i in range(len(run) - 9)) else run
+        def date(m: re.Match[str]) -> str:
+            return REDACTED if m.group(0) in spellings else m.group(0)
 
-    text = _DATE_SHAPE.sub(date, _NHS_SHAPE.sub(nhs, text))
-    text = _DIGIT_RUN.sub(known_inside, text)  # a known NHS Number glued to other characters
-    # Malformed values (wrong length, letters) cannot be found by shape: replace them literally,
-    # when long enough not to be mistaken for ordinary text.
-    for odd in sorted(s for s in spellings if len(s) >= 8 and not (_NHS_SHAPE.fullmatch(s) or _DATE_SHAPE.fullmatch(s))):
-        text = text.replace(odd, REDACTED)
-    if not literals:
-        return text
-    # a value with other characters than letters, digits and one space (a defect such as "LS1-4AP") is
-    # replaced as it is written, whatever its case
-    odd_literals = sorted((v for v in literals if not _WORDS_VALUE.fullmatch(v)), key=lambda v: (-len(v), v))
-    if odd_literals:
-        text = re.sub("|".join(map(re.escape, odd_literals)), REDACTED, text, flags=re.IGNORECASE)
-    return _scrub_words(text, literals)
+        def known_inside(m: re.Match[str]) -> str:
+            run = m.group(0)
+            return REDACTED if any(run[i : i + 10] in spellings for i in range(len(run) - 9)) else run
 
+        text = _DATE_SHAPE.sub(date, _NHS_SHAPE.sub(nhs, text))
+        text = _DIGIT_RUN.sub(known_inside, text)  # a known NHS Number glued to other characters
+        for odd in self.odd:
+            text = text.replace(odd, REDACTED)
+        return self._held_words(text) if self.held else text
 
-def _scrub_words(text: str, literals: set[str]) -> str:
-    """Replace every word or pair of words (letters and digits; a pair: up to 4 white-space characters between
-    them) that is one of ``literals`` (upper case, one space), whatever its case; a pair is tried first."""
-    longest = max(len(v) for v in literals)
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    out: list[str] = []
-    last = i = 0
-    while i < len(words):
-        start, end = words[i]
-        hit = 0
-        if i + 1 < len(words) and words[i + 1][0] - end <= _MAX_GAP and text[end:words[i + 1][0]].isspace():
-            pair_end = words[i + 1][1]
-            pair = text[start:end] + " " + text[words[i + 1][0]:pair_end]
-            if len(pair) <= longest and pair.upper() in literals:
-                hit, end = 2, pair_end
-        if not hit and end - start <= longest and text[start:end].upper() in literals:
-            hit = 1
-        if hit:
-            out += [text[last:start], REDACTED]
-            last = end
-        i += hit or 1
-    return "".join(out) + text[last:] if out else text
+    def _held_words(self, text: str) -> str:
+        """Replace every run of one to three words (letters and digits; at most _MAX_GAP other characters
+        between two of them) whose letters and digits, upper case, are a held value; the longest run first."""
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        out: list[str] = []
+        last = i = 0
+        while i < len(words):
+            start, end = words[i]
+            joined, hit = "", 0
+            for k in range(i, min(i + _MAX_WORDS, len(words))):
+                if k > i and words[k][0] - words[k - 1][1] > _MAX_GAP:
+                    break
+                joined += text[words[k][0]:words[k][1]].upper()
+                if joined not in self.starts:
+                    break
+                if joined in self.held:
+                    hit, end = k - i + 1, words[k][1]
+            if hit:
+                out += [text[last:start], REDACTED]
+                last = end
+            i += hit or 1
+        return "".join(out) + text[last:] if out else text
 
 
 def scrub_tree(root: Path, ids: Identifiers, code_folders: tuple[str, ...] = ("dbt-docs",)) -> int:
@@ -191,7 +194,7 @@ def scrub_tree(root: Path, ids: Identifiers, code_folders: tuple[str, ...] = ("d
 
     Files under code_folders (dbt's single-page app, megabytes of JavaScript) get the narrower
     shape rule; every other file the full one."""
-    spellings, literals = ids.spellings(), ids.literals()
+    scrub = Scrubber(ids)
     changed = 0
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in TEXT_SUFFIXES:
@@ -201,7 +204,7 @@ def scrub_tree(root: Path, ids: Identifiers, code_folders: tuple[str, ...] = ("d
         except UnicodeDecodeError:
             continue
         is_code = path.relative_to(root).parts[0] in code_folders
-        clean = scrub(text, spellings, any_valid_nhs_number=not is_code, literals=literals)
+        clean = scrub(text, any_valid_nhs_number=not is_code)
         if clean != text:
             path.write_text(clean, encoding="utf-8")
             changed += 1
