@@ -122,9 +122,10 @@ def test_busy_option_runs_cpu_bound_processes_beside_the_phases_and_stops_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[list[int]] = []
+    before = set(descendants(os.getpid()))  # the worker's own (a replica another test left running, ...)
 
     def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
-        busy = [pid for pid in descendants(os.getpid()) if pid != os.getpid()]
+        busy = [pid for pid in descendants(os.getpid()) if pid not in before]
         seen.append(busy)
         return bench.PhaseRecord(phase, "ok", rows=10, seconds=1.0, wall_seconds=1.0, maxrss_mb=1.0)
 
