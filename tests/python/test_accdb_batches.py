@@ -120,6 +120,9 @@ class Plan:
     def checked_write_sql(self):
         return self.sql, False
 
+    def unstorable_in(self, batch):
+        return False
+
 
 con = duckdb.connect()
 con.register("b", pa.Table.from_batches([batch]))

@@ -84,6 +84,16 @@ def test_out_of_range_integer_is_refused_not_wrapped() -> None:
            "outside the range of Number (Long Integer)" in msg
 
 
+def test_date_access_cannot_hold_is_refused() -> None:
+    db = variant_db(
+        "year_range",
+        "UPDATE IDS201CareContact SET CareContDate = DATE '0099-12-31' WHERE CareContactId = '31'",
+    )
+    msg = _refused(db, "year_range")
+    assert "IDS201CareContact.CareContDate, row 3 (0-based; CareContactId='31'): year outside 100-9999, which " \
+           "Access cannot store" in msg
+
+
 def test_unknown_column_is_refused() -> None:
     db = variant_db("unknown_col", "ALTER TABLE IDS002GP ADD COLUMN GPNotes VARCHAR")
     msg = _refused(db, "unknown_col")

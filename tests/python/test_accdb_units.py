@@ -78,10 +78,11 @@ def test_fixture_nhs_numbers_are_valid_test_numbers() -> None:
         assert nhs.check_digit(n[:9]) == int(n[9])
 
 
-def test_the_writing_scan_flags_exactly_the_rows_the_preflight_names() -> None:
-    """The export checks each row in the SELECT that reads it for writing (one more column, true where a
-    value cannot be stored); it must flag exactly the rows the pre-flight reports, and leave the written
-    values as they were (outer spaces trimmed, an emptied text null)."""
+def test_the_writing_checks_flag_exactly_the_rows_the_preflight_names() -> None:
+    """The export checks each row as it reads it for writing (text sizes, integer ranges and years on the
+    written values of each batch; any other check in the SELECT, as one more column); it must flag exactly
+    the rows the pre-flight reports, and leave the written values as they were (outer spaces trimmed, an
+    emptied text null)."""
     import duckdb
 
     from iapt_idb.accdb import source
@@ -106,14 +107,69 @@ def test_the_writing_scan_flags_exactly_the_rows_the_preflight_names() -> None:
                            PhysColumn("Day", "SHORT_DATE_TIME", None)))
     plan = source.plan_table(con, spec, phys, "SELECT * FROM t")
     sql, flagged = plan.checked_write_sql()
-    assert flagged
-    rows = con.execute(sql).fetchall()
-    assert [r[-1] for r in rows] == [False, True, True, True, False]
-    assert [r[1] for r in rows] == ["ab", "abcdef", None, "😀😀😀", None]
-    assert [r[:-1] for r in rows] == con.execute(plan.write_sql()).fetchall()
+    assert not flagged and sql == plan.write_sql()  # every check here has a limit: none is left to the scan
+    batch = con.execute(sql).fetch_record_batch().read_next_batch()
+    assert [plan.unstorable_in(batch.slice(i, 1)) for i in range(5)] == [False, True, True, True, False]
+    assert plan.unstorable_in(batch)
+    assert batch.column(1).to_pylist() == ["ab", "abcdef", None, "😀😀😀", None]
     n, problems = source.preflight(con, plan)
     assert n == 5
     assert sorted(p.split(",")[0] for p in problems) == ["T.Day", "T.Num", "T.Txt", "T.Txt"]
     assert any("row 3 (0-based; Id='K4'): text is 6 characters long" in p for p in problems)
     kept = con.execute(plan.storable_only().write_sql()).fetchall()
     assert [r[0] for r in kept] == ["K1", "K5"]
+
+
+def test_the_batch_limits_mean_exactly_what_the_sql_checks_mean() -> None:
+    """Each check the writer applies to a batch's written values (``Limit``) refuses exactly the values its
+    SQL condition refuses, at every edge: UTF-16 units (a character outside the Basic Multilingual Plane
+    counts two, an accented one one), each Access integer size, the first and last moment Access can hold.
+    A disagreement would make the export refuse a good file, or write a value the file cannot store."""
+    import duckdb
+
+    from iapt_idb.accdb import source
+    from iapt_idb.spec import IdbColumn, IdbTable
+
+    texts = ["ab", "abc", "😀", "😀a", "é", "éé", "ééé", "a😀", " ab ", " abc", "   ", "", None]
+    ints = [-2147483649, -2147483648, -32769, -32768, -1, 0, 255, 256, 32767, 32768, 2147483647, 2147483648, None]
+    days = ["-0001-06-01", "0099-12-31", "0100-01-01", "2026-10-01", "9999-12-31", "10000-01-01", None]
+    moments = ["0099-12-31 23:59:59.999", "0100-01-01 00:00:00", "9999-12-31 23:59:59.999",
+               "10000-01-01 00:00:00", None]
+    con = duckdb.connect()
+    rows = max(len(texts), len(ints), len(days), len(moments))
+
+    def values(items: list, typ: str) -> str:
+        return "[" + ", ".join("NULL" if v is None else f"CAST('{v}' AS {typ})" if typ != "BIGINT" else str(v)
+                               for v in items + [None] * (rows - len(items))) + "]"
+
+    con.execute(f"""CREATE TABLE t AS SELECT unnest(range({rows})) AS Id, unnest({values(texts, 'VARCHAR')}) AS Txt,
+        unnest({values(ints, 'BIGINT')}) AS B, unnest({values(ints, 'BIGINT')}) AS I,
+        unnest({values(ints, 'BIGINT')}) AS L, unnest({values(days, 'DATE')}) AS D,
+        unnest({values(moments, 'TIMESTAMP')}) AS M""")
+
+    def col(order: int, name: str, data_type: str) -> IdbColumn:
+        return IdbColumn(table_id="T", table_name="T", order=order, name=name, item_name=name, data_type=data_type,
+                         max_length=None, format_notes="", mandation="", code_list="", parent_key="")
+
+    names = [("Id", "integer", PhysColumn("Id", "LONG", None)), ("Txt", "string", PhysColumn("Txt", "TEXT", 2)),
+             ("B", "integer", PhysColumn("B", "BYTE", None)), ("I", "integer", PhysColumn("I", "INT", None)),
+             ("L", "integer", PhysColumn("L", "LONG", None)), ("D", "date", PhysColumn("D", "SHORT_DATE_TIME", None)),
+             ("M", "datetime", PhysColumn("M", "SHORT_DATE_TIME", None))]
+    spec = IdbTable("T", "T", "test table", tuple(col(i, n, typ) for i, (n, typ, _) in enumerate(names, 1)))
+    plan = source.plan_table(con, spec, PhysTable("T", tuple(c for _, _, c in names)), "SELECT * FROM t")
+    assert plan.checked_write_sql() == (plan.write_sql(), False)
+    batch = con.execute(plan.write_sql()).fetch_record_batch().read_next_batch()
+    for i, c in enumerate(plan.columns[1:], 1):  # not Id, the row number
+        assert all(chk.limit is not None for chk in c.checks), c.column.name
+        by_sql = [r[0] for r in con.execute(f"SELECT {c.problem_sql} FROM t ORDER BY Id").fetchall()]
+        by_limit = [plan.unstorable_in(_only_column(batch, i).slice(r, 1)) for r in range(rows)]
+        assert by_limit == by_sql, c.column.name
+        assert any(by_sql) and not all(by_sql), c.column.name  # both answers occur in every column
+
+
+def _only_column(batch, keep: int):
+    """The batch with every other column null, so only column ``keep``'s checks can refuse a row."""
+    import pyarrow as pa
+
+    cols = [col if i == keep else pa.nulls(len(col), col.type) for i, col in enumerate(batch.columns)]
+    return pa.RecordBatch.from_arrays(cols, schema=batch.schema)

@@ -20,6 +20,9 @@ CONVERT_STRINGS = {"writer": False, "replica": True}
 # (no tiered C1 stage) spends a third of the JIT's CPU time for the same work, and that CPU is what the
 # export's own threads need (figures in docs/decisions.md, "Build speed").
 JIT_OPTIONS = {"writer": ["-XX:-TieredCompilation", "-XX:+UseSerialGC"], "replica": []}
+# No hsperfdata file: nothing reads the JVM's performance counters, and a child that ends with os._exit
+# would leave the file behind in the temporary folder.
+COMMON_OPTIONS = ["-XX:-UsePerfData"]
 _started: list[str] = []
 _lock = threading.Lock()
 _early: list[tuple[threading.Thread, list[BaseException]]] = []  # start_early's thread and what it raised
@@ -73,6 +76,7 @@ def _start(classpath_name: str) -> None:
         "-Djava.awt.headless=true",
         # A JVM killed mid-start (Ctrl-C, SIGTERM) must not leave hs_err files in the user's folder.
         f"-XX:ErrorFile={tempfile.gettempdir()}/iapt_idb_hs_err_pid%p.log",
+        *COMMON_OPTIONS,
         *JIT_OPTIONS[classpath_name],
         classpath=list(jvm_classpath(classpath_name)),
         convertStrings=CONVERT_STRINGS[classpath_name],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -74,28 +75,62 @@ def connect(target_db: Path) -> duckdb.DuckDBPyConnection:
         raise AccdbError(str(unreadable_target(target_db, exc))) from None
 
 
+_MS_PER_DAY = 86_400_000
+_EPOCH = date(1970, 1, 1)
+
+
+def _epoch_ms(day: date) -> int:
+    return (day - _EPOCH).days * _MS_PER_DAY
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A check stated on the written value, so the writer applies it to each batch it reads (``unstorable_in``)
+    rather than in the scan's SQL: the value is a text of at most ``hi`` UTF-16 units (``kind`` "units"), or a
+    number from ``lo`` to ``hi`` (``kind`` "range": an integer, or a date-time in epoch milliseconds). It
+    means exactly what its check's SQL condition means."""
+    kind: str
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class Check:
+    """Why a value cannot be stored. ``cond`` and ``why`` are DuckDB expressions: the condition is true when
+    the value cannot be stored (null counts as fine), the reason says why in words. ``limit``, when given,
+    is the same check on the written value."""
+    cond: str
+    why: str
+    limit: Limit | None = None
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
     column: PhysColumn  # the file's column (name, Access type, size)
     logical: str  # the spec's logical type
     value_sql: str  # DuckDB expression giving the value to write
-    # Why a value cannot be stored: (condition, reason), DuckDB expressions; the condition is true when
-    # the value cannot be stored (null counts as fine), the reason says why in words.
-    checks: tuple[tuple[str, str], ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def check_sql(self) -> str | None:
         """NULL when the value fits, else why not (the first reason); None: nothing to check."""
         if not self.checks:
             return None
-        return "CASE " + " ".join(f"WHEN {cond} THEN {why}" for cond, why in self.checks) + " END"
+        return "CASE " + " ".join(f"WHEN {c.cond} THEN {c.why}" for c in self.checks) + " END"
 
     @property
     def problem_sql(self) -> str | None:
         """True when the value cannot be stored, else false (never null); None: nothing to check."""
-        if not self.checks:
-            return None
-        return " OR ".join(f"({cond}) IS TRUE" for cond, _ in self.checks)
+        return _any_true(self.checks)
+
+    @property
+    def scan_problem_sql(self) -> str | None:
+        """problem_sql of the checks that have no ``limit`` (the writer's scan computes only these)."""
+        return _any_true(tuple(c for c in self.checks if c.limit is None))
+
+
+def _any_true(checks: tuple[Check, ...]) -> str | None:
+    return " OR ".join(f"({c.cond}) IS TRUE" for c in checks) if checks else None
 
 
 @dataclass(frozen=True)
@@ -112,13 +147,20 @@ class TablePlan:
         return f"SELECT {cols} FROM ({self.source_sql}) AS src"
 
     def checked_write_sql(self) -> tuple[str, bool]:
-        """write_sql with, when the plan checks anything, one more column last: true where the row holds a
-        value the file cannot store. -> (sql, whether that column is there). The writer reads the rows and
-        their verdict in one scan, and stops at the first such row (``preflight`` then names them all)."""
-        cond = self.problem_sql()
-        if cond is None:
+        """write_sql with, when a check of the plan has no ``limit``, one more column last: true where the row
+        holds a value such a check refuses. -> (sql, whether that column is there). The writer reads the rows
+        and that verdict in one scan, applies the checks with a limit to each batch (``unstorable_in``), and
+        stops at the first row either finds (``preflight`` then names them all)."""
+        conds = [c.scan_problem_sql for c in self.columns if c.scan_problem_sql]
+        if not conds:
             return self.write_sql(), False
-        return self.write_sql(f"{cond} AS {q(UNSTORABLE_FLAG)}"), True
+        return self.write_sql(f"{' OR '.join(conds)} AS {q(UNSTORABLE_FLAG)}"), True
+
+    def unstorable_in(self, batch: pa.RecordBatch) -> bool:
+        """True when a row of ``batch`` (read with write_sql, columns in the plan's order) holds a value that
+        a check with a ``limit`` refuses."""
+        return any(_beyond(batch.column(i), c.limit) for i, col in enumerate(self.columns)
+                   for c in col.checks if c.limit is not None)
 
     def check_sql(self) -> str:
         key = f"CAST({q(self.key)} AS VARCHAR)" if self.key else "NULL"
@@ -154,14 +196,29 @@ class TablePlan:
         return f"WITH numbered AS ({numbered}) " + " UNION ALL ".join(parts) + " ORDER BY __row, __column"
 
 
-def _text_check(expr: str, n: int, source: str | None = None) -> tuple[str, str]:
+def _beyond(col: pa.Array, limit: Limit) -> bool:
+    """True when a value of ``col`` is outside ``limit`` (nulls never are)."""
+    if col.null_count == len(col):
+        return False
+    if limit.kind == "range":
+        bounds = pc.min_max(col)
+        return bounds["min"].as_py() < limit.lo or bounds["max"].as_py() > limit.hi
+    # UTF-8 bytes >= UTF-16 units, so only values of more than hi bytes are counted exactly (rare).
+    nbytes = pc.binary_length(col)
+    if pc.max(nbytes).as_py() <= limit.hi:
+        return False
+    long_values = col.filter(pc.greater(nbytes, limit.hi)).to_pylist()
+    return any(len(v.encode("utf-16-le")) // 2 > limit.hi for v in long_values)
+
+
+def _text_check(expr: str, n: int, source: str | None = None) -> Check:
     # Access counts UTF-16 units: characters outside the Basic Multilingual Plane take two.
     # strlen (UTF-8 bytes) >= UTF-16 units, so the exact count is only computed for long values; and the
     # written value (expr) is never longer than its source text, so only long sources are converted again.
     units = f"(length({expr}) + length(regexp_replace({expr}, '[^\\x{{10000}}-\\x{{10FFFF}}]', '', 'g')))"
     first = f"strlen({source}) > {n} AND " if source else ""
-    return (f"CASE WHEN {first}strlen({expr}) > {n} THEN {units} > {n} ELSE false END",
-            f"'text is ' || {units} || ' characters long; the column holds at most {n}'")
+    return Check(f"CASE WHEN {first}strlen({expr}) > {n} THEN {units} > {n} ELSE false END",
+                 f"'text is ' || {units} || ' characters long; the column holds at most {n}'", Limit("units", 0, n))
 
 
 def _cleansed(expr: str) -> str:
@@ -170,8 +227,13 @@ def _cleansed(expr: str) -> str:
     return f"NULLIF(CASE WHEN {expr} LIKE ' %' OR {expr} LIKE '% ' THEN trim({expr}, ' ') ELSE {expr} END, '')"
 
 
-def _year_check(expr: str) -> tuple[str, str]:
-    return f"year({expr}) NOT BETWEEN 100 AND 9999", "'year outside 100-9999, which Access cannot store'"
+# Years 100 to 9999 as the epoch milliseconds the writer hands over (proleptic Gregorian, as DuckDB's).
+_ACCESS_MS = Limit("range", _epoch_ms(date(100, 1, 1)), _epoch_ms(date(9999, 12, 31)) + _MS_PER_DAY - 1)
+
+
+def _year_check(expr: str, written_ms: bool) -> Check:
+    return Check(f"year({expr}) NOT BETWEEN 100 AND 9999", "'year outside 100-9999, which Access cannot store'",
+                 _ACCESS_MS if written_ms else None)
 
 
 def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_type: str) -> ColumnPlan:
@@ -199,13 +261,13 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
     if not ok:
         raise bad_type()
 
-    checks: list[tuple[str, str]] = []
-    if logical in ("date", "datetime"):
-        checks.append(_year_check(s))
-    if logical == "date" and t in _TIMESTAMP_TYPES:
-        checks.append((f"CAST({s} AS TIME) <> TIME '00:00:00'", "'a date item holds a time of day'"))
-
     at = col.access_type
+    checks: list[Check] = []
+    if logical in ("date", "datetime"):
+        checks.append(_year_check(s, written_ms=at == "SHORT_DATE_TIME"))
+    if logical == "date" and t in _TIMESTAMP_TYPES:
+        checks.append(Check(f"CAST({s} AS TIME) <> TIME '00:00:00'", "'a date item holds a time of day'"))
+
     if at in ("TEXT", "MEMO"):
         value = {
             # as the platform's cleansing stage leaves it (CleanseStage.strip_whitespace in NHS England's
@@ -222,11 +284,13 @@ def plan_column(table: str, col: PhysColumn, logical: str, src_name: str, src_ty
     elif at in INT_RANGE and logical == "integer":
         lo, hi = INT_RANGE[at]
         value = f"CAST({s} AS BIGINT)"
-        checks.append((f"{s} < {lo} OR {s} > {hi}",
-                       f"'integer ' || CAST({s} AS VARCHAR) || ' is outside the range of {col.label()} ({lo} to {hi})'"))
+        checks.append(Check(f"{s} < {lo} OR {s} > {hi}",
+                            f"'integer ' || CAST({s} AS VARCHAR) || ' is outside the range of {col.label()} ({lo} to "
+                            f"{hi})'", Limit("range", lo, hi)))
     elif at == "DOUBLE" and logical == "integer":
         value = f"CAST({s} AS DOUBLE)"
-        checks.append((f"abs({s}) > 9007199254740992", "'integer too large to store exactly as a Double'"))
+        # on the source: a written Double has lost what made it too large
+        checks.append(Check(f"abs({s}) > 9007199254740992", "'integer too large to store exactly as a Double'"))
     elif at == "SHORT_DATE_TIME" and logical in ("date", "time", "datetime"):
         # Epoch milliseconds; the writer pins the database's time zone to UTC, so Jackcess stores the
         # naive local date-time unchanged. Time-only items sit on 1899-12-30 (Access's convention).

@@ -32,7 +32,11 @@ public final class BatchAppender {
     private final int width;
     private final boolean[] set;
     private Object[][] rows; // the batch being built, row by row: each set* call fills its column in place
-    private byte[] text = new byte[0]; // a text column's UTF-8 bytes, copied out of the buffer to make Strings
+    // A column's parts, copied out of the buffer in bulk (one copy each) so that the loops read plain arrays.
+    private byte[] text = new byte[0]; // UTF-8 bytes of a text column
+    private int[] offsets = new int[0];
+    private long[] numbers = new long[0]; // integers, or the bits of doubles
+    private byte[] valid = new byte[0];
 
     public BatchAppender(Table table, BatchWriter writer) {
         this.table = table;
@@ -56,22 +60,40 @@ public final class BatchAppender {
         return rows;
     }
 
-    private static boolean isNull(ByteBuffer buf, int validAt, int i) {
-        return validAt >= 0 && buf.get(validAt + i) == 0;
+    /** The column's validity bytes (0 for null), or null when {@code validAt} is -1 (no nulls). */
+    private byte[] validity(ByteBuffer b, int validAt, int n) {
+        if (validAt < 0) {
+            return null;
+        }
+        if (valid.length < n) {
+            valid = new byte[Math.max(n, 2 * valid.length)];
+        }
+        b.get(validAt, valid, 0, n);
+        return valid;
     }
 
     /**
      * Numbers, 8 bytes per row from {@code at}: integers (and epoch-millisecond date-times) as {@code Long},
-     * or with {@code doubles} as {@code Double}.
+     * or with {@code doubles} as {@code Double}. A value equal to the previous row's shares its object.
      */
     public void setNumbers(int col, ByteBuffer buf, int at, int n, int validAt, boolean doubles) {
         ByteBuffer b = buf.duplicate().order(NATIVE);
+        if (numbers.length < n) {
+            numbers = new long[Math.max(n, 2 * numbers.length)];
+        }
+        long[] v = numbers;
+        b.slice(at, 8 * n).order(NATIVE).asLongBuffer().get(v, 0, n);
+        byte[] ok = validity(b, validAt, n);
         Object[][] out = rows(col, n);
+        Object last = null;
         for (int i = 0; i < n; i++) {
-            if (!isNull(b, validAt, i)) {
-                int p = at + 8 * i;
-                out[i][col] = doubles ? (Object) Double.valueOf(b.getDouble(p)) : Long.valueOf(b.getLong(p));
+            if (ok != null && ok[i] == 0) {
+                continue;
             }
+            if (last == null || v[i] != v[i - 1] || (ok != null && ok[i - 1] == 0)) {
+                last = doubles ? (Object) Double.valueOf(Double.longBitsToDouble(v[i])) : Long.valueOf(v[i]);
+            }
+            out[i][col] = last;
         }
     }
 
@@ -85,16 +107,22 @@ public final class BatchAppender {
         if (text.length < bytes) {
             text = new byte[Math.max(bytes, 2 * text.length)];
         }
+        if (offsets.length < n + 1) {
+            offsets = new int[Math.max(n + 1, 2 * offsets.length)];
+        }
         byte[] utf8 = text;
+        int[] off = offsets;
         b.get(dataAt, utf8, 0, bytes);
+        b.slice(offsetsAt, 4 * (n + 1)).order(NATIVE).asIntBuffer().get(off, 0, n + 1);
+        byte[] ok = validity(b, validAt, n);
         Object[][] out = rows(col, n);
         String last = null;
         int lastStart = 0, lastLen = -1;
         for (int i = 0; i < n; i++) {
-            if (isNull(b, validAt, i)) {
+            if (ok != null && ok[i] == 0) {
                 continue;
             }
-            int start = b.getInt(offsetsAt + 4 * i), len = b.getInt(offsetsAt + 4 * (i + 1)) - start;
+            int start = off[i], len = off[i + 1] - start;
             if (len != lastLen || !Arrays.equals(utf8, start, start + len, utf8, lastStart, lastStart + len)) {
                 last = new String(utf8, start, len, StandardCharsets.UTF_8);
                 lastStart = start;
