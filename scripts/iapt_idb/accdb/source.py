@@ -203,6 +203,8 @@ def _beyond(col: pa.Array, limit: Limit) -> bool:
     if limit.kind == "range":
         bounds = pc.min_max(col)
         return bounds["min"].as_py() < limit.lo or bounds["max"].as_py() > limit.hi
+    if pa.types.is_string_view(col.type):  # (Arrow measures only the other string layouts)
+        col = col.cast(pa.string())
     # UTF-8 bytes >= UTF-16 units, so only values of more than hi bytes are counted exactly (rare).
     nbytes = pc.binary_length(col)
     if pc.max(nbytes).as_py() <= limit.hi:
