@@ -152,6 +152,12 @@ def _tmp_leftovers(pid: int) -> list[str]:
     return sorted(p.name for pre in ("iapt-idb-accdb-", "iapt_verdict_") for p in tmp.glob(f"{pre}{pid}.*"))
 
 
+def _jvm_files(pid: int) -> list[str]:
+    """The JVM's own files of a process: HotSpot writes its performance counters to /tmp/hsperfdata_<user>/<pid>
+    (not $TMPDIR) unless told not to, and only an orderly JVM exit removes the file."""
+    return [str(p) for p in Path("/tmp").glob(f"hsperfdata_*/{pid}")]
+
+
 def _assert_no_identifiers_in_files(folder: Path, identifiers: list[str], skip: Path) -> None:
     for p in folder.rglob("*"):
         if p.is_file() and p != skip:
@@ -169,6 +175,8 @@ def test_sigkill_of_the_parent_while_the_child_writes(runs: Runs, good: Path, tm
     proc.kill()
     proc.wait(timeout=30)
     assert _gone(child), "the child outlived its killed parent"
+    # (checked before the next export: a JVM's start removes such files of dead processes)
+    assert _jvm_files(child) == [], "the killed child's JVM left a file in /tmp"
     runs.output(log)
     assert runs.verify(out)[0] == 0, "the previous good file and manifest were touched"
     # SIGKILL runs no clean-up: the next export removes what the dead one left
