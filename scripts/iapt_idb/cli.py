@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE, UserError
+from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE, InternalError, UserError
 
 # (module, one-line help) in the order a user meets them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"iapt-idb {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except InternalError as exc:  # described without input values, so its message is shown
+        print(f"iapt-idb {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print(f"iapt-idb {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

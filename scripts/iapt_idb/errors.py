@@ -3,7 +3,8 @@
 Library code raises ``UserError`` (or a subclass) for a problem the user can fix; the CLI prints its
 message on one line, without a traceback, and exits with its ``exit_code``. Anything else that escapes
 is an internal error: the CLI says so without quoting the exception (it may hold input values) and
-exits with ``EXIT_INTERNAL``, never with a verdict's status.
+exits with ``EXIT_INTERNAL``, never with a verdict's status. ``InternalError`` is such a bug already
+described without any input value (by a child process that found it): the CLI prints its message.
 """
 
 from __future__ import annotations
@@ -21,3 +22,8 @@ class UserError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_UNUSABLE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class InternalError(Exception):
+    """A bug in iapt-idb, described without quoting any input value; never caught as a UserError, so no
+    caller can take it for a verdict or for unusable input. The CLI prints it and exits EXIT_INTERNAL."""

@@ -349,3 +349,27 @@ def test_an_internal_error_in_the_child_quotes_nothing(tmp_path: Path) -> None:
     said = proc.stdout + proc.stderr + (tmp_path / "result.json").read_text()
     assert "internal error in the .accdb 'boom' step (ValueError)" in said
     assert "9991234567" not in said and "1961-02-28" not in said
+
+
+def test_a_crash_in_an_accdb_child_is_an_internal_error_never_a_file_problem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug in a child (here: a real task given a payload without its path) must not reach the caller as an
+    AccdbError, which `structure` reports as "the national reader cannot open the file" (exit 1) and other
+    commands as unusable input (exit 2): the CLI exits 3, naming the step and the kind of error."""
+    from iapt_idb import cli
+    from iapt_idb.accdb.child import run_child
+    from iapt_idb.accdb.errors import AccdbError, AccdbInternalError
+    from iapt_idb.commands import structure
+    from iapt_idb.errors import EXIT_INTERNAL, UserError
+
+    with pytest.raises(AccdbInternalError) as info:
+        run_child("list", {})
+    assert not isinstance(info.value, (AccdbError, UserError))
+    assert "internal error in the .accdb 'list' step (KeyError)" in str(info.value)
+
+    monkeypatch.setattr(structure, "run", lambda args: run_child("list", {}))
+    assert cli.main(["structure", str(tmp_path / "any.accdb")]) == EXIT_INTERNAL
+    said = capsys.readouterr().err
+    assert "iapt-idb structure: internal error in the .accdb 'list' step (KeyError)" in said
+    assert "Traceback" not in said

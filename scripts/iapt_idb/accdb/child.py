@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import runlock
-from .errors import AccdbError, AccdbStructureError
+from .errors import AccdbError, AccdbInternalError, AccdbStructureError
 
 _PARENT_ENV = "IAPT_IDB_PARENT_PID"
 PR_SET_PDEATHSIG = 1
@@ -104,6 +104,8 @@ def _run_child(task: str, payload: dict[str, Any], cleanup: list[Path], tmp: Pat
             err = data["error"]
             if err.get("table"):
                 raise AccdbStructureError(err["message"], err["table"], err.get("column"))
+            if err.get("internal"):
+                raise AccdbInternalError(err["message"])
             raise AccdbError(err["message"])
         problem = environment_problem(OSError(), tmp)
         if problem:
@@ -214,7 +216,8 @@ def _child_main(job_file: str) -> int:
             kind = type(exc).__name__
             out = {"error": {"message": (
                 f"internal error in the .accdb {job['task']!r} step ({kind}); its text is not shown because it "
-                "may quote patient data: re-run with IAPT_IDB_DEBUG=1 on synthetic data to see it, and report it")}}
+                "may quote patient data: re-run with IAPT_IDB_DEBUG=1 on synthetic data to see it, and report it"),
+                "internal": True}}
             rc = 3
     if rc and isinstance(job["payload"], dict) and job["payload"].get("tmp"):
         # the partial output is thrown away anyway; on a full disk its space is needed for the answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..errors import InternalError, UserError
 
 
 class AccdbError(UserError):
@@ -18,3 +18,9 @@ class AccdbStructureError(AccdbError):
         super().__init__(message)
         self.table = table
         self.column = column
+
+
+class AccdbInternalError(InternalError):
+    """A bug in a .accdb step's child process (its message names the step and the exception's kind, never its
+    text): not a problem with the file or its inputs, so not an AccdbError (which callers may turn into
+    "the platform cannot read this file")."""
