@@ -49,7 +49,9 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 
 jars: .jars/.verified ## Jackcess (writer) and the national reader replica (UCanAccess 4.0.4) from Maven Central, checksummed; the writer helper built from java/writer-helper
 HELPER_SOURCES := java/writer-helper/pom.xml $(shell find java/writer-helper/src -type f 2>/dev/null)
-.jars/.verified: java/writer/pom.xml java/replica/pom.xml java/jars.sha256 java/fetch-jars.sh $(HELPER_SOURCES) .jars/writer-helper/BUILD.sha256 | .make/system-deps
+# the folders too: a source file removed (a branch switched) leaves no file newer than the stamp, but its folder is
+HELPER_DIRS := $(shell find java/writer-helper/src -type d 2>/dev/null)
+.jars/.verified: java/writer/pom.xml java/replica/pom.xml java/jars.sha256 java/fetch-jars.sh $(HELPER_SOURCES) $(HELPER_DIRS) .jars/writer-helper/BUILD.sha256 | .make/system-deps
 	@bash java/fetch-jars.sh
 	@touch $@
 .jars/writer-helper/BUILD.sha256: ; # written by java/fetch-jars.sh; when it is missing, the rule above runs again
