@@ -7,6 +7,7 @@ Java runs only in child processes, so the checks run in a spawned Python.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,42 @@ def test_helper_jar_is_checked_against_its_build_stamp(tmp_path: Path) -> None:
     with pytest.raises(AccdbError, match="missing the writer helper .*make jars"):
         jars.helper_jar.__wrapped__(tmp_path / "jars", src)
 
+
+
+def test_make_jars_rebuilds_the_helper_when_a_source_is_added_or_removed(tmp_path: Path) -> None:
+    """`make jars` is what the writer's refusal of a stale helper says to run, so it must rebuild then. A
+    removed source (a branch switched) leaves no file newer than the stamp: the source folders count too.
+    In a copy of the Makefile and java/; `make -n` only prints what it would run."""
+    from iapt_idb.paths import ROOT
+
+    for name in ("Makefile", "apt-packages.txt", "pyproject.toml", "requirements.lock"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "java", tmp_path / "java")
+    stamps = [tmp_path / ".make" / "system-deps", tmp_path / ".jars" / "writer-helper" / "BUILD.sha256",
+              tmp_path / ".jars" / ".verified"]  # each made after the one before it, as make would
+    helper = next((tmp_path / "java" / "writer-helper" / "src").rglob("*.java")).parent
+
+    def built_now() -> None:
+        for p in [tmp_path, *tmp_path.rglob("*")]:
+            os.utime(p, (1_000_000, 1_000_000))
+        for i, stamp in enumerate(stamps):
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+            os.utime(stamp, (2_000_000 + i, 2_000_000 + i))
+
+    def rebuilds() -> bool:
+        plan = subprocess.run(["make", "-n", "jars"], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return "fetch-jars.sh" in plan.stdout
+
+    built_now()
+    assert not rebuilds()
+    removed = sorted(helper.glob("*.java"))[0]
+    removed.unlink()  # the folder's time is now, later than the stamps
+    assert rebuilds()
+    built_now()
+    assert not rebuilds()
+    (helper / "Extra.java").write_text("final class Extra {\n}\n", encoding="utf-8")
+    assert rebuilds()
 
 
 def test_every_jvm_loads_exactly_its_checked_jars(monkeypatch: pytest.MonkeyPatch) -> None:
