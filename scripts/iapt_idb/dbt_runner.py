@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import pg
+from . import lifeline, pg
 from .paths import ROOT, source_systems_dir
 
 
@@ -85,7 +85,7 @@ def run_dbt(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args> --vars <json>` in the project folder (BUILD_VARS in the environment instead); stream
-    output unless quiet."""
+    output unless quiet. dbt ends when this process ends, however it ends (``lifeline``)."""
     cmd = [dbt_executable(), *args]
     if pg.active():  # the postgres target reads its sources from its own database
         vars = {**pg.dbt_vars(), **(vars or {})}
@@ -94,7 +94,7 @@ def run_dbt(
     if vars:
         cmd += ["--vars", json.dumps(dict(vars), sort_keys=True)]
     proc = subprocess.run(
-        cmd,
+        lifeline.command(*cmd),
         cwd=ROOT,
         env=env,
         text=True,

@@ -14,6 +14,7 @@ One tiny warehouse (60 patients, no generated defects), marts only where the tes
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -276,6 +277,61 @@ def test_foreign_idb_without_provider_code_is_not_checked_not_rejected(tmp_path:
     assert "not_checked" not in checked
     assert {"IDS00030", "IDS00033"} <= {r["rule_code"] for r in checked["rules"]}
     assert "Not checked" not in c.stdout
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed child waits there until something reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_dbt_ends_when_the_build_is_killed_outright(tiny: Path, tmp_path: Path) -> None:
+    """SIGKILL (or the out-of-memory killer) on `iapt-idb build` leaves no dbt building on into the target DB,
+    holding its lock, with nobody left to clean up after it."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import CLI
+    from iapt_idb.paths import ROOT
+
+    target = tmp_path / "iapt.duckdb"
+    env = isolated_env(tmp_path, tiny, target)
+    build = subprocess.Popen([CLI, "build", "--period", "2026-10", "--warehouse", str(tiny), "--target-db",
+                              str(target), "--created-at", CREATED_AT, "--select", *MARTS_ONLY], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        dbt: list[int] = []
+        deadline = time.monotonic() + 120
+        while not dbt and build.poll() is None and time.monotonic() < deadline:
+            dbt = [c for c in _children(build.pid) if b"dbt" in Path(f"/proc/{c}/cmdline").read_bytes()]
+            time.sleep(0.05)
+        assert dbt, "dbt did not start"
+        log = tmp_path / "logs" / "dbt.log"  # dbt under way: it has started its log
+        while not (log.exists() and log.stat().st_size) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert build.poll() is None, "the build ended before it could be killed"
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(c) for c in dbt) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(c) for c in dbt), "dbt outlived the build that started it"
+    finally:
+        build.kill()
+        build.wait()
+        for c in dbt:
+            if _running(c):
+                os.kill(c, signal.SIGKILL)
 
 
 def test_a_build_is_refused_while_another_process_reads_or_writes_its_target(tiny: Path, tmp_path: Path) -> None:
