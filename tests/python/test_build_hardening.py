@@ -13,6 +13,7 @@ One tiny warehouse (60 patients, no generated defects), marts only where the tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -279,10 +280,13 @@ def test_foreign_idb_without_provider_code_is_not_checked_not_rejected(tmp_path:
     assert "Not checked" not in c.stdout
 
 
-def _children(pid: int) -> list[int]:
+def _dbt_children(pid: int) -> list[int]:
+    """The child processes of ``pid`` that run dbt (a process may end while it is read)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found += [int(c) for c in (task / "children").read_text().split()
+                      if b"dbt" in Path(f"/proc/{c}/cmdline").read_bytes()]
     return found
 
 
@@ -313,7 +317,7 @@ def test_dbt_ends_when_the_build_is_killed_outright(tiny: Path, tmp_path: Path) 
         dbt: list[int] = []
         deadline = time.monotonic() + 120
         while not dbt and build.poll() is None and time.monotonic() < deadline:
-            dbt = [c for c in _children(build.pid) if b"dbt" in Path(f"/proc/{c}/cmdline").read_bytes()]
+            dbt = _dbt_children(build.pid)
             time.sleep(0.05)
         assert dbt, "dbt did not start"
         log = tmp_path / "logs" / "dbt.log"  # dbt under way: it has started its log
