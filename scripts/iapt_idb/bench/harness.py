@@ -65,6 +65,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import lifeline
 from ..paths import ROOT
 from ..periods import parse_period, period_arg
 from .proc import ChildRun, run_child
@@ -732,7 +733,9 @@ def write_results(
 @contextlib.contextmanager
 def busy_processes(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     """count CPU-bound child processes (a busy loop each) for the duration of the block, then stopped."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(0, count))]
+    # a benchmark killed outright takes its busy loops with it (lifeline), never leaving them spinning
+    procs = [subprocess.Popen(lifeline.command(sys.executable, "-c", "while True: pass"))
+             for _ in range(max(0, count))]
     try:
         yield procs
     finally:

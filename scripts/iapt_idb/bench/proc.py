@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import lifeline
+
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -114,7 +116,8 @@ def run_child(module: str, phase: str, params: dict[str, Any], log: Path | None 
         params_path = Path(tmp) / "params.json"
         result_path = Path(tmp) / "result.json"
         params_path.write_text(json.dumps(params, default=str))
-        cmd = [sys.executable, "-m", module, phase, str(params_path), str(result_path)]
+        # the phase (and the dbt it runs) ends with the benchmark, however the benchmark ends
+        cmd = lifeline.command(sys.executable, "-m", module, phase, str(params_path), str(result_path))
         out = open(log, "a") if log else None
         try:
             start = time.monotonic()
