@@ -274,10 +274,11 @@ def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:
 def test_a_benchmark_killed_outright_leaves_no_busy_loop_spinning(tmp_path: Path) -> None:
     """SIGKILL of the benchmark (which no handler can see) ends its busy loops too: they would burn a core
     until someone found them."""
-    import signal
     import subprocess
     import sys
     import time
+
+    from process_asserts import kill_and_expect_gone
 
     pids = tmp_path / "busy.pids"
     code = ("import sys, time\nfrom iapt_idb.bench.harness import busy_processes\n"
@@ -285,29 +286,13 @@ def test_a_benchmark_killed_outright_leaves_no_busy_loop_spinning(tmp_path: Path
             "    open(sys.argv[1], 'w').write(' '.join(str(p.pid) for p in procs))\n"
             "    time.sleep(600)\n")
     bench_like = subprocess.Popen([sys.executable, "-c", code, str(pids)])
-    busy: list[int] = []
     try:
         deadline = time.monotonic() + 60
         while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
         busy = [int(p) for p in pids.read_text().split()]
         time.sleep(0.5)  # the loops are running (their tie to the parent is made before they start)
-        bench_like.send_signal(signal.SIGKILL)
-        bench_like.wait()
-        deadline = time.monotonic() + 10
-        while any(_spinning(p) for p in busy) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_spinning(p) for p in busy), "a busy loop outlived the benchmark"
+        kill_and_expect_gone(bench_like, busy, "a busy loop")
     finally:
         bench_like.kill()
         bench_like.wait()
-        for p in busy:
-            if _spinning(p):
-                os.kill(p, signal.SIGKILL)
-
-
-def _spinning(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

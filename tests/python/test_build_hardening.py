@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 
 import validation_fixtures as vf
 from conftest import isolated_env, run_cli
+from process_asserts import kill_and_expect_gone
 from iapt_idb import provenance
 
 pytestmark = pytest.mark.slow  # a long file: make test starts it first (conftest)
@@ -290,18 +290,9 @@ def _dbt_children(pid: int) -> list[int]:
     return found
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a killed child waits there until something reaps it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_dbt_ends_when_the_build_is_killed_outright(tiny: Path, tmp_path: Path) -> None:
     """SIGKILL (or the out-of-memory killer) on `iapt-idb build` leaves no dbt building on into the target DB,
     holding its lock, with nobody left to clean up after it."""
-    import signal
     import subprocess
     import time
 
@@ -324,18 +315,10 @@ def test_dbt_ends_when_the_build_is_killed_outright(tiny: Path, tmp_path: Path) 
         while not (log.exists() and log.stat().st_size) and build.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert build.poll() is None, "the build ended before it could be killed"
-        build.send_signal(signal.SIGKILL)
-        build.wait()
-        deadline = time.monotonic() + 10
-        while any(_running(c) for c in dbt) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_running(c) for c in dbt), "dbt outlived the build that started it"
+        kill_and_expect_gone(build, dbt, "dbt")
     finally:
         build.kill()
         build.wait()
-        for c in dbt:
-            if _running(c):
-                os.kill(c, signal.SIGKILL)
 
 
 def test_a_build_is_refused_while_another_process_reads_or_writes_its_target(tiny: Path, tmp_path: Path) -> None:
