@@ -197,10 +197,16 @@
 {%- endmacro %}
 
 
+{% macro tos_period_tokens() %}
+    {#- True while the validation engine compiles its plan (build_var tos_period_tokens, 'true'). -#}
+    {{ return(build_var('tos_period_tokens') | lower == 'true') }}
+{% endmacro %}
+
+
 {% macro tos_period_bounds() %}
     {#- (start, end) of the reporting period chosen at upload (var period, YYYY-MM) as YYYY-MM-DD text; with var
         tos_period_tokens, the placeholders the validation engine fills in for the period each run validates. -#}
-    {%- if var('tos_period_tokens', false) -%}
+    {%- if tos_period_tokens() -%}
         {{ return(['__IAPT_PERIOD_START__', '__IAPT_PERIOD_END__']) }}
     {%- endif -%}
     {{ return(period_bounds()[0:2]) }}
@@ -209,7 +215,7 @@
 
 {% macro tos_reporting_period() %}
     {#- The reporting period (var period, YYYY-MM); with var tos_period_tokens, the engine's placeholder. -#}
-    {{ return('__IAPT_PERIOD__' if var('tos_period_tokens', false) else build_var('period')) }}
+    {{ return('__IAPT_PERIOD__' if tos_period_tokens() else build_var('period')) }}
 {% endmacro %}
 
 

@@ -63,17 +63,39 @@ def _project_relative_systems_dir() -> str | None:
     return str(link.relative_to(ROOT))
 
 
-# The vars that change from one build to the next go to dbt as environment variables IAPT_DBT_<NAME> (macro
+# The vars that change from one dbt run to the next go to dbt as environment variables IAPT_DBT_<NAME> (macro
 # build_var), not in --vars: dbt parses the whole project again whenever a --vars value changes, but only the
-# files that read an environment variable when that changes. Always set (empty when not given), so a value
-# left in the caller's environment never reaches a run.
-BUILD_VARS = ("period", "dataset_created_at")
+# files that read an environment variable when that changes. tos_period_tokens is on only while the validation
+# engine compiles its plan, right after a build with the same other vars. Always set (empty when not given), so
+# a value left in the caller's environment never reaches a run.
+BUILD_VARS = ("period", "dataset_created_at", "tos_period_tokens")
 
 
 def build_var_env(vars: Mapping[str, Any] | None) -> dict[str, str]:
     """IAPT_DBT_<NAME> for each of BUILD_VARS: its value in vars, else empty."""
     given = vars or {}
     return {f"IAPT_DBT_{name.upper()}": "" if given.get(name) is None else str(given[name]) for name in BUILD_VARS}
+
+
+# dbt's saved parse of the project, which it reads from and writes to its target path (partial parsing).
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def share_parse_state(from_target: Path, to_target: Path) -> None:
+    """Let the next dbt run in ``to_target`` start from the project parse that the last run in ``from_target``
+    saved. dbt checks that the project files, --vars, profile and environment variables it read still match,
+    and parses again what does not (the whole project when --vars or the profile differ)."""
+    saved = Path(from_target) / PARSE_STATE
+    if not saved.is_file():
+        return
+    to_target = Path(to_target)
+    to_target.mkdir(parents=True, exist_ok=True)
+    partial = to_target / f".{PARSE_STATE}.{os.getpid()}"
+    try:
+        shutil.copyfile(saved, partial)
+        os.replace(partial, to_target / PARSE_STATE)
+    except OSError:  # only a faster parse is lost: dbt parses the whole project, as without it
+        partial.unlink(missing_ok=True)
 
 
 def run_dbt(

@@ -37,12 +37,31 @@ def test_the_month_goes_to_dbt_in_the_environment_and_the_rest_in_vars(monkeypat
 def test_a_month_left_in_the_callers_environment_never_reaches_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IAPT_DBT_PERIOD", "2025-01")
     monkeypatch.setenv("IAPT_DBT_DATASET_CREATED_AT", "2025-02-05T09:00:00")
+    monkeypatch.setenv("IAPT_DBT_TOS_PERIOD_TOKENS", "true")  # would put the plan's placeholders in a build
     calls = _captured(monkeypatch)
     dbt_runner.run_dbt(["compile"], vars={"source_system": "lumen_cms"})
     dbt_runner.run_dbt(["build"], vars={"period": "2026-10"})
+    dbt_runner.run_dbt(["compile"], vars={"period": "2026-10", "tos_period_tokens": True})
     assert calls[0]["env"]["IAPT_DBT_PERIOD"] == "" and calls[0]["env"]["IAPT_DBT_DATASET_CREATED_AT"] == ""
     assert calls[1]["env"]["IAPT_DBT_PERIOD"] == "2026-10" and calls[1]["env"]["IAPT_DBT_DATASET_CREATED_AT"] == ""
+    assert calls[0]["env"]["IAPT_DBT_TOS_PERIOD_TOKENS"] == calls[1]["env"]["IAPT_DBT_TOS_PERIOD_TOKENS"] == ""
     assert "--vars" not in calls[1]["cmd"]
+    # the plan's compile differs from the build before it only in the environment: dbt re-uses the build's parse
+    assert calls[2]["env"]["IAPT_DBT_TOS_PERIOD_TOKENS"] == "True" and "--vars" not in calls[2]["cmd"]
+
+
+def test_a_runs_saved_parse_is_handed_to_another_target_path_whole_or_not_at_all(tmp_path: Path) -> None:
+    build, plans = tmp_path / "target", tmp_path / "target" / "validation_plans" / "dbt"
+    dbt_runner.share_parse_state(build, plans)  # no parse saved yet: dbt will parse the whole project
+    assert not plans.exists()
+    build.mkdir()
+    (build / dbt_runner.PARSE_STATE).write_bytes(b"saved parse")
+    dbt_runner.share_parse_state(build, plans)
+    assert (plans / dbt_runner.PARSE_STATE).read_bytes() == b"saved parse"
+    (build / dbt_runner.PARSE_STATE).write_bytes(b"the next build's parse")
+    dbt_runner.share_parse_state(build, plans)
+    assert [p.name for p in plans.iterdir()] == [dbt_runner.PARSE_STATE]  # replaced, nothing half-written left
+    assert (plans / dbt_runner.PARSE_STATE).read_bytes() == b"the next build's parse"
 
 
 def _render(tmp_path: Path, env_period: str | None, vars_period: str | None) -> str:

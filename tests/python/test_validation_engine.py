@@ -273,6 +273,19 @@ def test_build_leaves_the_validation_plan_warm(built_marts: BuiltMarts, monkeypa
     assert engine.load_plan(key) is not None
 
 
+def test_the_builds_plan_compile_starts_from_the_builds_parse(built_marts: BuiltMarts) -> None:
+    """dbt parses the whole project only when --vars, the profile or dbt_project.yml's variables change: the
+    compile of the marts' plan right after the build differs from it only in the environment (tos_period_tokens),
+    and gets the build's saved parse in its own target path, so it parses again only what reads that."""
+    log = (built_marts.target_path.parent / "logs" / "dbt.log").read_text(encoding="utf-8")
+    runs = log.split("Running with dbt=")[1:]
+    compiles = [r for r in runs if "'invocation_command': 'dbt compile" in r]
+    assert len(runs) >= 2 and len(compiles) >= 1, "the build and its plan compile are in the log"
+    assert "Starting full parse" in runs[0]  # the build, in a new target path
+    first = compiles[0]
+    assert "Unable to do partial parsing" not in first and "Partial parsing enabled" in first, first[:3000]
+
+
 def test_now_placeholders_replace_only_the_compile_time() -> None:
     from datetime import datetime, timezone
 

@@ -10,7 +10,7 @@ Plans are cached as ``<dbt target path>/validation_plans/<key>.json``, or in ``$
 set (one cache for several target paths: the key holds everything a plan depends on). The one value dbt renders from the
 clock (``run_started_at``) is kept as a placeholder (``NOW_TOKENS``) and filled in when the plan runs.
 
-The reporting period is a placeholder too: dbt compiles the plan with var ``tos_period_tokens`` (macros
+The reporting period is a placeholder too: dbt compiles the plan with ``tos_period_tokens`` on (macros
 ``tos_period_bounds``, ``tos_reporting_period``), the key leaves the period out, and ``Plan.for_period`` fills in
 the month a run validates, so one compile serves every month. When the compiled SQL still holds a month near the
 period (a validation model that reads ``var('period')`` some other way), the plan is kept for that period only.
@@ -33,7 +33,7 @@ from typing import Any, Mapping
 
 import duckdb
 
-from ..dbt_runner import run_dbt
+from ..dbt_runner import run_dbt, share_parse_state
 from ..errors import UserError
 from ..paths import ROOT
 from ..periods import parse_period
@@ -57,7 +57,8 @@ NOW_TOKENS = (
     ("__IAPT_NOW_LOCAL_T__", False, "%Y-%m-%dT%H:%M:%S"),
     ("__IAPT_NOW_LOCAL_S__", False, "%Y-%m-%d %H:%M:%S"),
 )
-# The reporting period in plans compiled with var PERIOD_TOKENS_VAR: (token, what fills it in).
+# The reporting period in plans compiled with PERIOD_TOKENS_VAR on: (token, what fills it in). The var goes to dbt
+# in the environment (dbt_runner.BUILD_VARS), so that the compile re-uses the parse of the build before it.
 PERIOD_TOKENS_VAR = "tos_period_tokens"
 PERIOD_TOKENS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("__IAPT_PERIOD_START__", lambda p: parse_period(p)[0].isoformat()),
@@ -364,6 +365,8 @@ def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path |
     period = str(dbt_vars["period"])
     compile_vars = {**dbt_vars, PERIOD_TOKENS_VAR: True} if period_tokens else dict(dbt_vars)
     keys = {per_period: plan_key(target_db, dbt_vars, per_period) for per_period in (False, True)}
+    # the build that comes just before (same project, vars and target DB) saved its parse: dbt reuses it
+    share_parse_state(dbt_target_path(), target)
     began = datetime.now(timezone.utc)
     proc = run_dbt(["compile", "--select", f"path:{VALIDATION_PATH}", "--target-path", str(target), "--quiet"],
                    vars=compile_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
