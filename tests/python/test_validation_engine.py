@@ -277,7 +277,9 @@ def test_the_builds_plan_compile_starts_from_the_builds_parse(built_marts: Built
     """dbt parses the whole project only when --vars, the profile or dbt_project.yml's variables change: the
     compile of the marts' plan right after the build differs from it only in the environment (tos_period_tokens),
     and gets the build's saved parse in its own target path, so it parses again only what reads that."""
-    log = (built_marts.target_path.parent / "logs" / "dbt.log").read_text(encoding="utf-8")
+    logs = built_marts.target_path.parent / "logs"  # dbt rotates dbt.log at 10 MB: oldest first
+    files = [logs / f"dbt.log.{n}" for n in range(5, 0, -1)] + [logs / "dbt.log"]
+    log = "".join(f.read_text(encoding="utf-8") for f in files if f.exists())
     runs = log.split("Running with dbt=")[1:]
     compiles = [r for r in runs if "'invocation_command': 'dbt compile" in r]
     assert len(runs) >= 2 and len(compiles) >= 1, "the build and its plan compile are in the log"
