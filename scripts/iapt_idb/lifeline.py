@@ -1,10 +1,13 @@
-"""Run a program that ends when the process that started it ends: ``python -m iapt_idb.lifeline PARENT_PID PROGRAM [ARG...]``.
+"""Run a program that ends when the process that started it ends.
+
+    python -m iapt_idb.lifeline PARENT_PID PROGRAM [ARG...]
 
 A command's children must not outlive the command. When ``iapt-idb build`` is killed outright (SIGKILL, the
 out-of-memory killer), dbt would otherwise build on into the target DB, holding its lock, with nobody to clean
-up after it; a benchmark killed so would leave its phases and busy loops running. This asks Linux to send SIGKILL to this process when its parent dies (``PR_SET_PDEATHSIG``,
-which the program keeps across ``exec``), checks that PARENT_PID is still its parent (it may have died
-before that), then becomes PROGRAM. On other systems it becomes PROGRAM without the tie.
+up after it; a benchmark killed so would leave its phases and busy loops running. This asks Linux to send
+SIGKILL to this process when its parent dies (``PR_SET_PDEATHSIG``, which the program keeps across ``exec``),
+checks that PARENT_PID is still its parent (it may have died before that), then becomes PROGRAM. On other
+systems it becomes PROGRAM without the tie.
 
 Imports nothing from the project: it runs before every dbt command and benchmark phase, so it stays small.
 """
