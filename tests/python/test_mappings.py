@@ -65,3 +65,28 @@ def test_generator_emits_only_mapped_codes_except_its_logged_unmapped_defects(sm
                 assert not undeclared, f"cms.{t.name}.{c.name}: {len(undeclared)} rows hold codes missing from map_{c.code_set}"
     finally:
         con.close()
+
+
+def test_the_build_fails_a_mapping_seed_on_each_problem_and_names_it(built_marts, tmp_path: Path) -> None:
+    """The build's one data test per mapping seed (generic test local_code_mapping), as dbt compiled and ran it
+    in the session's build: no rows on the seed as shipped; one row naming the problem for each kind of bad
+    row (no local code, a local code twice, no national code, a code not in the list or expired)."""
+    import shutil
+
+    compiled = sorted(built_marts.target_path.glob("compiled/**/local_code_mapping_map_sex_*.sql"))
+    assert len(compiled) == 1, "the build ran the mapping test of map_sex"
+    sql = compiled[0].read_text(encoding="utf-8")
+    db = tmp_path / built_marts.target_db.name  # the compiled SQL names the built DB's catalog
+    shutil.copyfile(built_marts.target_db, db)
+    con = duckdb.connect(str(db))
+    try:
+        assert con.execute(sql).fetchall() == []
+        con.execute("insert into main_mappings.map_sex values (null, '1', 'blank code'), ('M', '1', 'Male again'), "
+                    "('Q', null, 'no national code'), ('Z', '7', 'not a code'), ('U2', 'X', 'expired')")
+        con.execute("update main_reference.ref_person_stated_gender_code set valid_to = '2020-12-31' where code = 'X'")
+        found = sorted((str(local), problem) for local, _national, problem in con.execute(sql).fetchall())
+    finally:
+        con.close()
+    not_listed = "not a code of ref_person_stated_gender_code valid in the period"
+    assert found == sorted([("None", "no local code"), ("M", "local code listed more than once"),
+                            ("Q", "no national code"), ("Z", not_listed), ("U2", not_listed), ("U", not_listed)])

@@ -56,7 +56,7 @@ def history(built_marts: BuiltMarts, tmp_path_factory: pytest.TempPathFactory) -
     """A primary (contact C1 given an invalid attendance code) and a refresh (C1 mended, C2 broken, one
     IDS607 row deleted) of the same month, exported from a copy of the built marts."""
     work = tmp_path_factory.mktemp("submissions")
-    db = work / "marts.duckdb"
+    db = work / built_marts.target_db.name  # the built DB's name: its validation plan is compiled once a session
     shutil.copyfile(built_marts.target_db, db)
     env = isolated_env(work, built_marts.warehouse, db)
     env["IAPT_IDB_SUBMISSIONS"] = str(work / "history")

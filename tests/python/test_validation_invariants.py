@@ -97,7 +97,7 @@ def test_marts_csv_and_accdb_of_one_month_get_the_same_findings(built_marts, tmp
 
     env = isolated_env(tmp_path, warehouse=built_marts.warehouse, target_db=built_marts.target_db)
     # the marts are validated from a copy, so this test never writes into the shared session fixture
-    marts = tmp_path / "marts.duckdb"
+    marts = tmp_path / built_marts.target_db.name  # the built DB's name: its validation plan is compiled once a session
     shutil.copyfile(built_marts.target_db, marts)
     env["IAPT_TARGET_DB"] = str(marts)
     code, failures, summary = _validate(tmp_path, None, tmp_path / "r_marts", env)

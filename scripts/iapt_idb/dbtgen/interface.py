@@ -134,19 +134,19 @@ def mappings_yaml(feeds: dict[str, list[str]]) -> dict:
                     "column_types": {"local_code": "varchar", "national_code": "varchar", "local_description": "varchar"},
                     "meta": {"reference_seed": f"ref_{ref}", "idb_items": feeds.get(code_set, [])},
                 },
+                # one test of the whole seed (tests/dbt/generic/test_local_code_mapping.sql): local_code given
+                # and unique, national_code given and a code of the reference list valid in the period
+                "data_tests": [{"local_code_mapping": {"arguments": {"reference": f"ref_{ref}"}}}],
                 "columns": [
                     {
                         "name": "local_code",
-                        "description": "The code as the source system stores it (exact case and spelling).",
-                        "data_tests": ["unique", "not_null"],
+                        "description": "The code as the source system stores it (exact case and spelling); given, "
+                                       "and listed once (test local_code_mapping).",
                     },
                     {
                         "name": "national_code",
-                        "description": f"The national code submitted in the IDB: a current code of ref_{ref}.",
-                        "data_tests": [
-                            "not_null",
-                            {"values_in_reference": {"arguments": {"reference": f"ref_{ref}"}}},
-                        ],
+                        "description": f"The national code submitted in the IDB: given, and a code of ref_{ref} "
+                                       "valid in the reporting period (test local_code_mapping).",
                     },
                     {"name": "local_description", "description": "What the local code means in the source system."},
                 ],
