@@ -25,18 +25,33 @@ def test_dbt_sql_is_lint_clean() -> None:
     assert len(linted) > 60, "the lint paths should cover the project's models and tests"
 
 
-def test_the_tos_macros_are_called_only_where_the_lint_loads_them() -> None:
-    """.sqlfluff leaves macros/tos out of the templating everywhere but models/validation (its own .sqlfluff
-    loads them). Elsewhere a call to one would be linted against a stand-in, without an error: so none may be."""
-    tos = ROOT / "macros" / "tos"
-    names = {m for p in tos.rglob("*.sql")
+# macro folders the project's .sqlfluff leaves out of the templating -> the folders whose own .sqlfluff loads them
+LOADED_ONLY_IN = {
+    "macros/tos": ["models/validation"],
+    "macros/measures": ["models/marts/measures", "models/intermediate/measures"],
+}
+
+
+@pytest.mark.parametrize("macros", sorted(LOADED_ONLY_IN))
+def test_macros_left_out_of_the_lint_are_called_only_where_it_loads_them(macros: str) -> None:
+    """.sqlfluff leaves macros/tos and macros/measures out of the templating everywhere but the folders whose own
+    .sqlfluff loads them. Elsewhere a call to one would be linted against a stand-in, without an error: so none
+    may be."""
+    folder = ROOT / macros
+    names = {m for p in folder.rglob("*.sql")
              for m in re.findall(r"\bmacro\s+(\w+)\s*\(", p.read_text(encoding="utf-8"))}
-    assert len(names) > 50 and "tos_cleansed" in names
+    assert len(names) > 20
+    assert macros in (ROOT / ".sqlfluff").read_text(encoding="utf-8")
+    loaders = [ROOT / d for d in LOADED_ONLY_IN[macros]]
+    for d in loaders:  # each loading folder's config leaves out the other folders, never this one
+        config = (d / ".sqlfluff").read_text(encoding="utf-8")
+        excluded = re.search(r"^exclude_macros_from_path\s*=(.*)$", config, re.M)
+        assert excluded is not None and macros not in excluded.group(1), d
     called = re.compile(r"\b(" + "|".join(sorted(names)) + r")\s*\(|['\"](" + "|".join(sorted(names)) + r")['\"]")
     outside = [p for d in [*LINTED, "macros"] for p in (ROOT / d).rglob("*.sql")
-               if tos not in p.parents and ROOT / "models" / "validation" not in p.parents]
+               if folder not in p.parents and not any(loader in p.parents for loader in loaders)]
     assert len(outside) > 60
     calls = [f"{p.relative_to(ROOT)}: {m.group(0)}"
              for p in outside for m in called.finditer(p.read_text(encoding="utf-8"))]
-    assert not calls, ("SQL outside models/validation calls a macro of macros/tos; give its folder a .sqlfluff "
-                       "like models/validation/.sqlfluff so the lint loads them there:\n  " + "\n  ".join(calls))
+    assert not calls, (f"SQL outside {', '.join(LOADED_ONLY_IN[macros])} calls a macro of {macros}; give its folder "
+                       "a .sqlfluff that loads them (as models/validation/.sqlfluff does):\n  " + "\n  ".join(calls))
