@@ -1,7 +1,7 @@
 {#- A local-to-national code mapping seed (map_<code set>) is usable: every row has a local code, no local
     code is listed twice, and every local code maps to a national code of the code list seed `reference`
-    (seeds/reference/ref_<stem>.csv) that is valid in the reporting period. One test per mapping seed
-    instead of four column tests: the same checks, a quarter of the nodes for dbt to parse and run.
+    (seeds/reference/ref_<stem>.csv) that is valid in the reporting period. The four checks are one test of
+    the seed, not four column tests, because every test is a node that dbt parses and runs in each build.
     Returns one row per problem, which `problem` names. -#}
 {% test local_code_mapping(model, reference) %}
 
