@@ -7,7 +7,7 @@
     {%- endif -%}
     {%- set sql -%}
         select rule_code, severity, table_name, columns, check_name, params
-        from {{ ref('tos_rules') }}
+        from {{ tos_rules_catalogue() }}
         where status in ('implemented', 'not_checkable_before_upload')
             and check_name in ({% for c in checks %}'{{ c }}'{{ ', ' if not loop.last }}{% endfor %})
             and rule_code {{ '' if local else 'not ' }}like 'LOCAL-%'
@@ -22,6 +22,31 @@
         }) -%}
     {%- endfor -%}
     {{ return(rules) }}
+{% endmacro %}
+
+
+{% macro tos_rules_catalogue() %}
+    {#- The relation tos_load_rules reads the catalogue from while dbt compiles: the seed tos_rules. DuckDB reads
+        the seed's own CSV file, as `dbt seed` loads it (header, delimiter, the configured column types), so a
+        compile of the validation plan needs no seed loaded in the database it compiles against. -#}
+    {{ return(adapter.dispatch('tos_rules_catalogue', 'iapt_idb')()) }}
+{% endmacro %}
+
+
+{% macro default__tos_rules_catalogue() %}
+    {{ return(ref('tos_rules')) }}
+{% endmacro %}
+
+
+{% macro duckdb__tos_rules_catalogue() %}
+    {%- set seed = graph.nodes['seed.' ~ project_name ~ '.tos_rules'] -%}
+    {%- set types = [] -%}
+    {%- for column, type in (seed.config.column_types or {}).items() -%}
+        {%- do types.append("'" ~ column ~ "': '" ~ type ~ "'") -%}
+    {%- endfor -%}
+    {%- set path = (seed.root_path ~ '/' ~ seed.original_file_path) | replace("'", "''") -%}
+    {{ return("read_csv('" ~ path ~ "', header = true, auto_detect = true, delim = '"
+              ~ (seed.config.delimiter or ',') ~ "', types = {" ~ types | join(', ') ~ "})") }}
 {% endmacro %}
 
 

@@ -11,6 +11,10 @@ SIGKILL), so a lock never outlives its holder and a stale one never needs to be 
     ``held_lock_fds()`` lists the locks held, for a helper child to inherit (``pass_fds``), so they are
     held until the child is gone too.
 
+``waiting(path)``
+    An exclusive lock on ``<path>.lock`` that waits for the holder instead of refusing: for short work that
+    two runs may both need to do (a validation plan's compile in the plan folder), one after the other.
+
 ``private_scratch(parent, prefix)``
     A new folder ``<parent>/<prefix><pid>.<random>`` readable only by this user, holding a lock file for
     as long as this process lives. ``sweep_stale(parent, prefix)`` removes every such folder whose lock is
@@ -118,6 +122,19 @@ def hold(path: Path, what: str, shared: bool = False, hint: str = "wait for it t
             with contextlib.suppress(OSError):
                 lp.unlink()
         _HELD_FDS.discard(fd)
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def waiting(path: Path) -> Iterator[None]:
+    """Hold the exclusive lock guarding ``path`` while the block runs, waiting for any other holder first."""
+    lp = lock_path(path)
+    lp.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
         os.close(fd)  # releases the lock
 
 

@@ -119,6 +119,45 @@ def test_engine_equals_dbt_on_a_defective_csv_idb(built_marts: BuiltMarts, isola
     _assert_same(dbs["dbt"], dbs["engine"])
     reports = [(isolated / f"report_{m}" / "validation_report.csv").read_text(encoding="utf-8") for m in dbs]
     assert reports[0] == reports[1]
+    _assert_compiled_in_the_plan_folder(isolated, monkeypatch)
+
+
+def _dbt_runs(logs: Path) -> list[str]:
+    """dbt's log in logs, one item per run (dbt rotates dbt.log at 10 MB: oldest first)."""
+    files = [logs / f"dbt.log.{n}" for n in range(5, 0, -1)] + [logs / "dbt.log"]
+    return "".join(f.read_text(encoding="utf-8") for f in files if f.exists()).split("Running with dbt=")[1:]
+
+
+def _assert_compiled_in_the_plan_folder(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine compiled the scratch DB's plan against an empty file in the plan folder, with no `dbt seed`
+    (it reads the rules catalogue from its CSV file); a compile there again starts from dbt's saved parse."""
+    compiles = [r for r in _dbt_runs(isolated / "logs") if "'invocation_command': 'dbt compile" in r]
+    folder = engine.compile_dir()
+    assert len(compiles) == 1 and str(folder / "dbt") in compiles[0]
+    assert not [r for r in _dbt_runs(isolated / "logs") if "'invocation_command': 'dbt seed" in r]
+    con = duckdb.connect(str(folder / api.SCRATCH_DB_NAME), read_only=True)
+    try:  # nothing of the input, and no seed, was ever written there
+        assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 0
+    finally:
+        con.close()
+    scratch_vars = api._dbt_vars(vf.PERIOD, None, api.INPUT_SCHEMA)
+    plan = engine.find_plan(Path(api.SCRATCH_DB_NAME), scratch_vars)
+    assert plan is not None and plan.catalog == "validate"
+    for cached in engine.plan_dir().glob("*.json"):
+        cached.unlink()
+    calls: list[str] = []
+    real = plan_cache.run_dbt
+
+    def counting(args: list[str], **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(plan_cache, "run_dbt", counting)
+    again, compiled = engine.prepare_plan(Path(api.SCRATCH_DB_NAME), scratch_vars)
+    assert compiled and calls == ["compile"]
+    assert [(s.name, s.sql) for s in again.steps] == [(s.name, s.sql) for s in plan.steps]
+    last = _dbt_runs(isolated / "logs")[-1]
+    assert "Unable to do partial parsing" not in last and "Partial parsing enabled" in last, last[:3000]
 
 
 def test_one_plan_is_compiled_once_and_serves_every_month(
@@ -220,7 +259,7 @@ def test_a_database_without_seeds_gets_them_from_the_seed_cache(built_marts: Bui
     from iapt_idb.validation import seed_loading
 
     db = _copy_marts(built_marts, warm / "cached")
-    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse, seeds_loaded=True)
+    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse)
     typed = sorted(s.name for s in plan.seeds if s.columns)
     cache = seed_loading.seed_cache_path(plan)
     cache.unlink(missing_ok=True)
@@ -251,7 +290,7 @@ def test_missing_marts_say_what_to_do(built_marts: BuiltMarts, warm: Path) -> No
         api.export_verdict(empty, PERIOD)
     # a cached plan run on a DB without marts: the same message, nothing left half-built
     db = _copy_marts(built_marts, isolated / "plan")
-    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse, seeds_loaded=True)
+    plan, _ = engine.prepare_plan(db, {"period": PERIOD}, built_marts.warehouse)
     bare = isolated / "bare" / db.name
     bare.parent.mkdir()
     duckdb.connect(str(bare)).close()
@@ -278,10 +317,7 @@ def test_the_builds_plan_compile_starts_from_the_builds_parse(built_marts: Built
     """dbt parses the whole project only when --vars, the profile or dbt_project.yml's variables change: the
     compile of the marts' plan right after the build differs from it only in the environment (tos_period_tokens),
     and gets the build's saved parse in its own target path, so it parses again only what reads that."""
-    logs = built_marts.target_path.parent / "logs"  # dbt rotates dbt.log at 10 MB: oldest first
-    files = [logs / f"dbt.log.{n}" for n in range(5, 0, -1)] + [logs / "dbt.log"]
-    log = "".join(f.read_text(encoding="utf-8") for f in files if f.exists())
-    runs = log.split("Running with dbt=")[1:]
+    runs = _dbt_runs(built_marts.target_path.parent / "logs")
     compiles = [r for r in runs if "'invocation_command': 'dbt compile" in r]
     assert len(runs) >= 2 and len(compiles) >= 1, "the build and its plan compile are in the log"
     assert "Starting full parse" in runs[0]  # the build, in a new target path

@@ -9,14 +9,15 @@ file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.
 project's reader. Every input is validated in schema ``tos_input`` of a scratch DuckDB (dbt var
 ``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that
 reads them (``sources.link_marts_on``, on the engine's connection: no copy; dbt's path copies them), the other
-sources loaded into tables. Validating the marts without GX, the engine makes its relations in memory and the
-scratch DB is only written when the validation plan must be compiled (nothing reads the results afterwards
-but the reports). The scratch DB holds the validation's results, and a loaded input's patient data: it lives
-in a private folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by
-the next run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable
-path keeps dbt's partial parsing warm) and therefore holds patient data (the last run's results, which can
-quote input values, and the last input it loaded). The report folder is locked for the run, its old reports are withdrawn at the
-start (INCOMPLETE.txt says so) and the new set is moved in when it is complete, summary.json last.
+sources loaded into tables. Validating the marts without GX, the engine makes its relations in memory and no
+scratch DB file is written (nothing reads the results afterwards but the reports; a plan is compiled in the
+plan folder, ``plans.compile_detached``). The scratch DB holds the validation's results, and a loaded input's
+patient data: it lives in a private folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP
+included) and swept by the next run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead,
+which is kept (a stable path keeps dbt's partial parsing warm) and therefore holds patient data (the last
+run's results, which can quote input values, and the last input it loaded). The report folder is locked for
+the run, its old reports are withdrawn at the start (INCOMPLETE.txt says so) and the new set is moved in when
+it is complete, summary.json last.
 
 ``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
 the verdict; ``kept_rows_sql(table)`` selects the mart's rows the platform would keep (after the cascade), in
@@ -52,7 +53,6 @@ from ..testhooks import pause_at
 from . import engine, local_rules, report
 from .sources import (
     INPUT_SCHEMA, MARTS_CATALOG, StructureProblem, copy_linked_marts, link_marts_on, load_accdb, load_csv_dir,
-    load_marts,
 )
 from .summary_schema import GxSummary
 
@@ -138,8 +138,8 @@ def build_validation_models(
     given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
     databases target_db's views read (``sources.link_marts_on``), copied into it when dbt has to run instead.
     ``inputs(con)``: makes those views (``sources.link_marts_on``) on the engine's connection. ``memory``: the
-    engine makes every relation in memory, and target_db is only written when a plan must be compiled
-    (``engine.run_plan``): for a caller that needs nothing but ``read``'s value.
+    engine makes every relation in memory and never opens target_db (``engine.run_plan``): for a caller that
+    needs nothing but ``read``'s value.
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -174,20 +174,11 @@ def build_validation_models(
 
 def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
     """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db
-    and the one `validate` runs in its scratch DB (the marts copied into schema tos_input); the seeds must be
-    loaded in target_db (as `iapt-idb build` leaves them). -> True when either had to compile."""
-    target_db = Path(target_db)
-    plan, compiled = engine.prepare_plan(target_db, _dbt_vars(period, None, None), warehouse, seeds_loaded=True)
-    scratch_vars = _dbt_vars(period, None, INPUT_SCHEMA)
-    with runlock.private_scratch(None, SCRATCH_PREFIX) as scratch:
-        db = scratch / SCRATCH_DB_NAME
-        if engine.find_plan(db, scratch_vars) is None:
-            # dbt compiles against the seeds (the rules catalogue) and the input tables' shape: both copied
-            # from target_db, the marts without a row
-            load_marts(target_db, db, rows=False, seeds=[(s.schema, s.identifier) for s in plan.seeds])
-            engine.compile_plan(db, scratch_vars, warehouse)
-            compiled = True
-    return compiled
+    and the one `validate` runs in its scratch DB (over the marts, or an input copied into schema tos_input).
+    -> True when either had to compile."""
+    _, compiled = engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse)
+    _, scratch_compiled = engine.prepare_plan(Path(SCRATCH_DB_NAME), _dbt_vars(period, None, INPUT_SCHEMA))
+    return compiled or scratch_compiled
 
 
 def _warehouse_for(scratch: Path) -> Path:

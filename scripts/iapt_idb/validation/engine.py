@@ -14,11 +14,14 @@ materialization (table/view) and SQL, plus the stored-failure tables of the data
 ``store_failures`` (the rule codes per table), the reference/tos seeds the models read and the marts they
 need. Plans are cached as ``<dbt target path>/validation_plans/<key>.json`` (DBT_TARGET_PATH, else the
 project's ``target/``); dbt compiles into ``validation_plans/dbt/`` so the build's own manifest and
-run_results stay untouched. The key hashes everything the compiled SQL depends on: the files under models/,
-macros/, seeds/reference, seeds/tos, dbt_project.yml and profiles.yml, the dbt vars (ODS codes, input
-schema; not the period), the target DB's catalog name (the file stem, which dbt-duckdb writes into every
-relation name), the dbt/DuckDB versions and the dbt target. ``run_plan`` attaches the file under the catalog
-name the plan was compiled for, so a plan also runs on a renamed copy.
+run_results stay untouched. dbt reads no table while it compiles (the rules catalogue comes from its seed
+file), so a scratch DB's plan is compiled against an empty file of the same name in the plan folder's
+``compile/<project folder hash>/``, where dbt's profile, and so its saved parse, stay the same from run to
+run. The key hashes everything the compiled SQL depends on: the files under models/, macros/, seeds/reference,
+seeds/tos, dbt_project.yml and profiles.yml, the dbt vars (ODS codes, input schema; not the period), the
+target DB's catalog name (the file stem, which dbt-duckdb writes into every relation name), the dbt/DuckDB
+versions and the dbt target. ``run_plan`` attaches the file under the catalog name the plan was compiled for,
+so a plan also runs on a renamed copy.
 
 The one value dbt renders from the clock, the upload time of rule IDS00027 (``run_started_at``), is kept
 as a placeholder and filled in when the plan runs; the reporting period is a placeholder as well
@@ -44,7 +47,8 @@ import duckdb
 from .plans import (  # noqa: F401 - the engine's public names
     KEY_PATHS, NOW_TOKENS, PERIOD_TOKENS, PERIOD_TOKENS_VAR, PLAN_DIR_ENV, PLAN_DIR_NAME, PLAN_FORMAT, SEED_PATHS,
     SEED_SELECT, SEED_STAMPS, VALIDATION_PATH,
-    EngineUnsupported, Plan, Seed, Step, _dbt_seed, _fill_now, _mark_now, catalog_name, compile_plan,
+    EngineUnsupported, Plan, Seed, Step, _dbt_seed, _fill_now, _mark_now, catalog_name,
+    compile_detached, compile_dir, compile_plan,
     dbt_target_path, find_plan, load_plan, missing_marts_error, period_leaks, plan_dir, plan_from_manifest,
     plan_key, prepare_plan, save_plan,
 )
@@ -60,32 +64,17 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
                      linked: Mapping[str, Path] | None = None,
                      inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                      memory: bool = False) -> RunStats:
-    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss, against
-    target_db, where ``inputs`` then make the input relations first), then run_plan (``read``, ``linked``,
-    ``inputs``, ``memory``: see there). A plan with a seed whose column types are not configured runs in
-    target_db (only `dbt seed` can load that seed), never in memory."""
+    """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss: ``prepare_plan``),
+    then run_plan (``read``, ``linked``, ``inputs``, ``memory``: see there). A plan with a seed whose column types
+    are not configured runs in target_db (only `dbt seed` can load that seed), never in memory."""
     began = time.perf_counter()
-    plan, compiled = prepare_plan(target_db, dbt_vars, warehouse, before_compile=_made_in(target_db, inputs))
+    plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
     stats = RunStats(plan_key=plan.key, compiled=compiled)
     if stats.compiled:
         stats.compile_seconds = round(time.perf_counter() - began, 3)
-    elif seeds_needing_dbt(plan):
+    if seeds_needing_dbt(plan):
         _dbt_seed(target_db, dbt_vars, warehouse)
     run_plan(target_db, plan, stats, read=read, linked=linked, inputs=inputs,
              memory=memory and not seeds_needing_dbt(plan))
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats
-
-
-def _made_in(target_db: Path, inputs: Callable[[duckdb.DuckDBPyConnection], None] | None) -> Callable[[], None] | None:
-    """``inputs`` run on a connection of target_db (dbt compiles against the input relations there)."""
-    if inputs is None:
-        return None
-
-    def make() -> None:
-        con = duckdb.connect(str(target_db))
-        try:
-            inputs(con)
-        finally:
-            con.close()
-    return make

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 import duckdb
 
+from .. import runlock
 from ..dbt_runner import run_dbt, share_parse_state
 from ..errors import UserError
 from ..paths import ROOT
@@ -357,16 +358,20 @@ def period_leaks(plan: Plan, period: str) -> list[str]:
 
 
 def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
-                 period_tokens: bool = True) -> Plan:
-    """`dbt compile` the validation models against target_db (its tos seeds must be loaded) and cache the plan.
-    The plan keeps PERIOD_TOKENS (``Plan.for_period`` fills them in) unless the SQL depends on the period some
-    other way (``period_leaks``); period_tokens=False compiles the period's literal SQL, as dbt runs it."""
-    target = dbt_target_path() / PLAN_DIR_NAME / "dbt"  # this run's own dbt output, even when the cache is shared
+                 period_tokens: bool = True, dbt_target: Path | None = None) -> Plan:
+    """`dbt compile` the validation models against target_db and cache the plan (dbt reads nothing from the
+    database: the rules catalogue comes from its seed file, macro tos_rules_catalogue). The plan keeps
+    PERIOD_TOKENS (``Plan.for_period`` fills them in) unless the SQL depends on the period some other way
+    (``period_leaks``); period_tokens=False compiles the period's literal SQL, as dbt runs it. ``dbt_target``:
+    dbt's target path for the compile, else this run's own (validation_plans/dbt in the dbt target path),
+    which starts from the parse of the build before it."""
+    target = dbt_target or dbt_target_path() / PLAN_DIR_NAME / "dbt"
     period = str(dbt_vars["period"])
     compile_vars = {**dbt_vars, PERIOD_TOKENS_VAR: True} if period_tokens else dict(dbt_vars)
     keys = {per_period: plan_key(target_db, dbt_vars, per_period) for per_period in (False, True)}
-    # the build that comes just before (same project, vars and target DB) saved its parse: dbt reuses it
-    share_parse_state(dbt_target_path(), target)
+    if dbt_target is None:
+        # the build that comes just before (same project, vars and target DB) saved its parse: dbt reuses it
+        share_parse_state(dbt_target_path(), target)
     began = datetime.now(timezone.utc)
     proc = run_dbt(["compile", "--select", f"path:{VALIDATION_PATH}", "--target-path", str(target), "--quiet"],
                    vars=compile_vars, warehouse=warehouse, target_db=target_db, quiet=True, check=False)
@@ -388,21 +393,53 @@ def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path |
     return plan
 
 
-def prepare_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
-                 seeds_loaded: bool = False, before_compile: Callable[[], None] | None = None) -> tuple[Plan, bool]:
-    """The cached plan for these inputs, or a fresh compile (loading the seeds with dbt first unless
-    ``seeds_loaded``: dbt reads the rules catalogue from the target DB while compiling; ``before_compile()``
-    first, when given), filled in for the period of dbt_vars. -> (plan, compiled)"""
+def prepare_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None) -> tuple[Plan, bool]:
+    """The cached plan for these inputs, or a fresh compile, filled in for the period of dbt_vars. A plan for a
+    scratch DB (var tos_input_schema: the input is made there when the plan runs) is compiled in the plan folder
+    (``compile_detached``), one for the marts against target_db. -> (plan, compiled)"""
     plan = find_plan(target_db, dbt_vars)
     if plan is not None:
         return plan, False
-    if before_compile is not None:
-        before_compile()
-    if not dbt_vars.get("tos_input_schema"):
-        _require_marts(target_db)  # before a dbt compile is spent on them
-    if not seeds_loaded:
-        _dbt_seed(target_db, dbt_vars, warehouse)
+    if dbt_vars.get("tos_input_schema"):
+        return compile_detached(catalog_name(target_db), dbt_vars).for_period(str(dbt_vars["period"])), True
+    _require_marts(target_db)  # before a dbt compile is spent on them
     return compile_plan(target_db, dbt_vars, warehouse).for_period(str(dbt_vars["period"])), True
+
+
+# Beside the plans: an empty DuckDB file per catalog name, an empty warehouse and dbt's target path, for the
+# compiles of plans that run in a scratch DB; one such folder per project folder (a plan folder may serve
+# several checkouts, and dbt's saved parse holds the project's path).
+COMPILE_DIR_NAME = "compile"
+
+
+def compile_dir() -> Path:
+    """The plan folder's compile folder for this project folder."""
+    return plan_dir() / COMPILE_DIR_NAME / hashlib.sha256(str(ROOT.resolve()).encode()).hexdigest()[:12]
+
+
+def compile_detached(catalog: str, dbt_vars: Mapping[str, Any]) -> Plan:
+    """Compile (and cache) the plan for a scratch DB of this catalog name against an empty DuckDB file of the same
+    name in ``compile_dir()``, with an empty warehouse, one compile at a time. The compile reads no table, so the
+    plan is the one the scratch DB would give; and as these paths stay the same from run to run, so does dbt's
+    profile, and dbt re-uses the parse it saved in the folder's target path (in a new scratch folder each run,
+    every compile parsed the whole project)."""
+    folder = compile_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with runlock.waiting(folder):
+        db, warehouse = folder / f"{catalog}.duckdb", folder / "empty_warehouse.duckdb"
+        for path in (db, warehouse):
+            _empty_duckdb(path)
+        return compile_plan(db, dbt_vars, warehouse, dbt_target=folder / "dbt")
+
+
+def _empty_duckdb(path: Path) -> None:
+    """A DuckDB file at path, made (whole, or not at all) when there is none."""
+    if path.is_file():
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    duckdb.connect(str(partial)).close()
+    os.replace(partial, path)
 
 
 def _require_marts(target_db: Path) -> None:

@@ -288,25 +288,18 @@ def copy_linked_marts(db_path: Path, linked: Mapping[str, Path], schema: str = I
     load_marts(Path(linked[MARTS_CATALOG]), db_path, schema)
 
 
-def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA, rows: bool = True,
-               seeds: list[tuple[str, str]] | None = None) -> None:
+def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> None:
     """The built IDB marts of target_db (schema main), copied into ``schema`` of the scratch DB: the target
     DB is attached READ_ONLY for the copy, so validating needs no write lock on it. Row order and column
-    types are kept (the validation reads them as the marts themselves). ``rows=False`` copies the tables'
-    shape only; ``seeds`` (schema, table) are copied as they are, into the same schema. (``link_marts_on`` reads
-    the marts in place instead; dbt, which cannot attach them, needs this copy.)"""
+    types are kept (the validation reads them as the marts themselves). (``link_marts_on`` reads the marts in
+    place instead; dbt, which cannot attach them, needs this copy.)"""
     con = duckdb.connect(str(db_path))
     try:
         _attach_marts(con, target_db)
         con.execute(f"create schema if not exists {_q(schema)}")
-        limit = "" if rows else " limit 0"
         for m in table_meta():
             con.execute(f"create or replace table {_q(schema)}.{_q(m.name)} as "
-                        f"select * from {MARTS_CATALOG}.main.{_q(m.name)}{limit}")
-        for seed_schema, table in seeds or []:
-            con.execute(f"create schema if not exists {_q(seed_schema)}")
-            con.execute(f"create table {_q(seed_schema)}.{_q(table)} as "
-                        f"select * from {MARTS_CATALOG}.{_q(seed_schema)}.{_q(table)}")
+                        f"select * from {MARTS_CATALOG}.main.{_q(m.name)}")
         con.execute(f"detach {MARTS_CATALOG}")
     finally:
         con.close()
