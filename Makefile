@@ -60,7 +60,7 @@ demo: setup jars ## synthetic warehouse -> marts -> validation -> IDB -> docs si
 	$(CLI) demo --period $(PERIOD) --patients $(PATIENTS) --seed $(SEED) --defect-rate $(DEFECT_RATE) --provider-ods $(PROVIDER_ODS) --out $(OUT) $(SYSTEM_ARGS)
 
 test: setup jars .make/system-deps ## every test: pytest (unit, dbt build + unit tests, round trips, browser), sqlfluff
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=20
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 lint: setup ## sqlfluff lint of the dbt models
 	$(BIN)/sqlfluff lint models source_systems tests/dbt analyses --processes 2

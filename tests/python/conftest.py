@@ -6,6 +6,10 @@ passed to the child process through its environment (never /work/main/target, da
     small_warehouse  -> Path of a 300-patient warehouse (seed 7, 2% defects, period 2026-10)
     built_marts      -> BuiltMarts(warehouse, target_db, target_path, period, created_at, summary)
 
+The two are made once for the whole session: the first xdist worker that needs one makes it in the session's
+folder (the other waits for it). Each worker then gets its own copy of the built marts (tests may write beside
+them: dbt's target path, validation tables), and the build's validation plans go to the session's plan cache.
+
 Compiled validation plans are shared by every run of the session (both workers): ``$IAPT_VALIDATION_PLANS``
 points at one folder, and a plan's key holds everything its SQL depends on, so a build, validate or export
 compiles only what no earlier run has compiled. The ``built_marts`` build keeps its own (cold) plan cache,
@@ -14,9 +18,13 @@ and the tests of the cache itself unset the variable.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,12 +91,40 @@ def build_into(work: Path, warehouse: Path, period: str = PERIOD, created_at: st
     return BuiltMarts(warehouse, target_db, work / "target", period, created_at, proc.stdout)
 
 
+def _session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the whole session: the xdist workers' base folders are inside it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def _session_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the worker making it
+        yield
+    finally:
+        os.close(fd)
+
+
+def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """<session folder>/<name>, made by ``make(folder)`` in the first worker to ask for it."""
+    root = _session_root(tmp_path_factory)
+    folder, complete = root / name, root / f"{name}.complete"
+    with _session_lock(root / f"{name}.lock"):
+        if complete.exists():
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+        folder.mkdir()
+        make(folder)
+        complete.touch()
+    return folder
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_validation_plans(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One validation plan cache for the whole session, shared by the xdist workers (children inherit it)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    os.environ[PLAN_DIR_ENV] = str(root / "shared_validation_plans")
+    os.environ[PLAN_DIR_ENV] = str(_session_root(tmp_path_factory) / "shared_validation_plans")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -99,25 +135,58 @@ def submissions_outside_the_project(tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="session")
 def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("small_warehouse")
-    out = work / "wh.duckdb"
-    proc = run_cli(
-        ["generate", "--out", str(out), "--patients", "300", "--seed", "7", "--defect-rate", "0.02",
-         "--period", PERIOD, "--quiet"],
-        isolated_env(work),
-    )
-    assert proc.returncode == 0, f"iapt-idb generate failed:\n{proc.stderr[-3000:]}"
-    return out
+    """Read by every worker (dbt attaches it read-only); a test that changes a warehouse changes its own copy."""
+    def generate(work: Path) -> None:
+        proc = run_cli(
+            ["generate", "--out", str(work / "wh.duckdb"), "--patients", "300", "--seed", "7", "--defect-rate",
+             "0.02", "--period", PERIOD, "--quiet"],
+            isolated_env(work),
+        )
+        assert proc.returncode == 0, f"iapt-idb generate failed:\n{proc.stderr[-3000:]}"
+
+    folder = _once_per_session(tmp_path_factory, "small_warehouse", generate)
+    return folder / "wh.duckdb"
+
+
+BUILD_STDOUT = "build_stdout.txt"
 
 
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory, small_warehouse: Path) -> BuiltMarts:
     # --full-checks: dbt's unit tests and the source-table data tests run here, in every `make test`;
     # own_plans: this build compiles its plans cold, as a provider's first build does
-    return build_into(tmp_path_factory.mktemp("built_marts"), small_warehouse, full_checks=True, own_plans=True)
+    def build(work: Path) -> None:
+        built = build_into(work, small_warehouse, full_checks=True, own_plans=True)
+        (work / BUILD_STDOUT).write_text(built.summary, encoding="utf-8")
+        # its plans serve the session's runs on the same marts (a plan's key holds all it depends on)
+        shared = Path(os.environ[PLAN_DIR_ENV])
+        shared.mkdir(parents=True, exist_ok=True)
+        for plan in (built.target_path / "validation_plans").glob("*.json"):
+            if not (shared / plan.name).exists():
+                shutil.copyfile(plan, shared / f".{plan.name}.{os.getpid()}")
+                os.replace(shared / f".{plan.name}.{os.getpid()}", shared / plan.name)
+
+    made = _once_per_session(tmp_path_factory, "built_marts", build)
+    folder = tmp_path_factory.mktemp("built_marts")  # this worker's own copy: the one made is never written again
+    shutil.copytree(made, folder, dirs_exist_ok=True)
+    summary = (folder / BUILD_STDOUT).read_text(encoding="utf-8")
+    return BuiltMarts(small_warehouse, folder / "iapt.duckdb", folder / "target", PERIOD, CREATED_AT, summary)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow files first (a stable sort: the order within a file is kept), so that `make test`'s two
-    workers, which take one file at a time, do not end with one long file running alone."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
+    """The slow files first, so that `make test`'s two workers, which take one file at a time in this order
+    (``--no-loadscope-reorder``), do not end with one long file running alone. The built marts are made once,
+    by the first worker that needs them: one slow file that needs them goes first, then the slow files that do
+    not, which the other worker runs meanwhile instead of waiting. A stable sort: the order in a file is kept."""
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    slow = {file_of(i) for i in items if i.get_closest_marker("slow")}
+    needs_marts = {file_of(i) for i in items if "built_marts" in getattr(i, "fixturenames", ())}
+    first = next((file_of(i) for i in items if file_of(i) in slow & needs_marts), None)
+
+    def rank(item: pytest.Item) -> int:
+        f = file_of(item)
+        return 0 if f == first else 1 if f in slow - needs_marts else 2 if f in slow else 3
+
+    items.sort(key=rank)

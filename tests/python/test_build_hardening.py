@@ -70,13 +70,17 @@ def _build(work: Path, warehouse: Path, target: Path, period: str, *extra: str,
 
 def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) -> None:
     target = tmp_path / "iapt.duckdb"
+    # the test's own copy, broken in place below: the same paths for both months, so that the second build
+    # starts from the parse dbt saved in the first (a profile naming another warehouse file is parsed again)
+    wh = tmp_path / "wh.duckdb"
+    shutil.copyfile(tiny, wh)
     # no validation plan at build time: these checks refuse before any validation runs
     no_plan = {"IAPT_VALIDATE_WITH_DBT": "1"}
     # what DuckDB spilled during a killed build (pieces of the marts) is gone after the next one
     spill = Path(str(target) + ".tmp")
     spill.mkdir()
     (spill / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"spilled rows")
-    sep = _build(tmp_path, tiny, target, "2026-09", "--select", *MARTS_ONLY, env_extra=no_plan)
+    sep = _build(tmp_path, wh, target, "2026-09", "--select", *MARTS_ONLY, env_extra=no_plan)
     assert sep.returncode == 0, sep.stderr[-3000:]
     assert not spill.exists()
     stamps = provenance.read_manifest(target)
@@ -86,7 +90,7 @@ def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) 
     assert "built for 2026-09, not 2026-10" in provenance.build_problem(target, "2026-10")
 
     # the validation models run by dbt (as `dbt build --select path:models/validation`) leave the record alone
-    env = isolated_env(tmp_path, tiny, target)
+    env = isolated_env(tmp_path, wh, target)
     env["IAPT_VALIDATE_WITH_DBT"] = "1"
     ok = run_cli(["validate", "--period", "2026-09", "--target-db", str(target), "--report", str(tmp_path / "r9"),
                   "--no-gx"], env)
@@ -94,12 +98,10 @@ def test_a_failed_build_of_another_month_is_refused(tiny: Path, tmp_path: Path) 
     assert provenance.read_manifest(target) == stamps
 
     # October fails midway (a warehouse table is missing): its header may sit beside September's rows
-    broken = tmp_path / "broken.duckdb"
-    shutil.copyfile(tiny, broken)
-    con = duckdb.connect(str(broken))
+    con = duckdb.connect(str(wh))
     con.execute("drop table cms.staff_qualification")
     con.close()
-    oct_ = _build(tmp_path, broken, target, "2026-10", "--select", *MARTS_ONLY, env_extra=no_plan)
+    oct_ = _build(tmp_path, wh, target, "2026-10", "--select", *MARTS_ONLY, env_extra=no_plan)
     assert oct_.returncode == 2
     assert {s.status for s in provenance.read_manifest(target).values()} == {"failed"}
 

@@ -64,20 +64,22 @@ def test_a_runs_saved_parse_is_handed_to_another_target_path_whole_or_not_at_all
     assert (plans / dbt_runner.PARSE_STATE).read_bytes() == b"the next build's parse"
 
 
-def _render(tmp_path: Path, env_period: str | None, vars_period: str | None) -> str:
-    """What macro build_var('period') gives in a dbt compile, with the month in the environment and/or --vars."""
+def _render(tmp_path: Path, env: dict[str, str], vars: dict[str, str], sql: str) -> str:
+    """What dbt compiles for ``sql`` (inline), with ``env`` in the environment and ``vars`` as --vars."""
     warehouse, target_db = tmp_path / "warehouse.duckdb", tmp_path / "target.duckdb"
     duckdb.connect(str(warehouse)).close()
-    env = dict(dbt_runner.dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
-               DBT_LOG_PATH=str(tmp_path / "logs"), IAPT_DBT_PERIOD=env_period or "")
-    cmd = [dbt_runner.dbt_executable(), "--quiet", "compile", "--inline", "select '{{ build_var(\"period\") }}' as p"]
-    if vars_period:
-        cmd += ["--vars", json.dumps({"period": vars_period})]
-    proc = subprocess.run(cmd, cwd=paths.ROOT, env=env, text=True, capture_output=True, check=False)
+    run_env = dict(dbt_runner.dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
+                   DBT_LOG_PATH=str(tmp_path / "logs"), **env)
+    cmd = [dbt_runner.dbt_executable(), "--quiet", "compile", "--inline", sql, "--vars", json.dumps(vars)]
+    proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, text=True, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout.strip()
 
 
 def test_dbt_run_by_hand_takes_the_month_from_vars_first_then_from_the_environment(tmp_path: Path) -> None:
-    assert "'2026-09'" in _render(tmp_path, env_period="2025-01", vars_period="2026-09")
-    assert "'2025-01'" in _render(tmp_path, env_period="2025-01", vars_period=None)
+    # one dbt run for both (each run parses the whole project): the period is in --vars and in the environment,
+    # the creation time only in the environment
+    env = {"IAPT_DBT_PERIOD": "2025-01", "IAPT_DBT_DATASET_CREATED_AT": "2025-02-03T04:05:06"}
+    out = _render(tmp_path, env, {"period": "2026-09"},
+                  "select '{{ build_var(\"period\") }}' as p, '{{ build_var(\"dataset_created_at\") }}' as c")
+    assert "'2026-09' as p" in out and "'2025-02-03T04:05:06' as c" in out, out
