@@ -10,6 +10,13 @@
     end
 {%- endmacro %}
 
+{% macro reference_code_valid(code, reference_alias) -%}
+    {#- Join condition: code is a code of the national code list seed joined as reference_alias that is still
+        valid in the reporting period (no valid_to, or valid_to on or after the period's first day). -#}
+    {{ code }} = {{ reference_alias }}.code
+    and ({{ reference_alias }}.valid_to is null or {{ reference_alias }}.valid_to >= '{{ period_bounds()[0] }}')
+{%- endmacro %}
+
 {% macro national_or_local(column) -%}
     {#- The IDB value of a mapped code column of a staging model: the national code, or the local
         code unchanged when it is unmapped (never defaulted), so validation reports it. -#}

@@ -18,18 +18,17 @@ and the tests of the cache itself unset the variable.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from iapt_idb import runlock
 from iapt_idb.paths import ROOT
 from iapt_idb.validation.plans import PLAN_DIR_ENV
 
@@ -97,21 +96,11 @@ def _session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@contextlib.contextmanager
-def _session_lock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the worker making it
-        yield
-    finally:
-        os.close(fd)
-
-
 def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
     """<session folder>/<name>, made by ``make(folder)`` in the first worker to ask for it."""
     root = _session_root(tmp_path_factory)
     folder, complete = root / name, root / f"{name}.complete"
-    with _session_lock(root / f"{name}.lock"):
+    with runlock.waiting(folder):  # the other worker waits for the one making it
         if complete.exists():
             return folder
         shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left

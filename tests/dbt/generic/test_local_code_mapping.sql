@@ -40,9 +40,7 @@ select
     'not a code of {{ reference }} valid in the period' as problem
 from {{ model }} as mapping
 left join {{ ref(reference) }} as reference_list
-    on
-        mapping.national_code = reference_list.code
-        and (reference_list.valid_to is null or reference_list.valid_to >= '{{ period_bounds()[0] }}')
+    on {{ reference_code_valid('mapping.national_code', 'reference_list') }}
 where
     mapping.national_code is not null
     and reference_list.code is null

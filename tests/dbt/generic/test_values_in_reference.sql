@@ -6,9 +6,7 @@
 select tested.{{ column_name }} as invalid_code
 from {{ model }} as tested
 left join {{ ref(reference) }} as reference_list
-    on
-        tested.{{ column_name }} = reference_list.code
-        and (reference_list.valid_to is null or reference_list.valid_to >= '{{ period_bounds()[0] }}')
+    on {{ reference_code_valid('tested.' ~ column_name, 'reference_list') }}
 where
     tested.{{ column_name }} is not null
     and reference_list.code is null
