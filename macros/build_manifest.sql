@@ -27,7 +27,7 @@
 
 {% macro build_manifest_start() %}
     {%- set marts = build_manifest_marts() -%}
-    {%- if 'IDS000Header' in marts and not (var('provider_ods_code', '') | string | trim) -%}
+    {%- if 'IDS000Header' in marts and not (build_var('provider_ods_code') | trim) -%}
         {{ exceptions.raise_compiler_error(
             "var provider_ods_code is empty: IDS000Header.OrgIDProv needs the provider's ODS code, which has no "
             ~ "default. Pass --vars '{provider_ods_code: RXX}' to dbt (or --provider-ods to iapt-idb build), or "

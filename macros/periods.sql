@@ -2,9 +2,10 @@
     in Jinja and emitted as portable date literals (cast('YYYY-MM-DD' as date)). -#}
 
 {% macro build_var(name) -%}
-    {#- A var that changes from one dbt run to the next (period, dataset_created_at, tos_period_tokens):
-        --vars when given, else $IAPT_DBT_<NAME>, the way iapt-idb passes them. A changed --vars value makes
-        dbt parse the whole project again; a changed environment variable, only the files that read it. -#}
+    {#- A var that changes from one dbt run to the next (dbt_runner.BUILD_VARS: the month, the ODS codes, the
+        validation's input schema): --vars or dbt_project.yml when either gives one, else $IAPT_DBT_<NAME>, the
+        way iapt-idb passes them. A changed --vars value makes dbt parse the whole project again; a changed
+        environment variable, only the files that read it. -#}
     {%- set given = var(name, '') | string -%}
     {%- if given or env_var is not defined -%}
         {#- env_var is undefined only under sqlfluff's templater -#}

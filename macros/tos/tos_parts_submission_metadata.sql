@@ -4,8 +4,8 @@
     {%- set values = {
         'period_start': bounds[0],
         'period_end': bounds[1],
-        'provider_ods': var('provider_ods_code', ''),
-        'submitter_ods': var('submitter_ods_code', ''),
+        'provider_ods': build_var('provider_ods_code'),
+        'submitter_ods': build_var('submitter_ods_code'),
         'upload_timestamp': run_started_at.strftime('%Y-%m-%dT%H:%M:%S'),
     } -%}
     {{ return(values[name]) }}

@@ -3,7 +3,7 @@
 {% macro tos_idb_relation(table_name) %}
     {#- The IDB table to validate: the mart (ref) by default, or a table of the same name in the schema
         named by var tos_input_schema (a CSV directory or an .accdb loaded by `iapt-idb validate`). -#}
-    {%- set input_schema = var('tos_input_schema', '') -%}
+    {%- set input_schema = build_var('tos_input_schema') -%}
     {%- if input_schema -%}
         {{ api.Relation.create(database=target.database, schema=input_schema, identifier=table_name) }}
     {%- else -%}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import lifeline, pg
-from .paths import ROOT, source_systems_dir
+from .paths import ROOT, project_vars, source_systems_dir
 
 
 def dbt_executable() -> str:
@@ -65,16 +65,30 @@ def _project_relative_systems_dir() -> str | None:
 
 # The vars that change from one dbt run to the next go to dbt as environment variables IAPT_DBT_<NAME> (macro
 # build_var), not in --vars: dbt parses the whole project again whenever a --vars value changes, but only the
-# files that read an environment variable when that changes. tos_period_tokens is on only while the validation
-# engine compiles its plan, right after a build with the same other vars. Always set (empty when not given), so
-# a value left in the caller's environment never reaches a run.
-BUILD_VARS = ("period", "dataset_created_at", "tos_period_tokens")
+# files that read an environment variable when that changes. The month; the uploading organisation's codes
+# (a build, its plan compiles and `docs generate` then share one parse whatever code a run is given); the schema
+# a scratch DB's input is in; tos_period_tokens, on only while the validation engine compiles its plan. Always
+# set (empty when not given), so a value left in the caller's environment never reaches a run.
+BUILD_VARS = ("period", "dataset_created_at", "tos_period_tokens", "provider_ods_code", "submitter_ods_code",
+              "tos_input_schema")
 
 
-def build_var_env(vars: Mapping[str, Any] | None) -> dict[str, str]:
-    """IAPT_DBT_<NAME> for each of BUILD_VARS: its value in vars, else empty."""
-    given = vars or {}
-    return {f"IAPT_DBT_{name.upper()}": "" if given.get(name) is None else str(given[name]) for name in BUILD_VARS}
+def split_vars(vars: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, Any]]:
+    """(IAPT_DBT_<NAME> for each of BUILD_VARS, the vars left for --vars). A BUILD_VARS value goes to the
+    environment, empty when not given; except one that differs from a value dbt_project.yml sets for it: build_var
+    reads the project's value before the environment (as dbt's var() does), so that one stays in --vars."""
+    given = dict(vars or {})
+    project = project_vars()
+    env: dict[str, str] = {}
+    for name in BUILD_VARS:
+        value = given.get(name)
+        text = "" if value is None else str(value)
+        own = str(project.get(name) or "")
+        in_vars = bool(own and text and text != own)
+        env[f"IAPT_DBT_{name.upper()}"] = "" if in_vars else text
+        if not in_vars:
+            given.pop(name, None)
+    return env, given
 
 
 # dbt's saved parse of the project, which it reads from and writes to its target path (partial parsing).
@@ -111,8 +125,8 @@ def run_dbt(
     cmd = [dbt_executable(), *args]
     if pg.active():  # the postgres target reads its sources from its own database
         vars = {**pg.dbt_vars(), **(vars or {})}
-    env = {**dbt_env(warehouse, target_db), **build_var_env(vars)}
-    vars = {k: v for k, v in (vars or {}).items() if k not in BUILD_VARS}
+    in_env, vars = split_vars(vars)
+    env = {**dbt_env(warehouse, target_db), **in_env}
     if vars:
         cmd += ["--vars", json.dumps(dict(vars), sort_keys=True)]
     proc = subprocess.run(

@@ -10,26 +10,13 @@ dbt_project.yml. The submitter defaults to the provider. Without a provider code
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from typing import Any
 
-import yaml
-
-from .paths import ROOT
+from .paths import project_vars
 
 ENV_PROVIDER = "IAPT_PROVIDER_ODS"
 ENV_SUBMITTER = "IAPT_SUBMITTER_ODS"
 HOW_TO_SET = (f"pass --provider-ods CODE, set ${ENV_PROVIDER}, or set the dbt var provider_ods_code in "
               "dbt_project.yml")
-
-
-@lru_cache(maxsize=1)
-def _project_vars() -> dict[str, Any]:
-    try:
-        data = yaml.safe_load((ROOT / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    return dict(data.get("vars") or {})
 
 
 def _first(*values: object) -> str | None:
@@ -42,12 +29,12 @@ def _first(*values: object) -> str | None:
 
 def provider_ods(explicit: str | None = None) -> str | None:
     """The configured provider ODS code, or None when none is configured anywhere."""
-    return _first(explicit, os.environ.get(ENV_PROVIDER), _project_vars().get("provider_ods_code"))
+    return _first(explicit, os.environ.get(ENV_PROVIDER), project_vars().get("provider_ods_code"))
 
 
 def submitter_ods(explicit: str | None = None, provider: str | None = None) -> str | None:
     """The configured submitting-organisation code; the provider's when none is set of its own."""
-    return _first(explicit, os.environ.get(ENV_SUBMITTER), _project_vars().get("submitter_ods_code"), provider)
+    return _first(explicit, os.environ.get(ENV_SUBMITTER), project_vars().get("submitter_ods_code"), provider)
 
 
 def header_vars(provider: str | None, submitter: str | None = None) -> dict[str, str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 
 def project_root() -> Path:
@@ -38,6 +40,18 @@ DEFAULT_WAREHOUSE = DATA_DIR / "local_warehouse.duckdb"
 DEFAULT_TARGET_DB = DATA_DIR / "iapt_idb.duckdb"
 OUTPUT_DIR = ROOT / "output"
 JARS_DIR = ROOT / ".jars"
+
+
+@lru_cache(maxsize=1)
+def project_vars() -> dict[str, Any]:
+    """The ``vars`` of dbt_project.yml (empty when the file cannot be read)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((ROOT / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return dict(data.get("vars") or {})
 
 
 def source_systems_dir() -> Path:

@@ -24,14 +24,33 @@ def _captured(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_the_month_goes_to_dbt_in_the_environment_and_the_rest_in_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_month_and_the_codes_go_to_dbt_in_the_environment_and_the_rest_in_vars(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _captured(monkeypatch)
     dbt_runner.run_dbt(["build"], vars={"period": "2026-09", "dataset_created_at": "2026-10-05T09:00:00",
-                                        "provider_ods_code": "RZZ"})
+                                        "provider_ods_code": "RZZ", "tos_input_schema": "tos_input",
+                                        "measures_months": 12})
     cmd, env = calls[0]["cmd"], calls[0]["env"]
-    # a --vars value that changes makes dbt parse the whole project again: the month is not in it
-    assert json.loads(cmd[cmd.index("--vars") + 1]) == {"provider_ods_code": "RZZ"}
+    # a --vars value that changes makes dbt parse the whole project again: the month and the codes are not in it
+    assert json.loads(cmd[cmd.index("--vars") + 1]) == {"measures_months": 12}
     assert env["IAPT_DBT_PERIOD"] == "2026-09" and env["IAPT_DBT_DATASET_CREATED_AT"] == "2026-10-05T09:00:00"
+    assert env["IAPT_DBT_PROVIDER_ODS_CODE"] == "RZZ" and env["IAPT_DBT_SUBMITTER_ODS_CODE"] == ""
+    assert env["IAPT_DBT_TOS_INPUT_SCHEMA"] == "tos_input"
+
+
+def test_a_code_other_than_the_projects_own_goes_in_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+    # build_var reads a value dbt_project.yml sets before the environment, as var() does: a run given another
+    # code must say so in --vars, or it would build the project's
+    monkeypatch.setattr(dbt_runner, "project_vars", lambda: {"provider_ods_code": "RXX", "period": ""})
+    calls = _captured(monkeypatch)
+    dbt_runner.run_dbt(["build"], vars={"period": "2026-09", "provider_ods_code": "RYY"})
+    dbt_runner.run_dbt(["build"], vars={"period": "2026-09", "provider_ods_code": "RXX"})
+    dbt_runner.run_dbt(["build"], vars={"period": "2026-09"})
+    other, same, none = (c["cmd"] for c in calls)
+    assert json.loads(other[other.index("--vars") + 1]) == {"provider_ods_code": "RYY"}
+    assert calls[0]["env"]["IAPT_DBT_PROVIDER_ODS_CODE"] == ""
+    assert "--vars" not in same and calls[1]["env"]["IAPT_DBT_PROVIDER_ODS_CODE"] == "RXX"
+    assert "--vars" not in none and calls[2]["env"]["IAPT_DBT_PROVIDER_ODS_CODE"] == ""
 
 
 def test_a_month_left_in_the_callers_environment_never_reaches_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,7 +98,9 @@ def _render(tmp_path: Path, env: dict[str, str], vars: dict[str, str], sql: str)
 def test_dbt_run_by_hand_takes_the_month_from_vars_first_then_from_the_environment(tmp_path: Path) -> None:
     # one dbt run for both (each run parses the whole project): the period is in --vars and in the environment,
     # the creation time only in the environment
-    env = {"IAPT_DBT_PERIOD": "2025-01", "IAPT_DBT_DATASET_CREATED_AT": "2025-02-03T04:05:06"}
+    env = {"IAPT_DBT_PERIOD": "2025-01", "IAPT_DBT_DATASET_CREATED_AT": "2025-02-03T04:05:06",
+           "IAPT_DBT_PROVIDER_ODS_CODE": "RYY"}
     out = _render(tmp_path, env, {"period": "2026-09"},
-                  "select '{{ build_var(\"period\") }}' as p, '{{ build_var(\"dataset_created_at\") }}' as c")
-    assert "'2026-09' as p" in out and "'2025-02-03T04:05:06' as c" in out, out
+                  "select '{{ build_var(\"period\") }}' as p, '{{ build_var(\"dataset_created_at\") }}' as c, "
+                  "'{{ build_var(\"provider_ods_code\") }}' as o")
+    assert "'2026-09' as p" in out and "'2025-02-03T04:05:06' as c" in out and "'RYY' as o" in out, out

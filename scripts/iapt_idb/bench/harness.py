@@ -65,9 +65,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import lifeline
+from .. import lifeline, ods
 from ..paths import ROOT
 from ..periods import parse_period, period_arg
+from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 from .proc import ChildRun, run_child
 
 PHASE_MODULE = "iapt_idb.bench.phases"
@@ -298,6 +299,9 @@ def child_environment(paths: Paths) -> None:
     os.environ.setdefault("IAPT_IDB_PROJECT_DIR", str(ROOT))
     os.environ["IAPT_WAREHOUSE_PATH"] = str(paths.warehouse.resolve())
     os.environ["IAPT_TARGET_DB"] = str(paths.target_db.resolve())
+    # the generated warehouse's made-up provider, configured as a provider configures its own code: the build,
+    # validate and the export's verdict all use it, so the plans the build compiles are the ones they run
+    os.environ[ods.ENV_PROVIDER] = os.environ[ods.ENV_SUBMITTER] = SYNTHETIC_PROVIDER
 
 
 # --------------------------------------------------------------------------- running phases

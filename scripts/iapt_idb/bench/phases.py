@@ -112,15 +112,13 @@ def phase_generate(p: dict[str, Any]) -> Result:
 
 def phase_build(p: dict[str, Any]) -> Result:
     from ..commands.build import build_marts
-    from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
-    detail, seconds, dropped = timed(
+    detail, seconds, dropped = timed(  # the provider code: $IAPT_PROVIDER_ODS (harness.child_environment)
         build_marts,
         period=p["period"],
         warehouse=Path(p["warehouse"]),
         target_db=Path(p["target_db"]),
         created_at=p.get("created_at"),
-        provider_ods=SYNTHETIC_PROVIDER,  # the generated warehouse's made-up provider
     )
     counts = mart_counts(p["target_db"])
     log_name = p.get("log_name", "build")
@@ -140,11 +138,9 @@ def phase_pg_load(p: dict[str, Any]) -> Result:
 def phase_pg_build(p: dict[str, Any]) -> Result:
     """`iapt-idb build` on the postgres target: dbt builds staging, intermediate and the marts in PostgreSQL."""
     from ..commands.build import build_marts
-    from ..warehouse.gen_reference import PROVIDER as SYNTHETIC_PROVIDER
 
     detail, seconds, dropped = timed(build_marts, period=p["period"], warehouse=Path(p["warehouse"]),
-                                     target_db=Path(p["target_db"]), created_at=p.get("created_at"),
-                                     provider_ods=SYNTHETIC_PROVIDER)
+                                     target_db=Path(p["target_db"]), created_at=p.get("created_at"))
     counts = {name: t["mart"] for name, t in detail.get("tables", {}).items() if t.get("mart") is not None}
     dbt = dbt_profile(Path(p["logs"]) / "pg_build.run_results.json" if p.get("logs") else None)
     return {"seconds": seconds, "rows": sum(counts.values()), "counts": counts, "detail": jsonable(detail),

@@ -194,7 +194,7 @@ def build_marts(
         return summary
     summary = summarise(period, Path(warehouse), Path(target_db))
     summary["seconds"] = round(time.perf_counter() - began, 1)
-    _prepare_validation(period, Path(warehouse), Path(target_db))
+    _prepare_validation(period, Path(warehouse), Path(target_db), provider_ods)
     return summary
 
 
@@ -279,17 +279,15 @@ def _dbt_target_path() -> Path:
 
 def _source_schema() -> str:
     """The dbt var source_schema of dbt_project.yml: where the source tables are."""
-    import yaml
+    from ..paths import project_vars
 
-    from ..paths import ROOT
-
-    project = yaml.safe_load((ROOT / "dbt_project.yml").read_text())
-    return str((project.get("vars") or {}).get("source_schema", "cms"))
+    return str(project_vars().get("source_schema", "cms"))
 
 
-def _prepare_validation(period: str, warehouse: Path, target_db: Path) -> None:
-    """Compile the validation plan for this period now, so that `iapt-idb validate`/`export` find it warm.
-    A failure only costs that later run a compile: it is reported, never fatal to the build."""
+def _prepare_validation(period: str, warehouse: Path, target_db: Path, provider_ods: str | None) -> None:
+    """Compile the validation plans for this period and the build's provider code now, so that `iapt-idb
+    validate`/`export` find them warm. A failure only costs that later run a compile: it is reported, never
+    fatal to the build."""
     from ..validation.api import prepare_validation_plan, use_dbt
 
     if use_dbt():
@@ -297,7 +295,7 @@ def _prepare_validation(period: str, warehouse: Path, target_db: Path) -> None:
     began = time.perf_counter()
     try:
         with _stdout_to_stderr():
-            compiled = prepare_validation_plan(target_db, period, warehouse)
+            compiled = prepare_validation_plan(target_db, period, warehouse, provider_ods)
     except Exception as exc:  # noqa: BLE001 - the marts are built; validate compiles (and reports) again
         print(f"build: could not prepare the validation plan ({str(exc).strip()[:500]}); "
               "'iapt-idb validate' will compile it", file=sys.stderr)

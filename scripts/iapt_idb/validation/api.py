@@ -172,12 +172,15 @@ def build_validation_models(
         con.close()
 
 
-def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None) -> bool:
+def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None,
+                            provider_ods: str | None = None) -> bool:
     """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db
-    and the one `validate` runs in its scratch DB (over the marts, or an input copied into schema tos_input).
-    -> True when either had to compile."""
-    _, compiled = engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse)
-    _, scratch_compiled = engine.prepare_plan(Path(SCRATCH_DB_NAME), _dbt_vars(period, None, INPUT_SCHEMA))
+    and the one `validate` runs in its scratch DB (over the marts, or an input copied into schema tos_input),
+    for the provider code ``provider_ods`` (a build's --provider-ods; None: the configured one), which
+    `validate --provider-ods` with the same code, or without the flag, then finds. -> True when either had
+    to compile."""
+    _, compiled = engine.prepare_plan(Path(target_db), _dbt_vars(period, provider_ods, None), warehouse)
+    _, scratch_compiled = engine.prepare_plan(Path(SCRATCH_DB_NAME), _dbt_vars(period, provider_ods, INPUT_SCHEMA))
     return compiled or scratch_compiled
 
 
