@@ -55,3 +55,31 @@ def test_macros_left_out_of_the_lint_are_called_only_where_it_loads_them(macros:
              for p in outside for m in called.finditer(p.read_text(encoding="utf-8"))]
     assert not calls, (f"SQL outside {', '.join(LOADED_ONLY_IN[macros])} calls a macro of {macros}; give its folder "
                        "a .sqlfluff that loads them (as models/validation/.sqlfluff does):\n  " + "\n  ".join(calls))
+
+
+# one file of each folder with its own .sqlfluff, and one of the project's; in this order the macro files compiled
+# for the first are re-used, bound to each next file's own context
+RENDERED_BOTH_WAYS = ["models/validation/tos_check_failures__patient.sql", "models/validation/tos_norm_ids001.sql",
+                      "models/marts/measures/measures_by_demographic.sql", "models/marts/idb/IDS000Header.sql"]
+
+
+def test_the_projects_templater_renders_each_file_as_sqlfluffs_own_jinja_templater() -> None:
+    """.sqlfluff's templater (iapt_jinja, sqlfluff_templater.py) compiles each macro file once per lint; what it
+    renders, and so what the lint checks, is what sqlfluff's own Jinja templater renders with the same settings."""
+    from sqlfluff.core import FluffConfig
+    from sqlfluff.core.templaters.jinja import JinjaTemplater
+
+    from iapt_idb.sqlfluff_templater import ProjectJinjaTemplater
+
+    class SqlfluffsOwn(JinjaTemplater):
+        name = ProjectJinjaTemplater.name  # the same settings section, none of the compiled-once code
+
+    assert f"templater = {ProjectJinjaTemplater.name}" in (ROOT / ".sqlfluff").read_text(encoding="utf-8")
+    for rel in RENDERED_BOTH_WAYS:
+        path = ROOT / rel
+        config = FluffConfig.from_path(str(path.parent))
+        text = path.read_text(encoding="utf-8")
+        ours, _ = ProjectJinjaTemplater().process(in_str=text, fname=str(path), config=config)
+        own, _ = SqlfluffsOwn().process(in_str=text, fname=str(path), config=config)
+        assert ours is not None and own is not None and len(own.templated_str) > 300, rel
+        assert ours.templated_str == own.templated_str, rel
