@@ -40,11 +40,15 @@ system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtool
 	@touch $@
 
 setup: $(BIN)/.installed ## Python virtualenv with the pinned tool chain and the iapt-idb CLI
+# compileall: the project's own bytecode, as pip writes it for the installed packages (an editable install has
+# none, and with PYTHONDONTWRITEBYTECODE set every iapt-idb process compiled its modules again); Python ignores
+# a file's bytecode once the file changes
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade "pip==25.3"
 	@$(BIN)/pip install -q -c requirements.lock -e .
 	@$(BIN)/pip check
+	@$(BIN)/python -m compileall -q scripts >/dev/null
 	@touch $@
 
 jars: .jars/.verified ## Jackcess (writer) and the national reader replica (UCanAccess 4.0.4) from Maven Central, checksummed; the writer helper built from java/writer-helper
