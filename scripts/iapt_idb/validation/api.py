@@ -174,12 +174,12 @@ def build_validation_models(
 
 def prepare_validation_plan(target_db: Path, period: str, warehouse: Path | None = None,
                             provider_ods: str | None = None) -> bool:
-    """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db
-    and the one `validate` runs in its scratch DB (over the marts, or an input copied into schema tos_input),
-    for the provider code ``provider_ods`` (a build's --provider-ods; None: the configured one), which
-    `validate --provider-ods` with the same code, or without the flag, then finds. -> True when either had
-    to compile."""
-    _, compiled = engine.prepare_plan(Path(target_db), _dbt_vars(period, provider_ods, None), warehouse)
+    """Compile (and cache) the validation plans for period: the one `export` runs on the marts of target_db,
+    for the configured provider code (export has no flag), and the one `validate` runs in its scratch DB (over
+    the marts, or an input copied into schema tos_input) for ``provider_ods`` (a build's --provider-ods; None:
+    the configured one), which `validate --provider-ods` with the same code then finds. -> True when either
+    had to compile."""
+    _, compiled = engine.prepare_plan(Path(target_db), _dbt_vars(period, None, None), warehouse)
     _, scratch_compiled = engine.prepare_plan(Path(SCRATCH_DB_NAME), _dbt_vars(period, provider_ods, INPUT_SCHEMA))
     return compiled or scratch_compiled
 
