@@ -22,12 +22,19 @@ from sqlfluff.core.templaters.builtins.dbt import DbtMacroWrapper
 from sqlfluff.core.templaters.jinja import JinjaTemplater
 
 _COMPILED: dict[tuple[Any, ...], CodeType] = {}
+# What Jinja's compiled code depends on besides the source: the settings its lexer is cached by
+# (jinja2.lexer.get_lexer), and those its code generator reads.
+_CODE_SETTINGS = (
+    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline",
+    "optimized", "is_async", "autoescape", "finalize",
+)
 
 
 def _compiled(env: Environment, source: str) -> CodeType:
-    """Jinja's compiled code for source in env's syntax, compiled once."""
-    key = (source, env.block_start_string, env.block_end_string, env.variable_start_string,
-           env.variable_end_string, env.comment_start_string, env.comment_end_string, tuple(sorted(env.extensions)))
+    """Jinja's compiled code for source in env's settings, compiled once."""
+    key = (source, type(env), *(getattr(env, a) for a in _CODE_SETTINGS), tuple(sorted(env.extensions)))
     code = _COMPILED.get(key)
     if code is None:
         code = _COMPILED[key] = env.compile(source)

@@ -83,3 +83,18 @@ def test_the_projects_templater_renders_each_file_as_sqlfluffs_own_jinja_templat
         own, _ = SqlfluffsOwn().process(in_str=text, fname=str(path), config=config)
         assert ours is not None and own is not None and len(own.templated_str) > 300, rel
         assert ours.templated_str == own.templated_str, rel
+
+
+def test_the_templaters_compiled_macros_are_shared_only_between_environments_that_compile_alike() -> None:
+    """The compiled-once cache keys on every setting Jinja's compiled code depends on: an environment that
+    strips blocks, or uses other delimiters, gets its own compile of the same source."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from iapt_idb.sqlfluff_templater import _compiled
+
+    source = "{% macro m() %}\n  a\n{% endmacro %}"
+    plain = SandboxedEnvironment(keep_trailing_newline=True)
+    assert _compiled(plain, source) is _compiled(SandboxedEnvironment(keep_trailing_newline=True), source)
+    for other in (SandboxedEnvironment(keep_trailing_newline=True, trim_blocks=True),
+                  SandboxedEnvironment(keep_trailing_newline=True, block_start_string="<%", block_end_string="%>")):
+        assert _compiled(other, source) is not _compiled(plain, source)
