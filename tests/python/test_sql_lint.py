@@ -69,7 +69,12 @@ def test_the_projects_templater_renders_each_file_as_sqlfluffs_own_jinja_templat
     from sqlfluff.core import FluffConfig
     from sqlfluff.core.templaters.jinja import JinjaTemplater
 
+    from iapt_idb import sqlfluff_templater
     from iapt_idb.sqlfluff_templater import ProjectJinjaTemplater
+
+    # the override is still called: sqlfluff has the method it replaces, and rendering fills the compile cache
+    assert "_extract_macros_from_template" in vars(JinjaTemplater)
+    sqlfluff_templater._COMPILED.clear()
 
     class SqlfluffsOwn(JinjaTemplater):
         name = ProjectJinjaTemplater.name  # the same settings section, none of the compiled-once code
@@ -83,6 +88,7 @@ def test_the_projects_templater_renders_each_file_as_sqlfluffs_own_jinja_templat
         own, _ = SqlfluffsOwn().process(in_str=text, fname=str(path), config=config)
         assert ours is not None and own is not None and len(own.templated_str) > 300, rel
         assert ours.templated_str == own.templated_str, rel
+    assert sqlfluff_templater._COMPILED, "the project's templater compiled no macro file: its override is not called"
 
 
 def test_the_templaters_compiled_macros_are_shared_only_between_environments_that_compile_alike() -> None:
