@@ -32,3 +32,23 @@
         set local enable_nestloop = off
     {%- endif -%}
 {%- endmacro %}
+
+{% macro one_reader_materialization() -%}
+    {#- sqlfluff renders models without dbt's adapter: the default form then. -#}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('one_reader_materialization')()) }}
+    {%- endif -%}
+    {{ return(default__one_reader_materialization()) }}
+{%- endmacro %}
+
+{% macro default__one_reader_materialization() -%}
+    {#- A table: PostgreSQL plans a query over nested views from guessed row counts (see
+        planner_settings_for_model), and a table gets its statistics (analyze_for_planner). -#}
+    {{ return('table') }}
+{%- endmacro %}
+
+{% macro duckdb__one_reader_materialization() -%}
+    {#- A view: the one model that reads it computes it inside its own query, and no table of the
+        whole history is written and read back. -#}
+    {{ return('view') }}
+{%- endmacro %}

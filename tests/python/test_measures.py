@@ -154,6 +154,25 @@ def test_measures_on_the_built_marts_are_consistent(built_marts, tmp_path: Path)
     assert [str(p) for (p,) in periods] == [f"{built_marts.period}-01"]
 
 
+def test_a_model_materialized_for_one_reader_has_one_reader_and_is_a_view_on_duckdb(built_marts) -> None:
+    # A view read by two models would be computed twice per build: a model configured with
+    # one_reader_materialization must keep exactly one reader, and DuckDB builds it as a view.
+    manifest = json.loads((built_marts.target_path / "manifest.json").read_text(encoding="utf-8"))
+    one_reader = {uid: node["name"] for uid, node in manifest["nodes"].items()
+                  if node["resource_type"] == "model" and "one_reader_materialization()" in node["raw_code"]}
+    assert len(one_reader) >= 4, one_reader
+    for uid, name in one_reader.items():
+        readers = [c for c in manifest["child_map"][uid] if c.startswith("model.")]
+        assert len(readers) == 1, f"{name} is read by {readers}: give it a table of its own"
+        assert manifest["nodes"][uid]["config"]["materialized"] == "view", name
+    con = duckdb.connect(str(built_marts.target_db), read_only=True)
+    try:
+        views = {n for (n,) in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+    finally:
+        con.close()
+    assert set(one_reader.values()) <= views
+
+
 def test_the_docs_block_lists_every_measure_with_the_seed_definition() -> None:
     docs = (ROOT / "models" / "marts" / "measures" / "_measures__docs.md").read_text(encoding="utf-8")
     documented = {line.split("|")[1].strip(): line for line in docs.splitlines()

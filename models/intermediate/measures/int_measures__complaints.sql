@@ -2,6 +2,9 @@
 -- From the warehouse (staging interface) or from the accumulated IDB submissions
 -- (IDS603PresentingComplaints of the referral's latest month), by var measures_input.
 -- depends_on: {{ source('idb_submissions', 'IDS603PresentingComplaints') }}
+-- Read by one model only: a view on DuckDB, computed inside its reader's query (macro
+-- one_reader_materialization).
+{{ config(materialized=one_reader_materialization()) }}
 {% if measures_input() == 'submissions' %}
 
     with

@@ -1,6 +1,9 @@
 -- One row per reporting period and referral with care contacts: the first attended assessment and
 -- treatment dates, treatment and attended counts within the referral, follow-ups after discharge
 -- and the period's DNA-rate counts. Contacts are classified by seed measure_code_groups.
+-- Read by one model only: a view on DuckDB, computed inside its reader's query (macro
+-- one_reader_materialization).
+{{ config(materialized=one_reader_materialization()) }}
 with
 
 referrals as (

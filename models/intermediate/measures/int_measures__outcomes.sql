@@ -3,6 +3,9 @@
 -- before any restriction to those finishing treatment. The anxiety measure is the problem
 -- descriptor's ADSM in order of preference, else the default anxiety measure (GAD-7): the first
 -- candidate with paired scores (two or more) is used (Clark et al. 2018 Table 2).
+-- Read by one model only: a view on DuckDB, computed inside its reader's query (macro
+-- one_reader_materialization).
+{{ config(materialized=one_reader_materialization()) }}
 with
 
 referrals as (

@@ -1,6 +1,9 @@
 -- One row per reporting period, referral and scale (with a row in seed assessment_thresholds): how
 -- many numeric scores fall between the referral received date and its discharge (or the period end),
 -- and the first and last of them by date, time, then source (care activity before referral level).
+-- A table although one model reads it: inside its reader's query, its aggregate over every score of
+-- the history would share DuckDB's memory ceiling with the rest of the measures (slower at
+-- 1,000,000 patients; docs/decisions.md, "Build speed").
 with
 
 referrals as (

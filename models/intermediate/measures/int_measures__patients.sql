@@ -2,6 +2,9 @@
 -- the warehouse (staging interface) or from the accumulated submissions (IDS001MPI as last
 -- submitted), by var measures_input.
 -- depends_on: {{ source('idb_submissions', 'IDS001MPI') }}
+-- Read by one model only: a view on DuckDB, computed inside its reader's query (macro
+-- one_reader_materialization).
+{{ config(materialized=one_reader_materialization()) }}
 {% if measures_input() == 'submissions' %}
 
     with
