@@ -50,13 +50,20 @@ def _norm(v: Any) -> Any:
 MANIFEST = "idb_build_manifest"  # columns: table_name, period, build_id, status, started_at, completed_at
 
 
-def _tables(db: Path, schema: str = "main") -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """Every base table of ``schema``: its columns and its rows, normalised and sorted."""
+def _tables(db: Path, schema: str = "main",
+            warehouse: Path | None = None) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every base table of ``schema``: its columns and its rows, normalised and sorted. With ``warehouse`` (the
+    DuckDB build's, which its staging views read), every view too: a model that is a table on PostgreSQL may be
+    a view on DuckDB (macro one_reader_materialization)."""
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
+        kinds = ["BASE TABLE"]
+        if warehouse is not None:
+            con.execute(f"attach '{warehouse}' as local_warehouse (read_only)")
+            kinds.append("VIEW")
         names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
-            [schema]).fetchall()]
+            "select table_name from information_schema.tables where table_schema = ? and list_contains(?, table_type)",
+            [schema, kinds]).fetchall()]
         for name in names:
             cols = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
@@ -109,7 +116,7 @@ def pg_marts(pg_run: PgRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_postgres_build_gives_the_duckdb_marts_row_for_row(pg_marts: Path, built_marts: BuiltMarts) -> None:
-    on_pg, on_duck = _tables(pg_marts), _tables(built_marts.target_db)
+    on_pg, on_duck = _tables(pg_marts), _tables(built_marts.target_db, warehouse=built_marts.warehouse)
     idb = [t for t in on_duck if t.startswith("IDS")]
     assert len(idb) == 21 and {"measures_headline", "measures_referral_pathway", "int_referrals__scoped"} <= set(on_pg)
     # the build record names each run's own id and times: the same marts, period and status on both engines
