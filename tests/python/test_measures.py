@@ -159,7 +159,8 @@ def test_a_model_materialized_for_one_reader_has_one_reader_and_is_a_view_on_duc
     # one_reader_materialization must keep exactly one reader, and DuckDB builds it as a view.
     manifest = json.loads((built_marts.target_path / "manifest.json").read_text(encoding="utf-8"))
     one_reader = {uid: node["name"] for uid, node in manifest["nodes"].items()
-                  if node["resource_type"] == "model" and "one_reader_materialization()" in node["raw_code"]}
+                  if node["resource_type"] == "model"
+                  and "macro.iapt_idb.one_reader_materialization" in node["depends_on"]["macros"]}
     assert len(one_reader) >= 4, one_reader
     for uid, name in one_reader.items():
         readers = [c for c in manifest["child_map"][uid] if c.startswith("model.")]
