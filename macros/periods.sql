@@ -11,7 +11,18 @@
         {#- env_var is undefined only under sqlfluff's templater -#}
         {{ return(given) }}
     {%- endif -%}
+    {%- if not execute and name not in build_vars_read_while_parsing() -%}
+        {#- While dbt parses, a var that only shapes the SQL's text is not read: dbt parses again every file
+            that read an environment variable whose value has changed since, and the month changes every run. -#}
+        {{ return('') }}
+    {%- endif -%}
     {{ return(env_var('IAPT_DBT_' ~ name | upper, '')) }}
+{%- endmacro %}
+
+{% macro build_vars_read_while_parsing() -%}
+    {#- The build_var names whose value decides a model's refs, sources or config, which dbt records while it
+        parses: build_var reads only these then. Every other build var changes only the SQL a node runs. -#}
+    {{ return(['tos_input_schema']) }}
 {%- endmacro %}
 
 {% macro period_bounds() -%}

@@ -104,3 +104,27 @@ def test_dbt_run_by_hand_takes_the_month_from_vars_first_then_from_the_environme
                   "select '{{ build_var(\"period\") }}' as p, '{{ build_var(\"dataset_created_at\") }}' as c, "
                   "'{{ build_var(\"provider_ods_code\") }}' as o")
     assert "'2026-09' as p" in out and "'2025-02-03T04:05:06' as c" in out and "'RYY' as o" in out, out
+
+
+def test_a_new_month_compiles_the_new_month_without_parsing_any_file_again(tmp_path: Path) -> None:
+    # the month is read when a node runs, not while dbt parses: after the first month's run, the second
+    # month's run finds no file changed (dbt parses again each file that read a changed environment variable)
+    # and still compiles the second month
+    warehouse, target_db = tmp_path / "warehouse.duckdb", tmp_path / "target.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    log = tmp_path / "logs" / "dbt.log"
+    compiled = {}
+    for period in ("2026-09", "2026-10"):
+        env = dict(dbt_runner.dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
+                   DBT_LOG_PATH=str(tmp_path / "logs"), IAPT_DBT_PERIOD=period, IAPT_DBT_PROVIDER_ODS_CODE="RYY")
+        log.unlink(missing_ok=True)
+        proc = subprocess.run([dbt_runner.dbt_executable(), "--quiet", "compile", "--select", "IDS000Header"],
+                              cwd=paths.ROOT, env=env, text=True, capture_output=True, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        [sql] = (tmp_path / "target" / "compiled").rglob("IDS000Header.sql")
+        compiled[period] = sql.read_text(encoding="utf-8")
+    assert "'2026-10-01'" in compiled["2026-10"] and "'2026-10-31'" in compiled["2026-10"], compiled["2026-10"]
+    assert "2026-09" not in compiled["2026-10"]
+    assert "'2026-09-30'" in compiled["2026-09"]
+    text = log.read_text(encoding="utf-8")
+    assert "Partial parsing enabled" in text and "Partial parsing: updated file" not in text, text[-3000:]
