@@ -5,7 +5,8 @@
     {#- A var that changes from one dbt run to the next (dbt_runner.BUILD_VARS: the month, the ODS codes, the
         validation's input schema): --vars or dbt_project.yml when either gives one, else $IAPT_DBT_<NAME>, the
         way iapt-idb passes them. A changed --vars value makes dbt parse the whole project again; a changed
-        environment variable, only the files that read it. -#}
+        environment variable, only the files that read it while dbt parsed them, which is why the environment
+        is read then only for build_vars_read_while_parsing. -#}
     {%- set given = var(name, '') | string -%}
     {%- if given or env_var is not defined -%}
         {#- env_var is undefined only under sqlfluff's templater -#}

@@ -33,8 +33,8 @@ The build has a physical baseline of its own, timed beside it in rounds (``--bui
 each warehouse table the staging layer reads, once, into a scratch DuckDB file. Before them the month before is
 built into the same target DB (``prior_build``, reported, no target): a provider's month end finds last month's
 build there (dbt's parse cache, the seeds, the compiled validation plans), so the first timed round is the
-month as a provider runs it, a new period (dbt re-parses the files that read the month), and a fresh
-install's one-off costs show on their own row. ``--busy N`` runs N CPU-bound
+month as a provider runs it, a new period (no file parsed again: the month is read when a model runs), and a
+fresh install's one-off costs show on their own row. ``--busy N`` runs N CPU-bound
 processes beside every phase, to measure the ratio targets on a loaded machine.
 
 With ``--postgres`` the month runs on PostgreSQL too, after the DuckDB phases: ``pg_load`` (the warehouse
