@@ -1,8 +1,11 @@
--- Input: one row per reporting period and questionnaire score dated by its end. Care-activity scores
--- (IDS607) take the date, time and referral of their care contact (through IDS202 -> IDS201);
--- referral-level scores (IDS606) their completion date and time. From the warehouse history (staging
--- interface; from var measures_history_start when set) or from the accumulated IDB submissions, by
--- var measures_input. The score stays text here (measures_numeric_score reads it later).
+-- Input: one row per reporting period and questionnaire score dated by its end, on the scales the
+-- outcome measures pair (seed assessment_thresholds). Care-activity scores (IDS607) take the date,
+-- time and referral of their care contact (through IDS202 -> IDS201); referral-level scores (IDS606)
+-- their completion date and time. From the warehouse history (staging interface; from var
+-- measures_history_start when set) or from the accumulated IDB submissions, by var measures_input.
+-- The score stays text here (measures_numeric_score reads it later). Other scales are left out as
+-- the scores are read, before the joins that date them: DuckDB does not push its reader's join with
+-- the seed into this view.
 -- depends_on: {{ source('idb_submissions', 'IDS202CareActivity') }}
 -- depends_on: {{ source('idb_submissions', 'IDS606CodedScoreAssessmentRefer') }}
 -- depends_on: {{ source('idb_submissions', 'IDS607CodedScoreAssessmentAct') }}
@@ -12,6 +15,10 @@
 {% if measures_input() == 'submissions' %}
 
     with
+
+    paired_scales as (
+        select thresholds.tool_code from {{ ref('assessment_thresholds') }} as thresholds
+    ),
 
     activity_scores as (
         {{ measures_submitted('IDS607CodedScoreAssessmentAct', ['CareActId']) }}
@@ -44,6 +51,7 @@
             on
                 activities.period_start_date = contacts.period_start_date
                 and activities.CareContactId = contacts.care_contact_id
+        where activity_scores.CodedAssToolType in (select paired_scales.tool_code from paired_scales)
 
         union all
 
@@ -57,6 +65,7 @@
             2 as source_order,
             ServiceRequestId as score_key
         from referral_scores
+        where CodedAssToolType in (select paired_scales.tool_code from paired_scales)
     )
 
     select * from scores
@@ -74,6 +83,7 @@
             cast(score.completed_at as date) as completed_date,
             cast(score.completed_at as time) as completed_time
         from {{ ref('stg_questionnaire_score') }} as score
+        where score.tool_snomed in (select thresholds.tool_code from {{ ref('assessment_thresholds') }} as thresholds)
     ),
 
     dated as (
