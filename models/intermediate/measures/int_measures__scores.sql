@@ -9,8 +9,8 @@
 -- depends_on: {{ source('idb_submissions', 'IDS202CareActivity') }}
 -- depends_on: {{ source('idb_submissions', 'IDS606CodedScoreAssessmentRefer') }}
 -- depends_on: {{ source('idb_submissions', 'IDS607CodedScoreAssessmentAct') }}
--- A view: its one reader (int_measures__paired_scores) keeps a tenth of its rows, so a table of every
--- score in the history would be written only to be read once.
+-- A view: its one reader (int_measures__paired_scores) reduces it to one row per referral and scale,
+-- so a table of every paired score in the history would be written only to be read once.
 {{ config(materialized='view') }}
 {% if measures_input() == 'submissions' %}
 
