@@ -66,10 +66,11 @@ def _project_relative_systems_dir() -> str | None:
 # The vars that change from one dbt run to the next go to dbt as environment variables IAPT_DBT_<NAME> (macro
 # build_var), not in --vars: dbt parses the whole project again whenever a --vars value changes, but only the
 # files that read an environment variable when that changes, and build_var reads most of them only when a node
-# runs, so a new value makes dbt parse no file again (build_vars_read_while_parsing). The month; the uploading organisation's codes
-# (a build, its plan compiles and `docs generate` then share one parse whatever code a run is given); the schema
-# a scratch DB's input is in; tos_period_tokens, on only while the validation engine compiles its plan. Always
-# set (empty when not given), so a value left in the caller's environment never reaches a run.
+# runs, so a new value makes dbt parse no file again (build_vars_read_while_parsing). The month; the uploading
+# organisation's codes (a build, its plan compiles and `docs generate` then share one parse whatever code a run
+# is given); the schema a scratch DB's input is in; tos_period_tokens, on only while the validation engine
+# compiles its plan. Always set (empty when not given), so a value left in the caller's environment never
+# reaches a run.
 BUILD_VARS = ("period", "dataset_created_at", "tos_period_tokens", "provider_ods_code", "submitter_ods_code",
               "tos_input_schema")
 

@@ -74,6 +74,10 @@
 
     with
 
+    paired_scales as (
+        select thresholds.tool_code from {{ ref('assessment_thresholds') }} as thresholds
+    ),
+
     scores as (
         select
             score.intervention_id,
@@ -83,7 +87,7 @@
             cast(score.completed_at as date) as completed_date,
             cast(score.completed_at as time) as completed_time
         from {{ ref('stg_questionnaire_score') }} as score
-        where score.tool_snomed in (select thresholds.tool_code from {{ ref('assessment_thresholds') }} as thresholds)
+        where score.tool_snomed in (select paired_scales.tool_code from paired_scales)
     ),
 
     dated as (
