@@ -261,6 +261,28 @@ def test_the_build_runs_in_rounds_beside_its_one_pass_baseline(tmp_path: Path, m
     assert bench.round_ratios("build", records) == [3.0 / 2.0, 5.0 / 4.0]
 
 
+def test_the_build_without_measures_runs_last_and_gives_the_month_end_with_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def runner(phase: str, params: dict, paths: bench.Paths) -> bench.PhaseRecord:
+        seen.append((phase, params.get("measures", True)))
+        wall = {"build": 40.0, "build_idb": 25.0, "validate": 15.0, "export": 6.0}[phase]
+        return bench.PhaseRecord(phase, "ok", rows=10, seconds=wall, wall_seconds=wall, maxrss_mb=wall * 10)
+
+    monkeypatch.setattr(bench, "run_phase", runner)
+    args = bench.build_parser().parse_args(["--phases", "build_idb,export,build,validate", "--repeat", "1",
+                                            "--out", str(tmp_path)])
+    records, _ = bench.run_all(args, bench.Paths(tmp_path))
+    assert seen == [("build", True), ("validate", True), ("export", True), ("build_idb", False)]
+    note = bench.idb_month_note(records)
+    assert note is not None and "(the marts without the headline measures: 25 s)" in note
+    assert "46 s wall, peak 250 MB" in note
+    assert [c["value"] for c in bench.check_targets(records) if c["target"].startswith("build+")] == [61.0]
+    del records["build_idb"]
+    assert bench.idb_month_note(records) is None
+
+
 def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:
     gx = bench.PhaseRecord("validate_gx", "ok", rows=10, seconds=10.0,
                            detail={"gx_timings": {"import_s": 3.5, "suites_s": 5.5, "data_docs_s": 0.8}})

@@ -63,6 +63,9 @@ def test_the_monthly_build_leaves_unit_and_source_table_tests_to_full_checks() -
     assert monthly[:2] == ["build", "--exclude"] and {"test_type:unit", "source:*"} <= set(monthly)
     assert "test_type:unit" not in full and "source:*" not in full
     assert "path:models/validation" in monthly and "path:models/validation" in full
+    idb_only = build_command(measures=False)
+    assert idb_only[:len(monthly)] == monthly
+    assert idb_only[len(monthly):] == ["path:models/intermediate/measures", "path:models/marts/measures"]
 
 
 def test_seed_state_reuses_seeds_only_when_unchanged_and_all_there(tmp_path: Path, monkeypatch) -> None:

@@ -7,6 +7,9 @@
   `validate` with their rule codes and local keys.
 * Without a provider ODS code `build` refuses (exit 2) and validating a foreign IDB reports IDS00030 /
   IDS00033 as not checked; with --provider-ods they are checked.
+* `build --no-measures` builds the 21 marts from one complete build (what validate and export require) and
+  drops the measures an earlier build left, so `measures` says to build them instead of printing another
+  build's figures.
 
 One tiny warehouse (60 patients, no generated defects), marts only where the test allows (--select).
 """
@@ -230,6 +233,39 @@ def test_duplicate_patient_and_null_referral_key_are_findings(tiny: Path, tmp_pa
     assert len(blank) == 1 and re.fullmatch(r"ServiceRequestId=\S+;LocalPatientId=", blank[0]["record_key"]), blank
     _no_patient_data(v.stdout + v.stderr, wh)
     assert not [n for n in _nhs_numbers(wh) if n in json.dumps(failures)]
+
+
+# --------------------------------------------------------------------------- the IDB without the measures
+
+
+def test_a_build_without_the_measures_is_complete_and_leaves_no_earlier_measures(tiny: Path, tmp_path: Path) -> None:
+    from iapt_idb.commands.build import measures_models
+    from iapt_idb.spec import table_names
+
+    target = tmp_path / "iapt.duckdb"
+    with duckdb.connect(str(target)) as con:  # what an earlier build with the measures left: tables and views
+        con.execute("create table main.measures_headline as select 1 as measure_value")
+        con.execute("create table main.int_measures__paired_scores as select 1 as score_count")
+        con.execute("create view main.int_measures__outcomes as select 1 as has_paired_scores")
+        con.execute("create table main.provider_notes as select 1 as kept")  # not the project's: untouched
+    # no validation plan at build time: the marts' build record is what validate and export check first
+    built = _build(tmp_path, tiny, target, "2026-10", "--no-measures", env_extra={"IAPT_VALIDATE_WITH_DBT": "1"})
+    assert built.returncode == 0, built.stderr[-4000:]
+    assert "--exclude path:models/validation test_type:unit source:* path:models/intermediate/measures " \
+           "path:models/marts/measures" in built.stderr
+    with duckdb.connect(str(target), read_only=True) as con:
+        names = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+    assert set(table_names()) <= names and "provider_notes" in names
+    assert not names & set(measures_models()), names & set(measures_models())
+    assert provenance.build_problem(target, "2026-10") is None
+
+    env = isolated_env(tmp_path, tiny, target)
+    shown = run_cli(["measures", "--period", "2026-10", "--target-db", str(target)], env)
+    assert shown.returncode == 2 and "without --no-measures" in shown.stderr, shown.stderr[-2000:]
+
+    both = _build(tmp_path, tiny, target, "2026-10", "--no-measures", "--select", *MARTS_ONLY)
+    assert both.returncode == 2 and "cannot be combined" in both.stderr
 
 
 # --------------------------------------------------------------------------- provider ODS code

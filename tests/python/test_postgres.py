@@ -295,6 +295,35 @@ def _fault(pg_server: PgServer, tmp_path: Path, args: list[str], **env: str) -> 
     return lines[0]
 
 
+def test_a_build_without_the_measures_drops_an_earlier_builds_measures_in_postgres(
+        pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build --no-measures` on the postgres target drops the measures' tables and views of its schema (and
+    what depends on them), in one transaction, and leaves every other relation."""
+    from iapt_idb.commands.build import drop_measures
+
+    schema = "no_measures_here"
+    for name, value in pg_server.env(schema).items():
+        monkeypatch.setenv(name, value)
+    con = pg_server.connect()
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute(f"drop schema if exists {schema} cascade")
+            cur.execute(f"create schema {schema}")
+            cur.execute(f"create table {schema}.int_measures__paired_scores (score_count int)")
+            cur.execute(f"create view {schema}.int_measures__outcomes as "
+                        f"select * from {schema}.int_measures__paired_scores")
+            cur.execute(f"create table {schema}.measures_headline (measure_value int)")
+            cur.execute(f'create table {schema}."IDS101Referral" ("ServiceRequestId" text)')
+        drop_measures(None)
+        with con.cursor() as cur:
+            cur.execute("select table_name from information_schema.tables where table_schema = %s", [schema])
+            assert {r[0] for r in cur.fetchall()} == {"IDS101Referral"}
+            cur.execute(f"drop schema {schema} cascade")
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("command", [["build", "--period", PERIOD], ["validate", "--period", PERIOD, "--report", "r"],
                                      ["load-warehouse", "--warehouse", "wh"]])
 def test_server_not_listening_is_exit_2_naming_host_and_port(pg_server: PgServer, small_warehouse: Path,

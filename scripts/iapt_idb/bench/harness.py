@@ -34,7 +34,9 @@ each warehouse table the staging layer reads, once, into a scratch DuckDB file. 
 built into the same target DB (``prior_build``, reported, no target): a provider's month end finds last month's
 build there (dbt's parse cache, the seeds, the compiled validation plans), so the first timed round is the
 month as a provider runs it, a new period (no file parsed again: the month is read when a model runs), and a
-fresh install's one-off costs show on their own row. ``--busy N`` runs N CPU-bound
+fresh install's one-off costs show on their own row. Last, ``build_idb`` (reported, no target) builds the
+month again as ``iapt-idb build --no-measures`` does: the marts without the headline measures, and the month end
+with that build. ``--busy N`` runs N CPU-bound
 processes beside every phase, to measure the ratio targets on a loaded machine.
 
 With ``--postgres`` the month runs on PostgreSQL too, after the DuckDB phases: ``pg_load`` (the warehouse
@@ -73,10 +75,11 @@ from .proc import ChildRun, run_child
 
 PHASE_MODULE = "iapt_idb.bench.phases"
 MONTH_END = ("build", "validate", "export")
-# Baselines before the read-back check: the figures the targets need come first.
+# Baselines before the read-back check: the figures the targets need come first. build_idb (`build
+# --no-measures`, reported, no target) comes last: it drops the measures the build made.
 ALL_PHASES = (
-    "generate", "prior_build", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export", "parquet", "raw_jackcess",
-    "readback",
+    "generate", "prior_build", "onepass", "build", "validate", "validate_dbt", "validate_gx", "verdict", "export",
+    "parquet", "raw_jackcess", "readback", "build_idb",
 )
 # --postgres: the month again on the postgres target, after the DuckDB phases: load the warehouse into
 # PostgreSQL, build there, then validate and export as the CLI does (each on its own copy of the model tables).
@@ -86,6 +89,7 @@ LABELS = {
     "generate": "generate warehouse",
     "prior_build": "build of the month before",
     "build": "dbt build (marts)",
+    "build_idb": "build --no-measures",
     "validate": "validation (CLI)",
     "validate_dbt": "- TOS rules alone",
     "validate_gx": "- GX alone",
@@ -101,6 +105,7 @@ LABELS = {
     "pg_export": "pg: export .accdb",
 }
 DEPENDS = {
+    "build_idb": "build",
     "validate": "build",
     "validate_dbt": "build",
     "validate_gx": "validate_dbt",
@@ -405,6 +410,8 @@ def phase_params(phase: str, args: argparse.Namespace, paths: Paths, mart_rows: 
     common = {"period": args.period, "target_db": str(paths.target_db), "rows": mart_rows, "logs": str(paths.logs)}
     extra: dict[str, dict[str, Any]] = {
         "build": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period)},
+        "build_idb": {"warehouse": str(paths.warehouse), "created_at": fixed_created_at(args.period),
+                      "log_name": "build_idb", "measures": False},
         "prior_build": {"warehouse": str(paths.warehouse), "period": previous_period(args.period),
                         "created_at": fixed_created_at(previous_period(args.period)), "log_name": "prior_build"},
         "validate": {"report_dir": str(paths.report_dir)},
@@ -648,6 +655,18 @@ def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
             f"rules: {records['verdict'].wall_seconds:.0f} s): {total:,.0f} s wall")
 
 
+def idb_month_note(records: dict[str, PhaseRecord]) -> str | None:
+    """The month end with `build --no-measures`: the same marts, without the headline measures (no target)."""
+    names = ("build_idb", "validate", "export")
+    if not all(n in records and records[n].status == "ok" for n in names):
+        return None
+    total = sum(records[n].wall_seconds or 0 for n in names)
+    peak = max(records[n].peak_mb or 0 for n in names)
+    return (f"  INFO  month end with `build --no-measures` (the marts without the headline measures: "
+            f"{records['build_idb'].wall_seconds:.0f} s) + validate + export: {total:,.0f} s wall, peak "
+            f"{peak:,.0f} MB")
+
+
 def _check(name: str, value: float | None, limit: float, op: str, unit: str) -> dict[str, Any]:
     if value is None:
         verdict = "N/A"
@@ -786,7 +805,8 @@ def _run_and_report(args: argparse.Namespace, paths: Paths) -> int:
     print(format_table(records))
     print("targets:")
     print(format_checks(checks))
-    for note in (postgres_note(records), cli_month_note(records), jpype_note(records), gx_note(records)):
+    for note in (postgres_note(records), cli_month_note(records), idb_month_note(records), jpype_note(records),
+                 gx_note(records)):
         if note:
             print(note)
     write_results(results, args, records, counts, checks, scale=scale)

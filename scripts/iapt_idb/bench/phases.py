@@ -119,6 +119,7 @@ def phase_build(p: dict[str, Any]) -> Result:
         warehouse=Path(p["warehouse"]),
         target_db=Path(p["target_db"]),
         created_at=p.get("created_at"),
+        measures=p.get("measures", True),
     )
     counts = mart_counts(p["target_db"])
     log_name = p.get("log_name", "build")
@@ -348,6 +349,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], Result]] = {
     "generate": phase_generate,
     "build": phase_build,
     "prior_build": phase_build,
+    "build_idb": phase_build,
     "validate": phase_validate,
     "validate_dbt": phase_validate_dbt,
     "validate_gx": phase_validate_gx,

@@ -19,7 +19,7 @@ from .. import ods, runlock, seed_state
 from ..dbt_runner import run_dbt
 from ..errors import EXIT_UNUSABLE
 from ..dbtgen.lineage import MART_INCLUSION
-from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE
+from ..paths import DEFAULT_TARGET_DB, DEFAULT_WAREHOUSE, ROOT
 from ..periods import parse_period, period_arg
 from ..spec import table_names
 
@@ -71,6 +71,14 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
              "tests on seeds, intermediate models and marts only. `make test` runs them all",
     )
     p.add_argument(
+        "--no-measures", dest="measures", action="store_false",
+        help="build the 21 IDB marts without the headline measures (models/intermediate/measures, "
+             "models/marts/measures), for the month's submission sooner: the measures, derived from the "
+             "whole history, are over a third of the build's work. The measures of an earlier build are removed, "
+             "so 'iapt-idb measures' and the site never show another build's figures: build without this "
+             "option for them",
+    )
+    p.add_argument(
         "--select", nargs="+", metavar="SELECTOR",
         help="dbt node selection for 'dbt build' (default: the whole project)",
     )
@@ -80,7 +88,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     summary = build_marts(args.period, args.warehouse, args.target_db, args.created_at, select=args.select,
                           provider_ods=args.provider_ods, submitter_ods=args.submitter_ods,
-                          full_checks=args.full_checks)
+                          full_checks=args.full_checks, measures=args.measures)
     print(format_summary(summary))
     return 0
 
@@ -128,12 +136,16 @@ def build_marts(
     provider_ods: str | None = None,
     submitter_ods: str | None = None,
     full_checks: bool = False,
+    measures: bool = True,
 ) -> dict[str, Any]:
     """Seed and build the project for ``period``; return per-table row counts and the scope summary.
-    full_checks adds dbt's unit tests and the data tests on the source tables (see build_command)."""
+    full_checks adds dbt's unit tests and the data tests on the source tables (see build_command); without
+    measures the headline measures' models are left out and any an earlier build made are dropped."""
     from .. import pg
     from ..errors import UserError
 
+    if select and not measures:
+        raise UserError("--no-measures and --select cannot be combined: --select already chooses the models")
     on_pg = pg.active()
     if on_pg:  # the sources are tables in PostgreSQL ('iapt-idb load-warehouse'), not the DuckDB warehouse
         _check_inputs(period, None, created_at)
@@ -156,7 +168,7 @@ def build_marts(
     # Seeds unchanged since the last whole build of this DB (seed_state) are not reloaded, nor tested again;
     # --full-checks reloads them all.
     seeds_fp = None if on_pg or select else seed_state.fingerprint()
-    build = build_command(full_checks)
+    build = build_command(full_checks, measures)
     steps = [["seed"], [*build, "--select", *select]] if select else [build]
     # the exclusive lock on the target DB: a validate or export reading it (shared) and a second build are
     # refused at once, with the holder's PID, instead of meeting DuckDB's file lock half-way
@@ -170,6 +182,8 @@ def build_marts(
                   file=sys.stderr)
         if not on_pg:
             seed_state.forget(Path(target_db))
+        if not measures:
+            drop_measures(None if on_pg else Path(target_db))
         for step in steps:
             print(f"build: dbt {' '.join(step)} for {period}", file=sys.stderr, flush=True)
             started = time.time()
@@ -263,11 +277,53 @@ def duckdb_spill_folder(target_db: Path) -> Iterator[Path]:
 MONTHLY_EXCLUDES = ("test_type:unit", "source:*")
 
 
-def build_command(full_checks: bool = False) -> list[str]:
+# The headline measures' models: `build --no-measures` leaves them out. Nothing of the IDB reads them.
+MEASURES_PATHS = ("models/intermediate/measures", "models/marts/measures")
+
+
+def build_command(full_checks: bool = False, measures: bool = True) -> list[str]:
     """The `dbt build` arguments: seeds, models and their data tests in DAG order. The TOS validation models are
     left to `iapt-idb validate`, which builds them against whichever IDB it checks."""
-    excludes = ["path:models/validation", *(() if full_checks else MONTHLY_EXCLUDES)]
+    excludes = ["path:models/validation", *(() if full_checks else MONTHLY_EXCLUDES),
+                *(() if measures else (f"path:{p}" for p in MEASURES_PATHS))]
     return ["build", "--exclude", *excludes]
+
+
+def measures_models() -> list[str]:
+    """The names of the headline measures' models (the SQL files of MEASURES_PATHS)."""
+    return sorted(f.stem for p in MEASURES_PATHS for f in (ROOT / p).glob("*.sql"))
+
+
+def drop_measures(target_db: Path | None) -> None:
+    """Drop the headline measures' relations from target_db (None: the PostgreSQL target schema), in one
+    transaction: a build without them must not leave an earlier build's figures beside its marts."""
+    names = measures_models()
+    if target_db is None:
+        from .. import pg
+
+        settings = pg.Settings.from_env()
+        con = pg.connect(settings, autocommit=False)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute("select table_name, table_type from information_schema.tables "
+                            "where table_schema = %s and table_name = any(%s)", [settings.schema, names])
+                for name, kind in cur.fetchall():
+                    relation = "view" if kind == "VIEW" else "table"
+                    cur.execute(f'drop {relation} if exists "{settings.schema}"."{name}" cascade')
+        finally:
+            con.close()
+        return
+    if not Path(target_db).exists():
+        return
+    import duckdb
+
+    with duckdb.connect(str(target_db)) as con:
+        found = con.execute("select table_name, table_type from information_schema.tables "
+                            "where table_schema = 'main' and list_contains(?, table_name)", [names]).fetchall()
+        con.execute("begin")
+        for name, kind in found:
+            con.execute(f'drop {"view" if kind == "VIEW" else "table"} if exists main."{name}"')
+        con.execute("commit")
 
 
 def _dbt_target_path() -> Path:

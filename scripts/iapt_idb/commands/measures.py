@@ -105,7 +105,7 @@ def headline_measures(target_db: Path, period: str | None = None) -> list[dict[s
         if not schemas:
             raise UserError(
                 f"{target_db} has no table {HEADLINE_MODEL}: build the measures with 'iapt-idb build' "
-                "(dbt models/marts/measures)"
+                "without --no-measures (dbt models/marts/measures)"
             )
         cursor = con.execute(
             f'select {", ".join(COLUMNS)} from "{schemas[0]}".{HEADLINE_MODEL} '
