@@ -328,8 +328,6 @@ def drop_measures(target_db: Path | None) -> None:
 
 def _dbt_target_path() -> Path:
     """Where dbt writes manifest.json (DBT_TARGET_PATH, relative to the project, else target/)."""
-    from ..paths import ROOT
-
     return ROOT / os.environ.get("DBT_TARGET_PATH", "target")
 
 
