@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from iapt_idb.commands.build import MEASURES_PATHS
 from iapt_idb.paths import ROOT
 
 from conftest import BuiltMarts
@@ -47,8 +48,7 @@ def run_measure_models(built: BuiltMarts, db: Path, warehouse: Path, work: Path,
             mp.setenv(name, value)
         mp.chdir(ROOT)
         result = dbtRunner(manifest=manifest).invoke(
-            ["run", "--quiet", "--select", "path:models/intermediate/measures", "path:models/marts/measures",
-             "--vars", json.dumps(dbt_vars)])
+            ["run", "--quiet", "--select", *(f"path:{p}" for p in MEASURES_PATHS), "--vars", json.dumps(dbt_vars)])
     # dbt-duckdb keeps its DuckDB instance open for the process (a private attribute: see docs/decisions.md,
     # the reconciliation test's in-process dbt): close it, so that the test can read the file and the next
     # run opens it afresh
