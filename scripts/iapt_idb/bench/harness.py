@@ -629,28 +629,34 @@ def gx_note(records: dict[str, PhaseRecord]) -> str | None:
             f"by itself), suites and validation {t['suites_s']:.1f} s, data docs {t['data_docs_s']:.1f} s")
 
 
+def _wall_total(records: dict[str, PhaseRecord], names: tuple[str, ...]) -> float | None:
+    """The phases' summed child wall seconds, or None unless every one of them ran and succeeded."""
+    if not all(n in records and records[n].status == "ok" for n in names):
+        return None
+    return sum(records[n].wall_seconds or 0.0 for n in names)
+
+
 def postgres_note(records: dict[str, PhaseRecord]) -> str | None:
     """With --postgres: the month on PostgreSQL beside the month on DuckDB (child wall seconds), and what the
     copy of the model tables into DuckDB cost validate and export."""
-    if not all(p in records and records[p].status == "ok" for p in PG_PHASES):
+    if _wall_total(records, PG_PHASES) is None:
         return None
-    pg_month = sum(records[p].wall_seconds or 0.0 for p in PG_PHASES[1:])
+    pg_month = _wall_total(records, PG_PHASES[1:]) or 0.0
     copies = [records[p].detail.get("copy_models_s") for p in ("pg_validate", "pg_export")]
     line = (f"  INFO  month end on PostgreSQL (build + validate + export): {pg_month:,.0f} s wall, plus "
             f"{records['pg_load'].wall_seconds or 0:,.0f} s loading the warehouse; validate and export each "
             f"copied the model tables into DuckDB first ({' s, '.join(f'{c:.0f}' for c in copies if c is not None)} s)")
-    if all(p in records and records[p].status == "ok" for p in MONTH_END):
-        duck = sum(records[p].wall_seconds or 0.0 for p in MONTH_END)
+    duck = _wall_total(records, MONTH_END)
+    if duck is not None:
         line += f"; on DuckDB {duck:,.0f} s wall"
     return line
 
 
 def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
     """`iapt-idb export` also runs export_verdict (the TOS rules again): the month end as a user runs it."""
-    names = (*MONTH_END, "verdict")
-    if not all(n in records and records[n].status == "ok" for n in names):
+    total = _wall_total(records, (*MONTH_END, "verdict"))
+    if total is None:
         return None
-    total = sum(records[n].wall_seconds or 0 for n in names)
     return (f"  INFO  month end through the CLI (build + validate + export, whose verdict re-runs the TOS "
             f"rules: {records['verdict'].wall_seconds:.0f} s): {total:,.0f} s wall")
 
@@ -658,9 +664,9 @@ def cli_month_note(records: dict[str, PhaseRecord]) -> str | None:
 def idb_month_note(records: dict[str, PhaseRecord]) -> str | None:
     """The month end with `build --no-measures`: the same marts, without the headline measures (no target)."""
     names = ("build_idb", "validate", "export")
-    if not all(n in records and records[n].status == "ok" for n in names):
+    total = _wall_total(records, names)
+    if total is None:
         return None
-    total = sum(records[n].wall_seconds or 0 for n in names)
     peak = max(records[n].peak_mb or 0 for n in names)
     return (f"  INFO  month end with `build --no-measures` (the marts without the headline measures: "
             f"{records['build_idb'].wall_seconds:.0f} s) + validate + export: {total:,.0f} s wall, peak "
