@@ -110,6 +110,18 @@
         or not exists (select 1 from {{ parent_model }} as parent where parent.{{ key }} is not null))
 {%- endmacro %}
 
+{% macro duckdb__in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter) -%}
+    {#- The same rows as the default, with the orphan test as NOT IN over the parent's non-null keys:
+        DuckDB plans the correlated NOT EXISTS as a delim join on IS NOT DISTINCT FROM over every
+        child row, the uncorrelated NOT IN as one mark join. With no null in the list, a non-null key
+        is NOT IN exactly when no parent has it, and a null key is never (the default's "is not null"). -#}
+    ({{ fk_column }} in (select scoped.{{ key }} from {{ scoped_model }} as scoped where {{ scoped_filter }})
+        or {{ fk_column }} not in (
+            select parent.{{ key }} from {{ parent_model }} as parent where parent.{{ key }} is not null
+        )
+        or not exists (select 1 from {{ parent_model }} as parent where parent.{{ key }} is not null))
+{%- endmacro %}
+
 {% macro postgres__in_scope_or_orphan(fk_column, scoped_model, parent_model, key, scoped_filter) -%}
     {#- The same rows as the default, in a form PostgreSQL plans as hash anti-joins: it cannot pull a
         sublink out of an OR, and runs each one as a SubPlan, once per row when its hash table would not

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
+
+from iapt_idb import paths
+from iapt_idb.dbt_runner import dbt_env, dbt_executable
 
 START, END = "2026-10-01", "2026-10-31"
 
@@ -118,3 +124,40 @@ def test_gp_registration_rows_overlap_the_period(con) -> None:
         con, f"""select count(*) from "IDS002GP" where StartDateGMPRegistration > '{END}'
                  or EndDateGMPRegistration < '{START}'"""
     ) == 0
+
+
+# Child keys against a parent and its in-scope list: A in scope, B out of scope, C an orphan, and a null key.
+SCOPE_CASES = {
+    "parents with keys": (["A", "B", None], ["A"], {"A", "C"}),
+    "parents without a key": ([None], [], {"A", "B", "C", None}),
+    "no parents": ([], [], {"A", "B", "C", None}),
+}
+
+
+def test_every_engines_scope_predicate_keeps_in_scope_and_orphan_rows_only(tmp_path: Path) -> None:
+    """in_scope_or_orphan as dbt renders it for DuckDB, its default form and PostgreSQL's keep the same
+    rows: a key whose parent is in scope, a key no parent has, and a null key only when no parent has a key."""
+    forms = ("in_scope_or_orphan", "default__in_scope_or_orphan", "postgres__in_scope_or_orphan")
+    inline = "".join("{{ tojson(['%s', %s('child.k', 'scoped', 'parent', 'k', 'scoped.ok')]) }}\n" % (f, f)
+                     for f in forms)
+    warehouse, target_db = tmp_path / "warehouse.duckdb", tmp_path / "target.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    env = dict(dbt_env(warehouse, target_db), DBT_TARGET_PATH=str(tmp_path / "target"),
+               DBT_LOG_PATH=str(tmp_path / "logs"))
+    proc = subprocess.run([dbt_executable(), "--quiet", "compile", "--inline", inline],
+                          cwd=paths.ROOT, env=env, text=True, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    predicates = dict(json.loads(line) for line in proc.stdout.splitlines() if line.startswith("["))
+    assert set(predicates) == set(forms)
+    assert "not in" in predicates["in_scope_or_orphan"].lower(), "DuckDB should get its own form"
+
+    con = duckdb.connect()
+    con.execute("create table child as select unnest(['A', 'B', 'C', null]) as k")
+    for case, (parents, in_scope, expected) in SCOPE_CASES.items():
+        con.execute("create or replace table parent as select unnest(?::varchar[]) as k", [parents])
+        # the in-scope list also holds a parent that its filter leaves out: scoped_filter must apply
+        con.execute("create or replace table scoped as select unnest(?::varchar[]) as k, true as ok "
+                    "union all select 'B', false", [in_scope])
+        for form, predicate in predicates.items():
+            kept = {k for (k,) in con.execute(f"select k from child where {predicate}").fetchall()}
+            assert kept == expected, (case, form)
