@@ -68,13 +68,13 @@ def test_the_monthly_build_leaves_unit_and_source_table_tests_to_full_checks() -
     assert idb_only[len(monthly):] == ["path:models/intermediate/measures", "path:models/marts/measures"]
 
 
-def test_seed_state_reuses_seeds_only_when_unchanged_and_all_there(tmp_path: Path, monkeypatch) -> None:
+def test_build_state_reuses_seeds_only_when_unchanged_and_all_there(tmp_path: Path, monkeypatch) -> None:
     import json
     import shutil
 
     import duckdb
 
-    from iapt_idb import seed_state
+    from iapt_idb import build_state
 
     db = tmp_path / "t.duckdb"
     with duckdb.connect(str(db)) as con:
@@ -86,25 +86,79 @@ def test_seed_state_reuses_seeds_only_when_unchanged_and_all_there(tmp_path: Pat
         "seed.x.map_sex": {"resource_type": "seed", "schema": "main_mappings", "alias": "map_sex", "name": "map_sex"},
         "model.x.m": {"resource_type": "model", "schema": "main", "alias": "m", "name": "m"},
     }}))
-    fp = seed_state.fingerprint()
-    assert not seed_state.unchanged(db, fp)  # nothing recorded yet
-    seed_state.record(db, fp, target)
-    assert seed_state.unchanged(db, fp)
-    assert not seed_state.unchanged(db, "another")
-    seed_state.forget(db)  # a build starting
-    assert not seed_state.unchanged(db, fp)
-    seed_state.record(db, fp, target)
+    fp = build_state.fingerprint()
+    assert not build_state.unchanged(db, fp)  # nothing recorded yet
+    build_state.record(db, {build_state.SEEDS: fp}, target, "2026-10")
+    assert build_state.unchanged(db, fp)
+    assert not build_state.unchanged(db, "another")
+    build_state.forget(db)  # a build starting
+    assert not build_state.unchanged(db, fp)
+    build_state.record(db, {build_state.SEEDS: fp}, target, "2026-10")
     with duckdb.connect(str(db)) as con:
         con.execute("drop table main_mappings.map_sex")
-    assert not seed_state.unchanged(db, fp)  # a seed relation has gone
+    assert not build_state.unchanged(db, fp)  # a seed relation has gone
     # an edited mapping seed is a new fingerprint
     systems = tmp_path / "systems"
     shutil.copytree(ROOT / "source_systems", systems)
     monkeypatch.setenv("IAPT_SOURCE_SYSTEMS_DIR", str(systems))
-    assert seed_state.fingerprint() == fp
+    assert build_state.fingerprint() == fp
     mapping = next((systems / "lumen_cms" / "mappings").glob("map_*.csv"))
     mapping.write_text(mapping.read_text() + "ZZ,1\n")
-    assert seed_state.fingerprint() != fp
+    assert build_state.fingerprint() != fp
+
+
+def test_build_state_reuses_staging_views_only_with_the_same_inputs_and_sql(tmp_path: Path) -> None:
+    """The staging views are left out of a build only when everything they are made from is unchanged (the
+    month and the creation time aside), each is still there with the SQL recorded, and none names the month."""
+    import json
+
+    import duckdb
+
+    from iapt_idb import build_state
+
+    warehouse, db, target = tmp_path / "w.duckdb", tmp_path / "t.duckdb", tmp_path / "target"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema cms")
+        con.execute("create table cms.referral (referral_id varchar, received_on date)")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create view stg_referral as select 1 as referral_id")
+        con.execute("create view stg_lumen_cms__referral as select 2 as referral_id")
+    target.mkdir()
+    node = {"resource_type": "model", "schema": "main", "alias": None, "config": {"materialized": "view"}}
+    (target / "manifest.json").write_text(json.dumps({"nodes": {
+        "model.x.stg_referral": {**node, "name": "stg_referral"},
+        "model.x.stg_lumen_cms__referral": {**node, "name": "stg_lumen_cms__referral"},
+        "model.x.int_x": {**node, "name": "int_x"},  # a view, but not a staging one
+    }}))
+    build_vars = {"period": "2026-10", "dataset_created_at": "", "provider_ods_code": "RZZ"}
+    fp = build_state.views_fingerprint(warehouse, build_vars)
+    views = build_state.STAGING_VIEWS
+    assert build_state.reusable(db, views, fp) is None  # nothing recorded yet
+    assert build_state.record(db, {views: fp}, target, "2026-10") == []
+    assert build_state.reusable(db, views, fp) == ["stg_lumen_cms__referral", "stg_referral"]
+    # the month and the creation time are not in the fingerprint; any other var, and the warehouse's columns, are
+    assert build_state.views_fingerprint(warehouse, {**build_vars, "period": "2026-11",
+                                                     "dataset_created_at": "2026-12-01T00:00:00"}) == fp
+    assert build_state.views_fingerprint(warehouse, {**build_vars, "provider_ods_code": "RXX"}) != fp
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table cms.referral alter received_on type varchar")
+    assert build_state.views_fingerprint(warehouse, build_vars) != fp
+    # a view re-created with other SQL (a dbt run by hand), or gone, is built again
+    with duckdb.connect(str(db)) as con:
+        con.execute("create or replace view stg_referral as select 3 as referral_id")
+    assert build_state.reusable(db, views, fp) is None
+    with duckdb.connect(str(db)) as con:
+        con.execute("create or replace view stg_referral as select 1 as referral_id")
+    assert build_state.reusable(db, views, fp) is not None  # the recorded SQL again
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop view stg_lumen_cms__referral")
+    assert build_state.reusable(db, views, fp) is None
+    # a staging view naming a month near the period is never recorded: it is built every month
+    with duckdb.connect(str(db)) as con:
+        con.execute("create view stg_lumen_cms__referral as select 2 as referral_id where current_date > '2026-09-30'")
+    build_state.forget(db)
+    assert build_state.record(db, {views: fp}, target, "2026-10") == ["2026-09"]
+    assert build_state.reusable(db, views, fp) is None
 
 
 def test_a_rebuild_does_not_reload_unchanged_seeds_and_gives_the_same_marts(built_marts, tmp_path: Path) -> None:
@@ -119,7 +173,9 @@ def test_a_rebuild_does_not_reload_unchanged_seeds_and_gives_the_same_marts(buil
                     "--target-db", str(db), "--created-at", built_marts.created_at], env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "seeds are unchanged since the last build of this database: not reloaded" in proc.stderr
+    assert "staging views are unchanged since the last build of this database: not re-created" in proc.stderr
     assert "START seed" not in proc.stderr and "START unit_test" not in proc.stderr
+    assert "view model main.stg_" not in proc.stderr
     with duckdb.connect() as con:
         con.execute(f"attach '{built_marts.target_db}' as a (read_only)")
         con.execute(f"attach '{db}' as b (read_only)")

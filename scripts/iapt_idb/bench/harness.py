@@ -32,9 +32,9 @@ so about 36% of its referrals are open in a given month: 340,000 patients give ~
 The build has a physical baseline of its own, timed beside it in rounds (``--build-repeat``): DuckDB reading
 each warehouse table the staging layer reads, once, into a scratch DuckDB file. Before them the month before is
 built into the same target DB (``prior_build``, reported, no target): a provider's month end finds last month's
-build there (dbt's parse cache, the seeds, the compiled validation plans), so the first timed round is the
-month as a provider runs it, a new period (no file parsed again: the month is read when a model runs), and a
-fresh install's one-off costs show on their own row. Last, ``build_idb`` (reported, no target) builds the
+build there (dbt's parse cache, the seeds, the staging views, the compiled validation plans), so the first timed
+round is the month as a provider runs it, a new period (no file parsed again: the month is read when a model
+runs), and a fresh install's one-off costs show on their own row. Last, ``build_idb`` (reported, no target) builds the
 month again as ``iapt-idb build --no-measures`` does: the marts without the headline measures, and the month end
 with that build. ``--busy N`` runs N CPU-bound
 processes beside every phase, to measure the ratio targets on a loaded machine.

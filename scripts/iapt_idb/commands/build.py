@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import ods, runlock, seed_state
+from .. import build_state, ods, runlock
 from ..dbt_runner import run_dbt
 from ..errors import EXIT_UNUSABLE
 from ..dbtgen.lineage import MART_INCLUSION
@@ -38,7 +38,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
             "mappings), then build and test staging, intermediate and the 21 IDB marts. Data-quality findings "
             "are warnings (reported by 'iapt-idb validate'), so a warehouse with defects still builds: a duplicate or missing key is a finding with its rule code, not a failed build. The provider's ODS code has no default (--provider-ods). Prints, "
             "per IDB table, the staged source rows feeding it and the rows in the month's mart, and how many "
-            "referrals are in or out of scope and why."
+            "referrals are in or out of scope and why. Seeds and staging views unchanged since the last build of "
+            "the same target DB are kept as they are (the build says so)."
         ),
     )
     p.add_argument("--period", required=True, type=period_arg, help="reporting period, YYYY-MM (one calendar month)")
@@ -68,7 +69,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         "--full-checks", action="store_true",
         help="also run dbt's unit tests and the data tests on whole source tables (unique and not-null keys "
              "of every warehouse table, every month's history included); without it the build runs the data "
-             "tests on seeds, intermediate models and marts only. `make test` runs them all",
+             "tests on seeds, intermediate models and marts only, and keeps unchanged seeds and staging "
+             "views. `make test` runs them all",
     )
     p.add_argument(
         "--no-measures", dest="measures", action="store_false",
@@ -165,9 +167,11 @@ def build_marts(
         Path(target_db).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = {"period": period, "dataset_created_at": created_at or "", **codes}
     began = time.perf_counter()
-    # Seeds unchanged since the last whole build of this DB (seed_state) are not reloaded, nor tested again;
-    # --full-checks reloads them all.
-    seeds_fp = None if on_pg or select else seed_state.fingerprint()
+    # What is unchanged since the last whole build of this DB (build_state) is not built again: the seeds
+    # (nor their tests) and the staging views; --full-checks builds them all.
+    whole = not on_pg and not select
+    fingerprints = {build_state.SEEDS: build_state.fingerprint(),
+                    build_state.STAGING_VIEWS: build_state.views_fingerprint(Path(warehouse), dbt_vars)} if whole else {}
     build = build_command(full_checks, measures)
     steps = [["seed"], [*build, "--select", *select]] if select else [build]
     # the exclusive lock on the target DB: a validate or export reading it (shared) and a second build are
@@ -176,12 +180,19 @@ def build_marts(
         Path(target_db), "building the marts", hint="wait for it to finish, or use another --target-db")
     spill = contextlib.nullcontext() if on_pg else duckdb_spill_folder(Path(target_db))
     with target_lock, spill, _stdout_to_stderr():
-        if seeds_fp and not full_checks and seed_state.unchanged(Path(target_db), seeds_fp):
-            steps = [[*build, "resource_type:seed"]]
-            print("build: the seeds are unchanged since the last build of this database: not reloaded",
-                  file=sys.stderr)
+        if fingerprints and not full_checks:
+            if build_state.unchanged(Path(target_db), fingerprints[build_state.SEEDS]):
+                steps = [[*steps[0], "resource_type:seed"]]
+                print("build: the seeds are unchanged since the last build of this database: not reloaded",
+                      file=sys.stderr)
+            views = build_state.reusable(Path(target_db), build_state.STAGING_VIEWS,
+                                         fingerprints[build_state.STAGING_VIEWS])
+            if views:
+                steps = [[*steps[0], *views]]
+                print(f"build: the {len(views)} staging views are unchanged since the last build of this database: "
+                      "not re-created", file=sys.stderr)
         if not on_pg:
-            seed_state.forget(Path(target_db))
+            build_state.forget(Path(target_db))
         if not measures:
             drop_measures(None if on_pg else Path(target_db))
         for step in steps:
@@ -200,8 +211,11 @@ def build_marts(
                        "('iapt-idb source check' lists what the source system still lacks)."),
                     exit_code=EXIT_UNUSABLE,
                 )
-        if seeds_fp:
-            seed_state.record(Path(target_db), seeds_fp, _dbt_target_path())
+        if fingerprints:
+            months = build_state.record(Path(target_db), fingerprints, _dbt_target_path(), period)
+            if months:
+                print(f"build: a staging view's SQL names a month near {period} ({', '.join(months[:3])}): the "
+                      "staging views are re-created by every build", file=sys.stderr)
     if on_pg:  # validate/export compile their plan on their own snapshot of the marts
         summary = pg.summarise(period)
         summary["seconds"] = round(time.perf_counter() - began, 1)

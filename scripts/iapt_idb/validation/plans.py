@@ -37,7 +37,7 @@ from .. import runlock
 from ..dbt_runner import run_dbt, share_parse_state
 from ..errors import UserError
 from ..paths import ROOT
-from ..periods import parse_period
+from ..periods import months_written_near, parse_period
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,6 @@ PERIOD_TOKENS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("__IAPT_PERIOD_END__", lambda p: parse_period(p)[1].isoformat()),
     ("__IAPT_PERIOD__", lambda p: p),
 )
-# A compiled plan holding a month this close to the period it was compiled for depends on the period otherwise.
-PERIOD_LEAK_MONTHS = (-36, 12)
 _TIMESTAMP_LITERAL = re.compile(r"'(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d:\d\d)'")
 
 
@@ -346,15 +344,9 @@ def plan_from_manifest(manifest: dict[str, Any], key: str, began: datetime, ende
 
 
 def period_leaks(plan: Plan, period: str) -> list[str]:
-    """The months near ``period`` (PERIOD_LEAK_MONTHS) written in the plan's SQL: what a plan compiled with
+    """The months near ``period`` (periods.NEAR_MONTHS) written in the plan's SQL: what a plan compiled with
     PERIOD_TOKENS should not hold, as it would then serve only the period it was compiled for."""
-    year, month = (int(x) for x in period.split("-"))
-    near = set()
-    for delta in range(PERIOD_LEAK_MONTHS[0], PERIOD_LEAK_MONTHS[1] + 1):
-        y, m = divmod(year * 12 + month - 1 + delta, 12)
-        near.add(f"{y:04d}-{m + 1:02d}")
-    found = {m for s in plan.steps for m in re.findall(r"(?<!\d)\d{4}-\d\d(?!\d)", s.sql)}
-    return sorted(found & near)
+    return months_written_near(period, (s.sql for s in plan.steps))
 
 
 def compile_plan(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Path | None = None,
