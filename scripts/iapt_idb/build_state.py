@@ -76,10 +76,10 @@ def fingerprint() -> str:
     return d.hexdigest()
 
 
-def views_fingerprint(warehouse: Path, dbt_vars: Mapping[str, Any]) -> str:
+def views_fingerprint(warehouse: Path, dbt_vars: Mapping[str, Any]) -> str | None:
     """The staging views' fingerprint: SHA-256 over every file dbt reads, the source system and its folder,
     dbt's and DuckDB's versions, the dbt vars other than MONTHLY_VARS, and the warehouse's tables, columns and
-    types."""
+    types. None when the warehouse cannot be read now (the build then makes the views, and dbt reports why)."""
     import duckdb
 
     d = _Digest()
@@ -92,10 +92,13 @@ def views_fingerprint(warehouse: Path, dbt_vars: Mapping[str, Any]) -> str:
         d.add_files(folder, PROJECT_SUFFIXES)
     kept = {k: str(v) for k, v in sorted(dbt_vars.items()) if k not in MONTHLY_VARS}
     d.add("vars", json.dumps(kept, sort_keys=True).encode())
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        columns = con.execute(
-            "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            "order by table_schema, table_name, ordinal_position").fetchall()
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            columns = con.execute(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "order by table_schema, table_name, ordinal_position").fetchall()
+    except duckdb.Error:
+        return None
     d.add("warehouse", json.dumps(columns).encode())
     return d.hexdigest()
 
@@ -116,7 +119,7 @@ def reusable(target_db: Path, part: str, fp: str) -> list[str] | None:
     fingerprint recorded (the staging views with the same SQL); None when the part must be built."""
     import duckdb
 
-    if not Path(target_db).is_file():
+    if not fp or not Path(target_db).is_file():
         return None
     try:
         with duckdb.connect(str(target_db), read_only=True) as con:

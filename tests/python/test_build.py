@@ -143,6 +143,9 @@ def test_build_state_reuses_staging_views_only_with_the_same_inputs_and_sql(tmp_
     with duckdb.connect(str(warehouse)) as con:
         con.execute("alter table cms.referral alter received_on type varchar")
     assert build_state.views_fingerprint(warehouse, build_vars) != fp
+    unreadable = tmp_path / "not-a-warehouse.duckdb"
+    unreadable.write_bytes(b"not a DuckDB file" * 300)
+    assert build_state.views_fingerprint(unreadable, build_vars) is None  # the build makes the views
     # a view re-created with other SQL (a dbt run by hand), or gone, is built again
     with duckdb.connect(str(db)) as con:
         con.execute("create or replace view stg_referral as select 3 as referral_id")

@@ -169,9 +169,12 @@ def build_marts(
     began = time.perf_counter()
     # What is unchanged since the last whole build of this DB (build_state) is not built again: the seeds
     # (nor their tests) and the staging views; --full-checks builds them all.
-    whole = not on_pg and not select
-    fingerprints = {build_state.SEEDS: build_state.fingerprint(),
-                    build_state.STAGING_VIEWS: build_state.views_fingerprint(Path(warehouse), dbt_vars)} if whole else {}
+    fingerprints: dict[str, str] = {}
+    if not on_pg and not select:
+        fingerprints[build_state.SEEDS] = build_state.fingerprint()
+        views_fp = build_state.views_fingerprint(Path(warehouse), dbt_vars)
+        if views_fp:
+            fingerprints[build_state.STAGING_VIEWS] = views_fp
     build = build_command(full_checks, measures)
     steps = [["seed"], [*build, "--select", *select]] if select else [build]
     # the exclusive lock on the target DB: a validate or export reading it (shared) and a second build are
@@ -186,7 +189,7 @@ def build_marts(
                 print("build: the seeds are unchanged since the last build of this database: not reloaded",
                       file=sys.stderr)
             views = build_state.reusable(Path(target_db), build_state.STAGING_VIEWS,
-                                         fingerprints[build_state.STAGING_VIEWS])
+                                         fingerprints.get(build_state.STAGING_VIEWS, ""))
             if views:
                 steps = [[*steps[0], *views]]
                 print(f"build: the {len(views)} staging views are unchanged since the last build of this database: "
