@@ -15,7 +15,8 @@ iapt_build_state`` records, per part, a fingerprint of everything the part is ma
   staging views (models ``stg_*`` built as views), each with a hash of the SQL DuckDB holds for it. The next
   build leaves them out when the fingerprint is the same and each view is still there with the same SQL (a
   view re-created by a dbt run by hand with other vars is built again). Views whose SQL names a month near
-  the period (a staging model that reads the month) are never recorded: they are built every month.
+  the period (a staging model that reads the month) are never recorded, nor are they while a data test
+  reads one of them (leaving a view out of dbt leaves its tests out): they are built every month.
 
 The record is removed before each build and written only after one that passed, so a build killed half-way
 leaves none and the next build makes everything again.
@@ -156,17 +157,28 @@ def forget(target_db: Path) -> None:
             con.execute(f"drop table if exists {table}")
 
 
+def _is_staging_view(node: Mapping[str, Any]) -> bool:
+    return (node.get("resource_type") == "model" and node["name"].startswith("stg_")
+            and node.get("config", {}).get("materialized") == "view")
+
+
 def staging_view_nodes(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(schema, relation) of the staging views in dbt's manifest: models named stg_* built as views."""
-    return sorted({(n["schema"], n["alias"] or n["name"]) for n in manifest["nodes"].values()
-                   if n.get("resource_type") == "model" and n["name"].startswith("stg_")
-                   and n.get("config", {}).get("materialized") == "view"})
+    return sorted({(n["schema"], n["alias"] or n["name"]) for n in manifest["nodes"].values() if _is_staging_view(n)})
+
+
+def tests_reading_staging_views(manifest: Mapping[str, Any]) -> list[str]:
+    """The data tests that read a staging view. A build that leaves the views out leaves these tests out
+    with them (dbt drops a test whose parent is excluded), so the views are never kept while one exists."""
+    views = {uid for uid, n in manifest["nodes"].items() if _is_staging_view(n)}
+    return sorted(n["name"] for n in manifest["nodes"].values()
+                  if n.get("resource_type") == "test" and views & set(n.get("depends_on", {}).get("nodes", [])))
 
 
 def record(target_db: Path, parts: Mapping[str, str], target_path: Path, period: str) -> list[str]:
     """After a build that passed: each part's fingerprint (``parts``) and relations (from dbt's manifest in
-    target_path). Returns the months a staging view's SQL names near ``period`` (then the views are not
-    recorded: they are built every month)."""
+    target_path). Returns the months a staging view's SQL names near ``period``. The views are not recorded,
+    and so are built every month, when their SQL names such a month or a data test reads one of them."""
     import duckdb
 
     manifest = json.loads((Path(target_path) / "manifest.json").read_text())
@@ -181,7 +193,7 @@ def record(target_db: Path, parts: Mapping[str, str], target_path: Path, period:
             views = staging_view_nodes(manifest)
             held = _view_sql(con, views)
             leaks = months_written_near(period, held.values())
-            if views and len(held) == len(views) and not leaks:
+            if views and len(held) == len(views) and not leaks and not tests_reading_staging_views(manifest):
                 rows.append([STAGING_VIEWS, parts[STAGING_VIEWS],
                              json.dumps([[s, t, _sha(held[(s, t)])] for s, t in views])])
         con.execute(f"create or replace table {STATE_TABLE} (part varchar, fingerprint varchar, relations varchar)")

@@ -162,6 +162,19 @@ def test_build_state_reuses_staging_views_only_with_the_same_inputs_and_sql(tmp_
     build_state.forget(db)
     assert build_state.record(db, {views: fp}, target, "2026-10") == ["2026-09"]
     assert build_state.reusable(db, views, fp) is None
+    # nor while a data test reads a staging view: leaving the view out of dbt would leave the test out too
+    with duckdb.connect(str(db)) as con:
+        con.execute("create or replace view stg_lumen_cms__referral as select 2 as referral_id")
+    assert build_state.record(db, {views: fp}, target, "2026-10") == []
+    assert build_state.reusable(db, views, fp) is not None
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["nodes"]["test.x.not_null_stg_referral_referral_id"] = {
+        "resource_type": "test", "name": "not_null_stg_referral_referral_id", "schema": "main", "alias": None,
+        "depends_on": {"nodes": ["model.x.stg_referral"]}}
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    assert build_state.tests_reading_staging_views(manifest) == ["not_null_stg_referral_referral_id"]
+    build_state.record(db, {views: fp}, target, "2026-10")
+    assert build_state.reusable(db, views, fp) is None
 
 
 def test_a_rebuild_does_not_reload_unchanged_seeds_and_gives_the_same_marts(built_marts, tmp_path: Path) -> None:
