@@ -302,6 +302,24 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _marts_copy(built_marts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the session's built marts in tmp_path/a, validated in-process with tmp_path as TMPDIR."""
+    import shutil
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
+    monkeypatch.setenv("IAPT_PROVIDER_ODS", "RZZ")  # as the build was configured (conftest)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("IAPT_VALIDATE_SCRATCH", raising=False)
+    monkeypatch.delenv("IAPT_VALIDATE_WITH_DBT", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", None)
+    marts = tmp_path / "a" / built_marts.target_db.name
+    marts.parent.mkdir()
+    shutil.copy(built_marts.target_db, marts)
+    return marts
+
+
 def test_validate_reads_the_marts_without_writing_them_and_reports_as_before(
     built_marts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -309,15 +327,7 @@ def test_validate_reads_the_marts_without_writing_them_and_reports_as_before(
 
     from iapt_idb.validation import engine
 
-    monkeypatch.setenv("DBT_TARGET_PATH", str(built_marts.target_path))
-    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
-    monkeypatch.setenv("IAPT_WAREHOUSE_PATH", str(built_marts.warehouse))
-    monkeypatch.setenv("IAPT_PROVIDER_ODS", "RZZ")  # as the build was configured (conftest)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr("tempfile.tempdir", None)
-    marts = tmp_path / "a" / built_marts.target_db.name
-    marts.parent.mkdir()
-    shutil.copy(built_marts.target_db, marts)
+    marts = _marts_copy(built_marts, tmp_path, monkeypatch)
     before = _sha256(marts)
     with runlock.hold(marts, "validating the marts", shared=True):  # another validate of the same marts
         result = api.run_validation(None, built_marts.period, tmp_path / "report", target_db=marts, gx=False)
@@ -333,5 +343,55 @@ def test_validate_reads_the_marts_without_writing_them_and_reports_as_before(
     engine.wait_closed()
     (tmp_path / "inside").mkdir()
     report.write_reports(tmp_path / "inside", data, [], period=built_marts.period, source="marts")
-    for name in ("validation_report.csv", "validation_report.json", "summary.json"):
+    for name in REPORTS:
         assert (tmp_path / "report" / name).read_bytes() == (tmp_path / "inside" / name).read_bytes(), name
+
+
+REPORTS = ("validation_report.csv", "validation_report.json", "summary.json")
+
+
+def test_gx_beside_the_rules_reports_what_gx_after_them_reports(
+    built_marts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marts = _marts_copy(built_marts, tmp_path, monkeypatch)
+    before = _sha256(marts)
+    beside = api.run_validation(None, built_marts.period, tmp_path / "beside", target_db=marts, gx=True)
+    assert "Great Expectations beside the TOS rules" in capsys.readouterr().err
+    assert not list(tmp_path.glob(api.SCRATCH_PREFIX + "*"))
+    # a fixed scratch folder: the rules are made in its DB file, and GX reads them there afterwards
+    monkeypatch.setenv("IAPT_VALIDATE_SCRATCH", str(tmp_path / "fixed"))
+    after = api.run_validation(None, built_marts.period, tmp_path / "after", target_db=marts, gx=True)
+    err = capsys.readouterr().err
+    assert "running Great Expectations" in err and "beside the TOS rules" not in err
+    assert _sha256(marts) == before
+    gx = beside.summary["great_expectations"]
+    assert gx["expectations"] > 300 and gx["suites"] == 21 and gx == after.summary["great_expectations"]
+    for name in REPORTS:
+        assert (tmp_path / "beside" / name).read_bytes() == (tmp_path / "after" / name).read_bytes(), name
+    assert (tmp_path / "beside" / "gx_data_docs" / "index.html").is_file()
+
+
+def test_a_rule_that_fails_stops_gx_beside_it_and_leaves_no_scratch(
+    built_marts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import duckdb
+
+    from iapt_idb.validation import runner
+
+    marts = _marts_copy(built_marts, tmp_path, monkeypatch)
+    create = runner._create
+
+    def failing(con, plan, step, existing, now) -> None:
+        if step.name == "tos_rows_removed":
+            raise duckdb.InvalidInputException("a failure made by the test")
+        create(con, plan, step, existing, now)
+
+    monkeypatch.setattr(runner, "_create", failing)
+    with pytest.raises(RuntimeError, match="validation model tos_rows_removed failed"):
+        api.run_validation(None, built_marts.period, tmp_path / "report", target_db=marts, gx=True)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("gx")]  # stopped and joined
+    assert not list(tmp_path.glob(api.SCRATCH_PREFIX + "*"))
+    assert not list(tmp_path.glob(f".report{report.STAGING_PREFIX}*"))
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [report.INCOMPLETE]

@@ -9,9 +9,11 @@ file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.
 project's reader. Every input is validated in schema ``tos_input`` of a scratch DuckDB (dbt var
 ``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that
 reads them (``sources.link_marts_on``, on the engine's connection: no copy; dbt's path copies them), the other
-sources loaded into tables. Validating the marts without GX, the engine makes its relations in memory and no
-scratch DB file is written (nothing reads the results afterwards but the reports; a plan is compiled in the
-plan folder, ``plans.compile_detached``). The scratch DB holds the validation's results, and a loaded input's
+sources loaded into tables. Validating the marts, the engine makes its relations in memory and no scratch DB
+file is written (nothing reads the results afterwards but the reports; a plan is compiled in the plan folder,
+``plans.compile_detached``); GX runs beside the engine on a thread of its own, reading the same normalised
+views in a second in-memory database (``gx.GxBeside``, ``engine.connect_input_views``), while the engine keeps
+to one DuckDB thread. Any other input is checked by GX after the engine, from the scratch DB. The scratch DB holds the validation's results, and a loaded input's
 patient data: it lives in a private folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP
 included) and swept by the next run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead,
 which is kept (a stable path keeps dbt's partial parsing warm) and therefore holds patient data (the last
@@ -133,13 +135,15 @@ def build_validation_models(
     provider_ods: str | None = None, with_dbt: bool | None = None,
     read: Callable[[duckdb.DuckDBPyConnection], T] | None = None, linked: dict[str, Path] | None = None,
     inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None, memory: bool = False,
+    on_plan: Callable[[engine.Plan], None] | None = None, threads: int | None = None,
 ) -> ModelsBuilt[T]:
     """The seeds (reference + tos) and the validation models in target_db; then ``read(connection)``, if
     given, on a connection to target_db (its value is returned, with the engine's RunStats). ``linked``: the
     databases target_db's views read (``sources.link_marts_on``), copied into it when dbt has to run instead.
     ``inputs(con)``: makes those views (``sources.link_marts_on``) on the engine's connection. ``memory``: the
     engine makes every relation in memory and never opens target_db (``engine.run_plan``): for a caller that
-    needs nothing but ``read``'s value.
+    needs nothing but ``read``'s value. ``on_plan(plan)``: called with the engine's plan before it runs (not
+    when dbt runs the models). ``threads``: the engine's DuckDB threads (``engine.run_plan``).
 
     By default through the engine (validation/engine.py: the plan dbt compiled once for these inputs, run in
     DuckDB, each relation in its own transaction; the dbt data tests are not evaluated). The engine calls
@@ -151,7 +155,7 @@ def build_validation_models(
     if not (use_dbt() if with_dbt is None else with_dbt):
         try:
             stats = engine.build_validation(target_db, dbt_vars, warehouse=warehouse, read=read, linked=linked,
-                                            inputs=inputs, memory=memory)
+                                            inputs=inputs, memory=memory, on_plan=on_plan, threads=threads)
             value, stats.read_value = stats.read_value, None  # handed over once, not kept with the stats
             return ModelsBuilt(value, stats)
         except engine.EngineUnsupported as exc:
@@ -290,6 +294,15 @@ def _run_validation(
         if not (source.is_dir() or source.suffix.lower() in (".accdb", ".mdb")):
             raise UserError(f"{source}: SOURCE must be a directory of IDB CSV files or an .accdb file")
         source_text = source.name
+    # The marts are validated by GX beside the TOS rules, each on its own in-memory DuckDB over them: GX's
+    # Python work (~10 s of one core at benchmark scale, GIL held) on one core, the rules' DuckDB work (~6 s of
+    # one core) on one thread beside it. Any other input: GX after the rules, from the scratch DB, with GX's
+    # import beside the rules.
+    gx_beside = gx and source is None and not _fixed_scratch() and not use_dbt()
+    if gx and not gx_beside:
+        from .gx import start_import
+
+        start_import()
     scratch = _scratch_folder(stack)
     stack.callback(_wait_closed_quietly)  # the engine's connection closed before the scratch folder goes
     db = scratch / SCRATCH_DB_NAME
@@ -311,13 +324,26 @@ def _run_validation(
         problems = load_accdb(source, db)
     warehouse = _warehouse_for(scratch)
     pause_at("validate-loaded")
+    staging = stack.enter_context(report.staging_folder(report_dir))
+    beside: list[Any] = []  # GX's run beside the rules, once the plan is known (GxBeside)
+
+    def start_gx(plan: engine.Plan) -> None:
+        from .gx import GxBeside
+
+        _log("running Great Expectations beside the TOS rules")
+        connect = functools.partial(engine.connect_input_views, plan, linked, scratch, inputs)
+        beside.append(GxBeside(connect, staging, period))
+        stack.callback(beside[0].cancel)  # a failure stops it before the folders it uses go (no-op once done)
+
     _log("running the TOS rules" + (" with dbt" if use_dbt() else ""))
     data, engine_stats = build_validation_models(db, period, warehouse=warehouse, input_schema=INPUT_SCHEMA,
                                                  provider_ods=provider_ods, read=report.read_results_from,
                                                  linked=linked, inputs=inputs,
-                                                 memory=source is None and not gx and not _fixed_scratch())
+                                                 memory=source is None and (not gx or gx_beside)
+                                                 and not _fixed_scratch(),
+                                                 on_plan=start_gx if gx_beside else None,
+                                                 threads=1 if gx_beside else None)
     assert data is not None
-    staging = stack.enter_context(report.staging_folder(report_dir))
     try:
         result = report.write_reports(staging, data, problems, period=period, source=source_text,
                                       not_checked=ods.not_checked(provider_ods))
@@ -325,11 +351,15 @@ def _run_validation(
         engine.wait_closed()
     gx_timings: dict[str, float] = {}
     if gx:
-        from .gx import run_gx
+        if beside:
+            gx_result = beside[0].result()
+            gx_timings = beside[0].timings
+        else:  # after the rules, from the scratch DB (dbt ran the rules, or the input was loaded into it)
+            from .gx import run_gx
 
-        _log("running Great Expectations")
-        gx_summary = GxSummary(**run_gx(db, staging, period, timings=gx_timings, linked=linked))
-        result["summary"] = dataclasses.replace(result["summary"], great_expectations=gx_summary)
+            _log("running Great Expectations")
+            gx_result = run_gx(db, staging, period, timings=gx_timings, linked=linked)
+        result["summary"] = dataclasses.replace(result["summary"], great_expectations=GxSummary(**gx_result))
         report.write_summary(staging, result["summary"])
     pause_at("validate-staged")
     report.commit_reports(staging, report_dir)

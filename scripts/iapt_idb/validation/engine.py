@@ -53,8 +53,8 @@ from .plans import (  # noqa: F401 - the engine's public names
     plan_key, prepare_plan, save_plan,
 )
 from .runner import (  # noqa: F401
-    DEFAULT_WORKERS, STEP_SECONDS_FILE, Closing, RunStats, _create, longest_first, read_step_seconds, run_plan,
-    wait_closed, workers, write_step_seconds,
+    DEFAULT_WORKERS, STEP_SECONDS_FILE, Closing, RunStats, _create, connect_input_views, input_views, longest_first,
+    read_step_seconds, run_plan, wait_closed, workers, write_step_seconds,
 )
 from .seed_loading import ensure_seeds, missing_inputs, seeds_needing_dbt  # noqa: F401
 
@@ -63,18 +63,22 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
                      read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
                      linked: Mapping[str, Path] | None = None,
                      inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-                     memory: bool = False) -> RunStats:
+                     memory: bool = False, on_plan: Callable[[Plan], None] | None = None,
+                     threads: int | None = None) -> RunStats:
     """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss: ``prepare_plan``),
-    then run_plan (``read``, ``linked``, ``inputs``, ``memory``: see there). A plan with a seed whose column types
-    are not configured runs in target_db (only `dbt seed` can load that seed), never in memory."""
+    then run_plan (``read``, ``linked``, ``inputs``, ``memory``, ``threads``: see there). A plan with a seed whose column types
+    are not configured runs in target_db (only `dbt seed` can load that seed), never in memory. ``on_plan(plan)``
+    is called with the plan before it runs (for work beside it on the plan's views over the inputs)."""
     began = time.perf_counter()
     plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
+    if on_plan is not None:
+        on_plan(plan)
     stats = RunStats(plan_key=plan.key, compiled=compiled)
     if stats.compiled:
         stats.compile_seconds = round(time.perf_counter() - began, 3)
     if seeds_needing_dbt(plan):
         _dbt_seed(target_db, dbt_vars, warehouse)
     run_plan(target_db, plan, stats, read=read, linked=linked, inputs=inputs,
-             memory=memory and not seeds_needing_dbt(plan))
+             memory=memory and not seeds_needing_dbt(plan), threads=threads)
     stats.seconds = round(time.perf_counter() - began, 3)
     return stats

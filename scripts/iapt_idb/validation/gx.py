@@ -15,6 +15,9 @@ dtype, on a background thread one table ahead of GX (``_TableReader``); each tab
 definition and validation definition are added to the context once (``_validation_definition``). GX runs
 through its public API only: its timing is reported by the benchmark, and no target is set for it (it does
 not decide the verdict; the TOS rules do).
+
+GX's import takes ~3 s of one core: ``start_import()`` begins it on a background thread while the TOS rules
+run (their DuckDB work releases the GIL), and ``run_gx`` waits for it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Iterator, Mapping
 
 import duckdb
@@ -39,6 +44,8 @@ from .report import SCHEMA
 from .sources import attach_linked
 from .tables import meta
 
+log = logging.getLogger(__name__)
+
 SITE = "tos_data_docs"
 # Python's \s (every character str.isspace() holds for) spelled out as a class: the same matches, but
 # pandas' Arrow strings run it in pyarrow (RE2) instead of calling re once per value, which they do for
@@ -50,6 +57,58 @@ WHITE_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u200
 BLANK = "^[" + "".join({"\t": r"\t", "\n": r"\n", "\v": r"\v", "\f": r"\f", "\r": r"\r"}.get(c) or
                        (f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7f <= ord(c) <= 0xff else c)
                        for c in WHITE_SPACE) + "]*$"
+
+
+class _Importer:
+    """pandas, pyarrow and GX imported on one background thread, once per process. The thread is not a
+    daemon: an import is never cut off half-way at exit (a run that fails meanwhile waits for it, ~3 s)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gx-import")
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            _import_gx()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        """Return once the modules are imported (importing them here when nothing started it); an import
+        error is raised here, in the caller's thread."""
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _import_gx() -> None:
+    # pandas and pyarrow first, so that GX's import and a table reader never import the same modules at once
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    import great_expectations  # noqa: F401
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: F401
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+_importer = _Importer()
+
+
+def start_import() -> None:
+    """Begin importing GX on a background thread (no-op when begun already): for a caller that will call
+    ``run_gx`` after other work that leaves a core free now and then (the TOS rules)."""
+    _importer.start()
 
 
 def _codes(stem: str, period: str) -> list[str]:
@@ -110,9 +169,8 @@ class _TableReader:
     # a connection is open (~100 MB at 500k patients); opening one costs ~50 ms, so not once per table.
     REOPEN_AFTER_ROWS = 500_000
 
-    def __init__(self, db: Path, queries: list[tuple[str, str]], linked: Mapping[str, Path] | None = None) -> None:
-        self._db = str(db)
-        self._linked = dict(linked or {})
+    def __init__(self, connect: Callable[[], duckdb.DuckDBPyConnection], queries: list[tuple[str, str]]) -> None:
+        self._connect = connect
         self._queries = queries
         self.read_seconds = 0.0
         self._con: Any = None
@@ -123,8 +181,7 @@ class _TableReader:
     def _read(self, sql: str) -> Any:
         t0 = time.perf_counter()
         if self._con is None:
-            self._con = duckdb.connect(self._db, read_only=True)
-            attach_linked(self._con, self._linked)
+            self._con = self._connect()
         table = self._con.execute(sql).fetch_arrow_table()
         self._rows += table.num_rows
         if self._rows >= self.REOPEN_AFTER_ROWS:
@@ -213,12 +270,15 @@ def _add_site_and_source(context: Any, report_dir: Path) -> Any:
 
 
 def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
-                     by_table: dict[str, list[dict[str, Any]]], period: str) -> tuple[dict[str, int], int, bool]:
+                     by_table: dict[str, list[dict[str, Any]]], period: str,
+                     cancel: threading.Event | None = None) -> tuple[dict[str, int], int, bool]:
     """Run each table's suite on its frame: per-rule unexpected counts, number of expectations, success."""
     counts: dict[str, int] = {}
     n_expectations = 0
     success = True
     for table, df in reader:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Great Expectations stopped before {table}")
         expectations = [e for r in by_table[table] for e in expectations_for(r, period)]
         n_expectations += len(expectations)
         aliases: dict[str, list[str]] = {}
@@ -233,26 +293,50 @@ def _validate_tables(gx: Any, context: Any, source: Any, reader: _TableReader,
     return counts, n_expectations, success
 
 
-def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | None = None,
-           linked: Mapping[str, Path] | None = None) -> dict[str, Any]:
-    """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts.
-    ``linked``: the databases the views of ``db`` read (``sources.link_marts_on``), attached READ_ONLY.
-    ``timings``, if given, gets the seconds of GX's import, the suites and the data docs (for the benchmark;
-    they are never in the result, which goes into summary.json and stays the same from run to run)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    t_start = time.perf_counter()
+def connect_read_only(db: Path, linked: Mapping[str, Path] | None = None) -> Callable[[], duckdb.DuckDBPyConnection]:
+    """How run_gx connects to a finished validation DB: ``db`` READ_ONLY, with ``linked`` (the databases its
+    views read, ``sources.link_marts_on``) attached READ_ONLY beside it."""
+    def connect() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            attach_linked(con, linked)
+        except BaseException:
+            con.close()
+            raise
+        return con
 
+    return connect
+
+
+class Cancelled(Exception):
+    """run_gx stopped before its next table because its caller asked it to (``GxBeside.cancel``)."""
+
+
+def run_gx(db: Path | None, report_dir: Path, period: str, timings: dict[str, float] | None = None,
+           linked: Mapping[str, Path] | None = None, connect: Callable[[], duckdb.DuckDBPyConnection] | None = None,
+           cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Validate every IDB table with its generated suite; build the data docs; per-rule failure counts.
+    The normalised tables ``tos_norm_*`` are read from ``db`` (READ_ONLY; ``linked``: the databases its views
+    read, attached READ_ONLY), or through new connections ``connect()`` makes. ``cancel``: when set, the run
+    raises Cancelled before its next table. ``timings``, if given, gets the seconds of GX's import, the suites
+    and the data docs (for the benchmark; they are never in the result, which goes into summary.json and stays
+    the same from run to run)."""
+    if connect is None:
+        assert db is not None
+        connect = connect_read_only(Path(db), linked)
+    t_start = time.perf_counter()
+    start_import()
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in gx_rules():
         by_table.setdefault(r["table_name"], []).append(r)
-    # Start reading the first table before the (slow) GX import; pandas and pyarrow are imported here
-    # first so that the two threads never import the same modules at the same time.
+    # Start reading the first table while GX's import (if not done yet) finishes; pandas and pyarrow are
+    # imported first, so that the two threads never import the same modules at the same time.
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    reader = _TableReader(Path(db), [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)], linked)
+    reader = _TableReader(connect, [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)])
     try:
+        _importer.wait()
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -265,7 +349,7 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         source = _add_site_and_source(context, report_dir)
-        counts, n_expectations, success = _validate_tables(gx, context, source, reader, by_table, period)
+        counts, n_expectations, success = _validate_tables(gx, context, source, reader, by_table, period, cancel)
     finally:
         reader.close()
     t_validate = time.perf_counter()
@@ -274,7 +358,7 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
     if timings is not None:
         timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
                        data_docs_s=round(t_docs - t_validate, 3))
-    print(f"validate: GX import {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
+    print(f"validate: GX import (what was left of it) {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
           f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
           file=sys.stderr)
     return {
@@ -284,3 +368,28 @@ def run_gx(db: Path, report_dir: Path, period: str, timings: dict[str, float] | 
         "data_docs": "gx_data_docs/index.html",
         "failures_by_rule": dict(sorted((k, v) for k, v in counts.items() if v)),
     }
+
+
+class GxBeside:
+    """run_gx on a background thread, beside other work (the TOS rules: their DuckDB work releases the GIL,
+    GX's Python work holds it), reading through ``connect()``. ``result()`` waits for it and returns run_gx's
+    value (or raises its error); ``cancel()`` stops it before its next table and waits, for a caller that
+    failed (its folders are about to go)."""
+
+    def __init__(self, connect: Callable[[], duckdb.DuckDBPyConnection], report_dir: Path, period: str) -> None:
+        self.timings: dict[str, float] = {}
+        self._cancel = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx")
+        self._future = self._pool.submit(run_gx, None, report_dir, period, timings=self.timings, connect=connect,
+                                         cancel=self._cancel)
+        self._pool.shutdown(wait=False)
+
+    def result(self) -> dict[str, Any]:
+        return self._future.result()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        try:
+            self._future.result()
+        except Exception:  # noqa: BLE001 - the caller is failing already; its own error is the one to show
+            log.debug("Great Expectations stopped", exc_info=True)

@@ -2,6 +2,8 @@
 
     run_plan(target_db, plan) -> RunStats    seeds loaded if needed, every relation created in its own
                                              transaction, then read(con) and a close in the background
+    connect_input_views(plan, ...) -> con    the plan's views over its inputs, in memory, for a reader beside
+                                             run_plan (Great Expectations)
 """
 
 from __future__ import annotations
@@ -87,12 +89,15 @@ def workers() -> int:
 
 
 def _connect(target_db: Path, plan: Plan, linked: Mapping[str, Path] | None, spill: Path,
-             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None, memory: bool) -> duckdb.DuckDBPyConnection:
+             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None, memory: bool,
+             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     wait_closed()
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
         con.execute(f"set temp_directory = {_lit(str(spill))}")
+        if threads:
+            con.execute(f"set threads = {int(threads)}")
         # Attach under the catalog name the SQL was compiled with (the file stem, unless the file was renamed).
         where = "':memory:'" if memory else _lit(str(Path(target_db).resolve()))
         con.execute(f"attach {where} as {_q(plan.catalog)}")
@@ -148,6 +153,37 @@ def _run_step(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, step:
     stats.step_seconds[step.name] = round(time.perf_counter() - t, 3)
     log.debug("validation: %s.%s (%s) in %.2fs", step.schema, step.identifier, step.materialized,
               stats.step_seconds[step.name])
+
+
+def input_views(plan: Plan) -> list[Step]:
+    """The plan's views that read nothing of the plan (only its inputs): the normalised tables ``tos_norm_*``."""
+    names = {s.name for s in plan.steps}
+    return [s for s in plan.steps if s.materialized == "view" and not any(d in names for d in s.depends_on)]
+
+
+def connect_input_views(plan: Plan, linked: Mapping[str, Path] | None, spill: Path,
+                        inputs: Callable[[duckdb.DuckDBPyConnection], None] | None) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB in memory under the plan's catalog name with the input relations (``inputs(con)``, over the
+    ``linked`` databases, attached READ_ONLY) and the plan's ``input_views``: for a reader of the normalised
+    tables beside ``run_plan`` (which has the same views in its own database). Spills go to ``spill`` (a
+    private folder: the rows are patient data)."""
+    con = duckdb.connect()
+    try:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"set temp_directory = {_lit(str(spill))}")
+        con.execute(f"attach ':memory:' as {_q(plan.catalog)}")
+        attach_linked(con, linked)
+        con.execute(f"use {_q(plan.catalog)}")
+        if inputs:
+            inputs(con)
+        now = datetime.now(timezone.utc)
+        for step in input_views(plan):
+            con.execute(f"create schema if not exists {_q(plan.catalog)}.{_q(step.schema)}")
+            _create(con, plan, step, {}, now)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def read_step_seconds() -> dict[str, float]:
@@ -231,7 +267,8 @@ def wait_closed() -> None:
 def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
              read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
              linked: Mapping[str, Path] | None = None,
-             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None, memory: bool = False) -> RunStats:
+             inputs: Callable[[duckdb.DuckDBPyConnection], None] | None = None, memory: bool = False,
+             threads: int | None = None) -> RunStats:
     """Load the seeds if needed, then create every relation of the plan in target_db, each once the relations
     it reads exist. Views (instant) are created on the main connection; tables go to ``workers()`` threads,
     each with its own connection, so independent tables are computed at the same time, the longest (by the
@@ -249,13 +286,17 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
     target_db is not opened (``inputs`` make the input relations there; the seeds are copied as into a new
     file), and the data tests' stored failures are not made (nothing could read them afterwards). For a
     caller that only reads the results, with ``read``: nothing of the run is written to disk (no write-ahead
-    log, no checkpoint; spills go to the private folder)."""
+    log, no checkpoint; spills go to the private folder).
+
+    ``threads``: DuckDB's threads for the whole run (default: DuckDB's, one per core), for a run beside other
+    work; with one thread the steps run one after the other (``workers()`` is for a machine of its own)."""
     stats = stats or RunStats(plan_key=plan.key)
     began = time.perf_counter()
     last_seconds = read_step_seconds()
     with runlock.private_scratch(None, SPILL_PREFIX) as spill:
-        con = _connect(target_db, plan, linked, spill, inputs, memory)
-        closed_later = _run_steps(con, target_db, plan, stats, last_seconds, read, memory)
+        con = _connect(target_db, plan, linked, spill, inputs, memory, threads)
+        closed_later = _run_steps(con, target_db, plan, stats, last_seconds, read, memory,
+                                  1 if threads == 1 else workers())
     if closed_later:
         _closing.append(Closing(con))  # (after the spill folder went: nothing is computed any more)
     write_step_seconds({**last_seconds, **stats.step_seconds})  # steps of other plans keep their durations
@@ -265,7 +306,7 @@ def run_plan(target_db: Path, plan: Plan, stats: RunStats | None = None,
 
 def _run_steps(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stats: RunStats,
                last_seconds: Mapping[str, float], read: Callable[[duckdb.DuckDBPyConnection], Any] | None,
-               memory: bool) -> bool:
+               memory: bool, n_workers: int) -> bool:
     """run_plan's work on its connection. -> True when the connection is left open for the caller to close
     (after ``read``), False when it was closed here."""
     closed_later = False
@@ -290,7 +331,6 @@ def _run_steps(con: duckdb.DuckDBPyConnection, target_db: Path, plan: Plan, stat
             finally:
                 cur.close()
 
-        n_workers = workers()
         threads = _Threads(con)
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="tos-step") as pool:
             running: dict[Future[None], Step] = {}
