@@ -7,19 +7,19 @@
 READ_ONLY attach under a shared lock (``runlock``), so validations run side by side and never write the marts
 file; a directory is read as one ``<IDB table>.csv`` per table; a ``.accdb``/``.mdb`` file is read with the
 project's reader. Every input is validated in schema ``tos_input`` of a scratch DuckDB (dbt var
-``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that
-reads them (``sources.link_marts_on``, on the engine's connection: no copy; dbt's path copies them), the other
+``tos_input_schema``): the marts as views over the target DB, attached READ_ONLY by every connection that reads
+them (``sources.link_marts_on``, on the engine's connection: no copy; dbt's path copies them), the other
 sources loaded into tables. Validating the marts, the engine makes its relations in memory and no scratch DB
 file is written (nothing reads the results afterwards but the reports; a plan is compiled in the plan folder,
 ``plans.compile_detached``); GX runs beside the engine on a thread of its own, reading the same normalised
 views in a second in-memory database (``gx.GxBeside``, ``engine.connect_input_views``), while the engine keeps
-to one DuckDB thread. Any other input is checked by GX after the engine, from the scratch DB. The scratch DB holds the validation's results, and a loaded input's
-patient data: it lives in a private folder in $TMPDIR, removed on every exit that can run code (SIGTERM/SIGHUP
-included) and swept by the next run when a kill left it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead,
-which is kept (a stable path keeps dbt's partial parsing warm) and therefore holds patient data (the last
-run's results, which can quote input values, and the last input it loaded). The report folder is locked for
-the run, its old reports are withdrawn at the start (INCOMPLETE.txt says so) and the new set is moved in when
-it is complete, summary.json last.
+to one DuckDB thread. Any other input is checked by GX after the engine, from the scratch DB. The scratch DB
+holds the validation's results, and a loaded input's patient data: it lives in a private folder in $TMPDIR,
+removed on every exit that can run code (SIGTERM/SIGHUP included) and swept by the next run when a kill left
+it; $IAPT_VALIDATE_SCRATCH names a fixed folder instead, which is kept (a stable path keeps dbt's partial
+parsing warm) and therefore holds patient data (the last run's results, which can quote input values, and the
+last input it loaded). The report folder is locked for the run, its old reports are withdrawn at the start
+(INCOMPLETE.txt says so) and the new set is moved in when it is complete, summary.json last.
 
 ``export_verdict`` (re)builds the validation models on the marts of ``target_db`` for ``period`` and returns
 the verdict; ``kept_rows_sql(table)`` selects the mart's rows the platform would keep (after the cascade), in

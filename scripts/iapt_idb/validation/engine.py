@@ -66,9 +66,10 @@ def build_validation(target_db: Path, dbt_vars: Mapping[str, Any], warehouse: Pa
                      memory: bool = False, on_plan: Callable[[Plan], None] | None = None,
                      threads: int | None = None) -> RunStats:
     """The validation models for dbt_vars in target_db: the cached plan (compiled on a miss: ``prepare_plan``),
-    then run_plan (``read``, ``linked``, ``inputs``, ``memory``, ``threads``: see there). A plan with a seed whose column types
-    are not configured runs in target_db (only `dbt seed` can load that seed), never in memory. ``on_plan(plan)``
-    is called with the plan before it runs (for work beside it on the plan's views over the inputs)."""
+    then run_plan (``read``, ``linked``, ``inputs``, ``memory``, ``threads``: see there). A plan with a seed
+    whose column types are not configured runs in target_db (only `dbt seed` can load that seed), never in
+    memory. ``on_plan(plan)`` is called with the plan before it runs (for work beside it on the plan's views
+    over the inputs)."""
     began = time.perf_counter()
     plan, compiled = prepare_plan(target_db, dbt_vars, warehouse)
     if on_plan is not None:
