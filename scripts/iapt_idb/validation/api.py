@@ -296,13 +296,8 @@ def _run_validation(
         source_text = source.name
     # The marts are validated by GX beside the TOS rules, each on its own in-memory DuckDB over them: GX's
     # Python work (~10 s of one core at benchmark scale, GIL held) on one core, the rules' DuckDB work (~6 s of
-    # one core) on one thread beside it. Any other input: GX after the rules, from the scratch DB, with GX's
-    # import beside the rules.
+    # one core) on one thread beside it. Any other input: GX after the rules, from the scratch DB.
     gx_beside = gx and source is None and not _fixed_scratch() and not use_dbt()
-    if gx and not gx_beside:
-        from .gx import start_import
-
-        start_import()
     scratch = _scratch_folder(stack)
     stack.callback(_wait_closed_quietly)  # the engine's connection closed before the scratch folder goes
     db = scratch / SCRATCH_DB_NAME

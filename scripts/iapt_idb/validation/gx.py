@@ -19,7 +19,7 @@ not decide the verdict; the TOS rules do).
 GX's work is Python on one core (~10 s at benchmark scale, the import ~3 s of it), the TOS rules' DuckDB work
 releases the GIL: on the marts, ``GxBeside`` runs GX on a thread beside the rules, reading the normalised
 views through a database of its own (``engine.connect_input_views``); on any other input GX runs after the
-rules, from the scratch DB they were made in, and ``start_import()`` begins its import beside them.
+rules, from the scratch DB they were made in.
 """
 
 from __future__ import annotations
@@ -59,58 +59,6 @@ WHITE_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u200
 BLANK = "^[" + "".join({"\t": r"\t", "\n": r"\n", "\v": r"\v", "\f": r"\f", "\r": r"\r"}.get(c) or
                        (f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7f <= ord(c) <= 0xff else c)
                        for c in WHITE_SPACE) + "]*$"
-
-
-class _Importer:
-    """pandas, pyarrow and GX imported on one background thread, once per process. The thread is not a
-    daemon: an import is never cut off half-way at exit (a run that fails meanwhile waits for it, ~3 s)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gx-import")
-                self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            _import_gx()
-        except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
-            self._error = exc
-
-    def wait(self) -> None:
-        """Return once the modules are imported (importing them here when nothing started it); an import
-        error is raised here, in the caller's thread."""
-        self.start()
-        assert self._thread is not None
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-def _import_gx() -> None:
-    # pandas and pyarrow first, so that GX's import and a table reader never import the same modules at once
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import pandas  # noqa: F401
-    import pyarrow  # noqa: F401
-
-    import great_expectations  # noqa: F401
-    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: F401
-
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-
-
-_importer = _Importer()
-
-
-def start_import() -> None:
-    """Begin importing GX on a background thread (no-op when begun already): for a caller that will call
-    ``run_gx`` after other work that leaves a core free now and then (the TOS rules)."""
-    _importer.start()
 
 
 def _codes(stem: str, period: str) -> list[str]:
@@ -326,19 +274,20 @@ def run_gx(db: Path | None, report_dir: Path, period: str, timings: dict[str, fl
     if connect is None:
         assert db is not None
         connect = connect_read_only(Path(db), linked)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     t_start = time.perf_counter()
-    start_import()
+
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in gx_rules():
         by_table.setdefault(r["table_name"], []).append(r)
-    # Start reading the first table while GX's import (if not done yet) finishes; pandas and pyarrow are
-    # imported first, so that the two threads never import the same modules at the same time.
+    # Start reading the first table before the (slow) GX import; pandas and pyarrow are imported here
+    # first so that the two threads never import the same modules at the same time.
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
     reader = _TableReader(connect, [(t, _table_sql(t, by_table[t])) for t in sorted(by_table)])
     try:
-        _importer.wait()
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -360,7 +309,7 @@ def run_gx(db: Path | None, report_dir: Path, period: str, timings: dict[str, fl
     if timings is not None:
         timings.update(import_s=round(t_import - t_start, 3), suites_s=round(t_validate - t_import, 3),
                        data_docs_s=round(t_docs - t_validate, 3))
-    print(f"validate: GX import (what was left of it) {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
+    print(f"validate: GX import {t_import - t_start:.1f}s, suites+validation {t_validate - t_import:.1f}s "
           f"(overlapped: DuckDB reads {reader.read_seconds:.1f}s), data docs {t_docs - t_validate:.1f}s",
           file=sys.stderr)
     return {
