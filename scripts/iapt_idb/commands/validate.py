@@ -28,9 +28,11 @@ starting [local]; they never change the predicted verdict, the rows kept or the 
 The marts are read, never written (a build and a validate of the same target DB exclude each other; two
 validates do not). The report folder is locked for the run; its old reports are removed at the start
 (INCOMPLETE.txt says a run is in progress or failed) and the new set is put in place when complete,
-summary.json last: a summary.json is always a finished run's. The input is copied into a private scratch
-DuckDB in $TMPDIR, removed at exit (the next run sweeps one a kill left behind); $IAPT_VALIDATE_SCRATCH
-names a fixed scratch folder instead, kept between runs: it then holds the last input's patient data.
+summary.json last: a summary.json is always a finished run's. The marts are read in place (the TOS rules
+and the Great Expectations suites run side by side, in memory); a CSV folder or an .accdb is copied into a
+private scratch DuckDB in $TMPDIR, removed at exit (the next run sweeps one a kill left behind);
+$IAPT_VALIDATE_SCRATCH names a fixed scratch folder instead, kept between runs: it then holds the last
+input's patient data.
 
 Exit status: 0 the platform would accept the file, 1 it would reject the whole file, 2 unusable input or
 environment (one line says what and what to do), 3 an internal error (never a verdict).
