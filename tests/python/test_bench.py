@@ -293,6 +293,19 @@ def test_the_gx_note_sets_gx_import_against_the_parquet_copy() -> None:
     assert bench.gx_note({"validate_gx": gx}) is None  # no baseline, no note
 
 
+def test_the_fresh_jvm_note_adds_the_jvm_start_and_the_tables_to_the_raw_baseline() -> None:
+    timings = {"add_rows_s": 1.8, "flush_close_s": 0.2, "jvm_start_s": 0.5, "create_s": 0.5}
+    raw = bench.PhaseRecord("raw_jackcess", "ok", rows=3000, seconds=2.0, detail={"detail": {"timings": timings}})
+    export = bench.PhaseRecord("export", "ok", rows=3000, seconds=4.0)
+    note = bench.fresh_jvm_note({"raw_jackcess": raw, "export": export})
+    assert note is not None and "(0.5 + 0.5 s, as every export pays them): 1,000 rows/s" in note
+    assert note.endswith("export / that = 0.75 x")
+    older = bench.PhaseRecord("raw_jackcess", "ok", rows=3000, seconds=2.0,
+                              detail={"detail": {"timings": {"add_rows_s": 1.8}}})
+    assert bench.fresh_jvm_note({"raw_jackcess": older, "export": export}) is None  # results from before the timings
+    assert bench.fresh_jvm_note({"export": export}) is None
+
+
 def test_a_benchmark_killed_outright_leaves_no_busy_loop_spinning(tmp_path: Path) -> None:
     """SIGKILL of the benchmark (which no handler can see) ends its busy loops too: they would burn a core
     until someone found them."""
