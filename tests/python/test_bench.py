@@ -302,7 +302,7 @@ def test_the_fresh_jvm_note_adds_the_jvm_start_and_the_tables_to_the_raw_baselin
     assert note.endswith("export / that = 0.75 x")
     older = bench.PhaseRecord("raw_jackcess", "ok", rows=3000, seconds=2.0,
                               detail={"detail": {"timings": {"add_rows_s": 1.8}}})
-    assert bench.fresh_jvm_note({"raw_jackcess": older, "export": export}) is None  # results from before the timings
+    assert bench.fresh_jvm_note({"raw_jackcess": older, "export": export}) is None  # a record without those timings
     assert bench.fresh_jvm_note({"export": export}) is None
 
 
