@@ -603,34 +603,40 @@ def check_targets(records: dict[str, PhaseRecord], patients: int = DEFAULT_PATIE
     return checks
 
 
-def jpype_note(records: dict[str, PhaseRecord]) -> str | None:
-    """The export against addRows *plus* building the Java Object[][] from Python rows (JPype boxing)."""
+def _raw_plus(records: dict[str, PhaseRecord], parts: tuple[str, ...]) -> tuple[dict[str, float], str] | None:
+    """The raw Jackcess baseline (median run) with the seconds of its recorded ``parts`` added: (its timings,
+    "<rows/s>; export / that = <ratio> x"), or None unless both phases succeeded and every part was recorded."""
     raw, export = records.get("raw_jackcess"), records.get("export")
     if not (raw and export and raw.status == export.status == "ok" and export.rate):
         return None
     t = raw.detail.get("detail", {}).get("timings", {})
-    seconds = raw.seconds + t.get("java_arrays_s", 0.0)
-    if not t or not seconds:
+    if not all(k in t for k in parts):
         return None
-    ratio = export.rate / (raw.rows / seconds)
-    return (f"  INFO  raw Jackcess incl. Python->Java row arrays (JPype, {t['java_arrays_s']:.1f} s): "
-            f"{raw.rows / seconds:,.0f} rows/s; export / that = {ratio:.2f} x")
+    seconds = raw.seconds + sum(t[k] for k in parts)
+    if not seconds:
+        return None
+    rate = raw.rows / seconds
+    return t, f"{rate:,.0f} rows/s; export / that = {export.rate / rate:.2f} x"
+
+
+def jpype_note(records: dict[str, PhaseRecord]) -> str | None:
+    """The export against addRows *plus* building the Java Object[][] from Python rows (JPype boxing)."""
+    got = _raw_plus(records, ("java_arrays_s",))
+    if got is None:
+        return None
+    t, versus = got
+    return f"  INFO  raw Jackcess incl. Python->Java row arrays (JPype, {t['java_arrays_s']:.1f} s): {versus}"
 
 
 def fresh_jvm_note(records: dict[str, PhaseRecord]) -> str | None:
     """The export against raw Jackcess *plus* what every export pays before its first row and the baseline
     leaves out: the JVM's start and the file's creation with its 21 tables (not a target; the median runs)."""
-    raw, export = records.get("raw_jackcess"), records.get("export")
-    if not (raw and export and raw.status == export.status == "ok" and export.rate):
+    got = _raw_plus(records, ("jvm_start_s", "create_s"))
+    if got is None:
         return None
-    t = raw.detail.get("detail", {}).get("timings", {})
-    if "jvm_start_s" not in t or "create_s" not in t:
-        return None
-    seconds = raw.seconds + t["jvm_start_s"] + t["create_s"]
-    ratio = export.rate / (raw.rows / seconds)
+    t, versus = got
     return (f"  INFO  raw Jackcess incl. its JVM's start and the file's 21 tables ({t['jvm_start_s']:.1f} + "
-            f"{t['create_s']:.1f} s, as every export pays them): {raw.rows / seconds:,.0f} rows/s; "
-            f"export / that = {ratio:.2f} x")
+            f"{t['create_s']:.1f} s, as every export pays them): {versus}")
 
 
 def gx_note(records: dict[str, PhaseRecord]) -> str | None:

@@ -277,7 +277,6 @@ def run_gx(db: Path | None, report_dir: Path, period: str, timings: dict[str, fl
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     t_start = time.perf_counter()
-
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in gx_rules():
         by_table.setdefault(r["table_name"], []).append(r)
