@@ -41,10 +41,9 @@ system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtool
 	@touch $@
 
 setup: $(BIN)/.installed ## Python virtualenv with the pinned tool chain and the iapt-idb CLI
-# The pinned packages are installed by uv (from PyPI, as pip would: the same versions, ~6 s against pip's ~50 s
-# on a fresh clone); should uv not install or fail (a platform without its wheel, a proxy or index only pip
-# is set up for), pip installs them instead.
-# --native-tls: the system's certificates, as pip uses them here ($PIP_CERT).
+# The pinned packages are installed by uv (the same versions, ~6 s against pip's ~50 s on a fresh clone), from
+# the package sources pip is set up with (scripts/uv_install.py: a mirror, local wheels, a certificate); should
+# uv not install or fail (a platform without its wheel, a source uv cannot read), pip installs them instead.
 # compileall: the project's own bytecode, as pip writes it for the installed packages (an editable install has
 # none, and with PYTHONDONTWRITEBYTECODE set every iapt-idb process compiled its modules again); Python ignores
 # a file's bytecode once the file changes
@@ -52,7 +51,7 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade "pip==25.3"
 	@if $(BIN)/pip install -q "uv==$(UV_VERSION)" && \
-	  $(BIN)/uv pip install -q --native-tls --python $(BIN)/python -c requirements.lock -e .; then :; else \
+	  $(BIN)/python scripts/uv_install.py -q -c requirements.lock -e .; then :; else \
 	  echo "setup: uv could not install the packages (above); installing them with pip instead" >&2; \
 	  $(BIN)/pip install -q -c requirements.lock -e .; fi
 	@$(BIN)/pip check
