@@ -5,6 +5,8 @@ check, in DuckDB, that every catalogue pattern it converts gives the same answer
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import duckdb
 import jinja2
 import pytest
@@ -47,15 +49,15 @@ class _Returned(Exception):
         self.value = value
 
 
-def _return(value: object) -> str:
+def _return(value: object) -> NoReturn:
     raise _Returned(value)
 
 
 def _macro_verdicts(patterns: list[str]) -> dict[str, bool]:
     """tos_is_anchored_pattern of each pattern, rendered from macros/tos/tos_helpers.sql. The macro is plain
     Jinja (a namespace, a loop, string tests) but for dbt's ``return``, given here; the file's other macros
-    are only defined, never called. Rendering it in dbt (``dbt compile --inline``) parsed the whole project
-    for one macro."""
+    are only defined, never called (rendering it through dbt, ``dbt compile --inline``, would parse the whole
+    project for one macro)."""
     source = (paths.ROOT / "macros" / "tos" / "tos_helpers.sql").read_text(encoding="utf-8")
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     env.globals["return"] = _return
