@@ -41,10 +41,10 @@ system-deps: .make/system-deps ## Debian packages: Java 17 (JDK), Maven, mdbtool
 	@touch $@
 
 setup: $(BIN)/.installed ## Python virtualenv with the pinned tool chain and the iapt-idb CLI
-# The pinned packages are installed by uv (the same versions and, as pip writes it, their bytecode: ~15 s against
-# pip's ~50 s on a fresh clone), from the package sources pip is set up with (scripts/uv_install.py: a mirror,
-# local wheels, a certificate); should uv not install or fail (a platform without its wheel, a source uv cannot
-# read), pip installs them instead.
+# The pinned packages are installed by uv (the same versions and, as pip writes it, their bytecode; a fraction
+# of pip's time: docs/decisions.md, "Tool chain"), from the package sources pip is set up with
+# (scripts/uv_install.py: a mirror, local wheels, a certificate); should uv not install or fail (a platform
+# without its wheel, a source uv cannot read), pip installs them instead.
 # compileall: the project's own bytecode, as the installer writes it for the packages (an editable install has
 # none, and with PYTHONDONTWRITEBYTECODE set every iapt-idb process compiled its modules again); Python ignores
 # a file's bytecode once the file changes

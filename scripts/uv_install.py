@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     # --native-tls: the system's certificates (and SSL_CERT_FILE's), as pip trusts them, not uv's own.
     # --compile-bytecode: each package's bytecode written now, as pip does; uv leaves it out by default, and
     # where PYTHONDONTWRITEBYTECODE is set (or the environment is read-only) every process then compiles each
-    # module it imports again: dbt's import 4.2 s instead of 1.8 s, GX's 8.0 s instead of 2.6-3.4 s.
+    # module it imports again (dbt's and GX's imports twice as long; docs/decisions.md, "Tool chain").
     cmd = [str(uv), "pip", "install", "--native-tls", "--compile-bytecode", "--python", sys.executable, *args, *argv]
     return subprocess.run(cmd, env={**os.environ, **env}).returncode
 

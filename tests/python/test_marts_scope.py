@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import duckdb
-import jinja2
 import pytest
 
-from iapt_idb import paths
+from plain_jinja_macros import macro_module
 
 START, END = "2026-10-01", "2026-10-31"
 
@@ -135,8 +134,7 @@ def test_every_engines_scope_predicate_keeps_in_scope_and_orphan_rows_only() -> 
     """in_scope_or_orphan's three forms (DuckDB's, the default and PostgreSQL's, which dbt dispatches by
     adapter) keep the same rows: a key whose parent is in scope, a key no parent has, and a null key only
     when no parent has a key. The forms are plain Jinja, rendered here from macros/periods.sql."""
-    macros = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(
-        (paths.ROOT / "macros" / "periods.sql").read_text(encoding="utf-8")).module
+    macros = macro_module("periods.sql")
     forms = ("duckdb__in_scope_or_orphan", "default__in_scope_or_orphan", "postgres__in_scope_or_orphan")
     predicates = {f: str(getattr(macros, f)("child.k", "scoped", "parent", "k", "scoped.ok")) for f in forms}
 

@@ -58,9 +58,9 @@ def test_uv_fetches_from_pips_mirror_and_fails_when_it_is_down(monkeypatch: pyte
 @pytest.mark.parametrize("module", ["dbt.cli.main", "dbt.adapters.duckdb.impl",
                                     "great_expectations.core.validation_definition", "pandas.core.frame"])
 def test_the_installed_packages_carry_their_bytecode(module: str) -> None:
-    # Written at install (uv's --compile-bytecode, pip's default): where PYTHONDONTWRITEBYTECODE is set, as on this
-    # machine, a package without it is compiled again by every process that imports it (dbt's import 4.2 s
-    # instead of 1.8 s). find_spec runs the parents' __init__ only, not the module itself.
+    # Written at install (uv's --compile-bytecode, pip's default): where PYTHONDONTWRITEBYTECODE is set, a package
+    # without it is compiled again by every process that imports it. find_spec runs the parents' __init__ only,
+    # not the module itself.
     spec = importlib.util.find_spec(module)
     assert spec and spec.origin and spec.origin.endswith(".py")
     cached = Path(importlib.util.cache_from_source(spec.origin))

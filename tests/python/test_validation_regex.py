@@ -5,14 +5,11 @@ check, in DuckDB, that every catalogue pattern it converts gives the same answer
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import duckdb
-import jinja2
 import pytest
 
-from iapt_idb import paths
 from iapt_idb.validation.catalogue import load_rules
+from plain_jinja_macros import macro_module, returned
 
 CASES = {
     "^[0-9]{6,18}$": True,
@@ -41,36 +38,10 @@ VALUES = [
 ]
 
 
-class _Returned(Exception):
-    """dbt's ``return()``: ends the macro with its value (dbt does it the same way, by raising)."""
-
-    def __init__(self, value: object) -> None:
-        super().__init__()
-        self.value = value
-
-
-def _return(value: object) -> NoReturn:
-    raise _Returned(value)
-
-
 def _macro_verdicts(patterns: list[str]) -> dict[str, bool]:
-    """tos_is_anchored_pattern of each pattern, rendered from macros/tos/tos_helpers.sql. The macro is plain
-    Jinja (a namespace, a loop, string tests) but for dbt's ``return``, given here; the file's other macros
-    are only defined, never called (rendering it through dbt, ``dbt compile --inline``, would parse the whole
-    project for one macro)."""
-    source = (paths.ROOT / "macros" / "tos" / "tos_helpers.sql").read_text(encoding="utf-8")
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    env.globals["return"] = _return
-    macro = env.from_string(source).module.tos_is_anchored_pattern
-    verdicts: dict[str, bool] = {}
-    for pattern in patterns:
-        try:
-            macro(pattern)
-        except _Returned as returned:
-            verdicts[pattern] = bool(returned.value)
-        else:
-            raise AssertionError(f"tos_is_anchored_pattern returned no value for {pattern!r}")
-    return verdicts
+    """tos_is_anchored_pattern of each pattern, rendered from macros/tos/tos_helpers.sql by plain Jinja."""
+    macro = macro_module("tos/tos_helpers.sql").tos_is_anchored_pattern
+    return {pattern: bool(returned(macro, pattern)) for pattern in patterns}
 
 
 @pytest.fixture(scope="module")
