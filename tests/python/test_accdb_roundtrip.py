@@ -154,15 +154,13 @@ def test_reader_names_a_missing_column_as_idsrej001() -> None:
 
 
 def test_reader_names_a_missing_table() -> None:
-    from iapt_idb.accdb.errors import AccdbStructureError
-    from iapt_idb.accdb.physical import spec_schema_rows
-    from iapt_idb.accdb.replica_ops import check_structure
+    from iapt_idb.accdb.physical import SchemaRow, schema_differences, spec_schema_rows
 
-    rows = [list(r) for r in spec_schema_rows() if r.table_name != "IDS603PRESENTINGCOMPLAINTS"]
-    with pytest.raises(AccdbStructureError, match="the file has no table IDS603PresentingComplaints") as info:
-        check_structure(rows)
-    assert (info.value.table, info.value.column) == ("IDS603PresentingComplaints", None)
-    check_structure([list(r) for r in spec_schema_rows()])  # the complete structure passes
+    rows = [r for r in spec_schema_rows() if r.table_name != "IDS603PRESENTINGCOMPLAINTS"]
+    (only,) = schema_differences(spec_schema_rows(), rows, "the spec")
+    assert (only.table, only.column) == ("IDS603PresentingComplaints", "")
+    assert only.message.startswith("the file has no table IDS603PresentingComplaints (IDSREJ001")
+    assert schema_differences(spec_schema_rows(), [SchemaRow(*r) for r in spec_schema_rows()], "the spec") == []
 
 
 def test_no_jvm_in_the_test_process() -> None:

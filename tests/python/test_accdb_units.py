@@ -11,8 +11,8 @@ from accdb_fixtures import nhs_number
 from iapt_idb import nhs_number as nhs
 from iapt_idb.accdb import jars
 from iapt_idb.accdb.errors import AccdbError
-from iapt_idb.accdb.physical import (PhysColumn, PhysTable, SchemaRow, ace_version, fingerprint, spec_schema_rows,
-                                     spec_structure, structure_differences)
+from iapt_idb.accdb.physical import (PhysColumn, PhysTable, SchemaRow, ace_version, fingerprint, schema_differences,
+                                     spec_schema_rows, spec_structure, structure_differences)
 from iapt_idb.paths import JARS_DIR
 
 
@@ -58,6 +58,35 @@ def test_structure_differences_names_what_differs() -> None:
         "missing table IDS002GP",
         "extra table Extra (not in the IDB v2.1 spec)",
     ]
+
+
+def test_schema_differences_are_each_a_file_rejection_and_never_quote_the_files_own_names() -> None:
+    """Every way the platform's hash of the structure can differ: a missing table or column, another type or
+    text size, an extra column or table (those only counted: their names are the file's own text)."""
+    spec = spec_schema_rows()
+    found = [r._replace(character_maximum_length=9) if r.column_name == "NHSNUMBER" else r for r in spec
+             if r.column_name != "POSTCODE" and r.table_name != "IDS002GP"]
+    found = [r._replace(data_type="CHARACTER VARYING", character_maximum_length=10)
+             if (r.table_name, r.column_name) == ("IDS101REFERRAL", "SERVDISCHDATE") else r for r in found]
+    found += [SchemaRow("IDS001MPI", "X9990000018", "INTEGER", None),
+              SchemaRow("LS1 4AP", "NOTES", "CHARACTER VARYING", 16777216)]
+    diffs = schema_differences(spec, found, "the spec structure")
+    tail = (" (IDSREJ001: the platform rejects a file whose structure is not the official IDB's; compared with "
+            "the spec structure)")
+    listed = "(names not shown: run 'iapt-idb structure' on the file to list them)"
+    assert [(d.table, d.column, d.message) for d in diffs] == [
+        ("IDS001MPI", "NHSNumber", "IDS001MPI.NHSNumber is Short Text(9) in the file, Short Text(10) in the "
+                                   "expected structure" + tail),
+        ("IDS001MPI", "Postcode", "table IDS001MPI in the file has no column Postcode" + tail),
+        ("IDS001MPI", "", f"table IDS001MPI in the file has 1 column(s) the expected structure does not {listed}"
+                          + tail),
+        ("IDS002GP", "", "the file has no table IDS002GP" + tail),
+        ("IDS101Referral", "ServDischDate", "IDS101Referral.ServDischDate is Short Text(10) in the file, Date/Time "
+                                            "in the expected structure" + tail),
+        ("", "", f"the file has 1 table(s) the expected structure does not {listed}" + tail),
+    ]
+    assert "9990000018" not in repr(diffs) and "LS1 4AP" not in repr(diffs)
+    assert schema_differences(spec, list(reversed(spec)), "the spec structure") == []
 
 
 def test_ace_version_reads_the_header(tmp_path: Path) -> None:

@@ -1,15 +1,22 @@
 """`iapt-idb validate` on an .accdb: the file is read the way the platform reads it (the project's reader)
-and gets the same verdict, rule codes and record keys as the same data given as CSV files."""
+and gets the same verdict, rule codes and record keys as the same data given as CSV files; a file whose
+structure is not the one the platform compares it with is its file rejection IDSREJ001, difference by
+difference."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import csv
+import io
+
 import duckdb
 import pytest
 
 import validation_fixtures as vf
+from accdb_fixtures import create_accdb
 from conftest import isolated_env, run_cli
+from iapt_idb.accdb.physical import PhysColumn, PhysTable, spec_structure
 from iapt_idb.accdb.writer import export_idb
 from iapt_idb.validation.tables import table_meta
 
@@ -59,3 +66,107 @@ def test_accdb_gets_the_same_verdict_as_csv(tmp_path: Path) -> None:
     from_csv = (tmp_path / "csv_rep" / "validation_report.csv").read_text(encoding="utf-8")
     assert "IDSREJ006" in from_accdb and "IDS10136" in from_accdb
     assert from_accdb == from_csv
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One dbt target for the module's validations (the plan is compiled once) and an empty warehouse."""
+    work = tmp_path_factory.mktemp("validate_accdb")
+    wh = work / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    return isolated_env(work, warehouse=wh)
+
+
+def _validate(accdb: Path, report: Path, env: dict[str, str], *extra: str) -> tuple[int, str, list[dict[str, str]]]:
+    proc = run_cli(["validate", str(accdb), "--period", vf.PERIOD, "--report", str(report), "--no-gx", *extra], env)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    text = (report / "validation_report.csv").read_text(encoding="utf-8")
+    return proc.returncode, proc.stdout + proc.stderr, list(csv.DictReader(io.StringIO(text)))
+
+
+# Another structure the writer can fill: a Long Integer kept as a 16-bit Integer, a date as text, a wider text.
+OTHER_TYPES = {("IDS000Header", "PrimSystemInUse"): PhysColumn("PrimSystemInUse", "TEXT", 40),
+               ("IDS101Referral", "ServDischDate"): PhysColumn("ServDischDate", "TEXT", 10),
+               ("IDS201CareContact", "ClinContDurOfCareCont"): PhysColumn("ClinContDurOfCareCont", "INT")}
+
+
+def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it_is_the_templates(
+    tmp_path: Path, env: dict[str, str],
+) -> None:
+    idb = vf.valid_idb(2)
+    marts = _typed_marts(idb, tmp_path / "marts.duckdb")
+    spec_file = tmp_path / "spec" / "IDB.accdb"
+    spec_file.parent.mkdir()
+    export_idb(marts, spec_file, vf.PERIOD, progress=False)
+    code, _, accepted = _validate(spec_file, tmp_path / "spec", env)
+    assert code == 0 and not [f for f in accepted if f["rule_code"] == "IDSREJ001"]
+
+    template = tmp_path / "template" / "OFFICIAL_LOOKALIKE.accdb"
+    template.parent.mkdir()
+    create_accdb(template, [PhysTable(t.name, tuple(OTHER_TYPES.get((t.name, c.name), c) for c in t.columns))
+                            for t in spec_structure()])
+    other = tmp_path / "other" / "IDB.accdb"
+    other.parent.mkdir()
+    export_idb(marts, other, vf.PERIOD, template=template, progress=False)
+
+    code, out, report = _validate(other, tmp_path / "other", env)
+    assert code == 1, out[-3000:]
+    rejections = [f for f in report if f["rule_code"] == "IDSREJ001"]
+    assert {(f["table"], f["columns"], f["severity"], f["record_key"]) for f in rejections} == {
+        (t, c, "file_reject", "File") for t, c in OTHER_TYPES}
+    messages = {f["columns"]: f["message"] for f in rejections}
+    assert "Short Text(40) in the file, Short Text(20) in the expected structure" in messages["PrimSystemInUse"]
+    assert "Short Text(10) in the file, Date/Time in the expected structure" in messages["ServDischDate"]
+    assert "Number (Integer) in the file, Number (Long Integer)" in messages["ClinContDurOfCareCont"]
+    assert "--template" in messages["ServDischDate"]
+    # the values were read as the platform reads them: every other finding is the spec file's
+    assert [f for f in report if f["rule_code"] != "IDSREJ001"] == accepted
+
+    code, out, against_template = _validate(other, tmp_path / "against_template", env, "--template", str(template))
+    assert code == 0, out[-3000:]
+    assert against_template == accepted
+    code, out, _ = _validate(spec_file, tmp_path / "spec_against_template", env, "--template", str(template))
+    assert code == 1 and "compared with the template OFFICIAL_LOOKALIKE.accdb" in out
+
+
+def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_names_never_shown(
+    tmp_path: Path, env: dict[str, str],
+) -> None:
+    nhs = vf.valid_idb(1)["IDS001MPI"][0]["NHSNumber"]
+    tables = []
+    for t in spec_structure():
+        if t.name == "IDS603PresentingComplaints":
+            continue
+        cols = tuple(c for c in t.columns if c.name != "ServDischDate")
+        if t.name == "IDS101Referral":
+            cols += (PhysColumn(f"Nhs{nhs}", "TEXT", 20),)
+        tables.append(PhysTable(t.name, cols))
+    tables.append(PhysTable(f"Patient{nhs}", (PhysColumn("Notes", "MEMO"),)))
+    path = create_accdb(tmp_path / "odd.accdb", tables)
+
+    code, out, report = _validate(path, tmp_path / "odd", env)
+    assert code == 1, out[-3000:]
+    rejections = sorted((f["table"], f["columns"], f["message"].split(" (IDSREJ001")[0])
+                        for f in report if f["rule_code"] == "IDSREJ001")
+    assert rejections == [
+        ("", "", "odd.accdb: the file has 1 table(s) the expected structure does not (names not shown: run "
+                 "'iapt-idb structure' on the file to list them)"),
+        ("IDS101Referral", "", "odd.accdb: table IDS101Referral in the file has 1 column(s) the expected structure "
+                               "does not (names not shown: run 'iapt-idb structure' on the file to list them)"),
+        ("IDS101Referral", "ServDischDate", "odd.accdb: table IDS101Referral in the file has no column ServDischDate"),
+        ("IDS603PresentingComplaints", "", "odd.accdb: the file has no table IDS603PresentingComplaints"),
+    ]
+    texts = out + "".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "odd").rglob("*")
+                          if p.is_file())
+    assert nhs not in texts
+
+
+def test_a_template_is_refused_for_any_source_but_an_accdb(tmp_path: Path) -> None:
+    csv_dir = vf.write_csv_dir(vf.valid_idb(1), tmp_path / "csv")
+    template = tmp_path / "t.accdb"
+    template.write_bytes(b"")
+    env = isolated_env(tmp_path)
+    proc = run_cli(["validate", str(csv_dir), "--period", vf.PERIOD, "--report", str(tmp_path / "r"), "--no-gx",
+                    "--template", str(template)], env)
+    assert proc.returncode == 2 and "--template applies to an .accdb SOURCE only" in proc.stderr
+    assert not (tmp_path / "r").exists()

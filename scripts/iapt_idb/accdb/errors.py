@@ -10,7 +10,8 @@ class AccdbError(UserError):
 
 
 class AccdbStructureError(AccdbError):
-    """The .accdb lacks an IDB table or column: the national platform's file rejection IDSREJ001."""
+    """The .accdb's structure is not the IDB's (a table or column missing or extra, a column of another type or
+    size): the national platform's file rejection IDSREJ001."""
 
     rule_code = "IDSREJ001"
 

@@ -42,6 +42,14 @@ WRITABLE = {
 # UCanAccess 4.0.4 (HSQLDB) information_schema DATA_TYPE of the spec's physical types.
 SPEC_UCANACCESS_TYPE = {"TEXT": "CHARACTER VARYING", "SHORT_DATE_TIME": "TIMESTAMP", "LONG": "INTEGER"}
 
+# UCanAccess 4.0.4 information_schema DATA_TYPE -> what Microsoft Access calls the column's type (measured
+# for these; any other is shown as UCanAccess names it). A Long Text (Memo) column is CHARACTER VARYING of
+# length 16777216.
+UCANACCESS_LABEL = {"CHARACTER VARYING": "Short Text", "INTEGER": "Number (Long Integer)",
+                    "SMALLINT": "Number (Integer)", "DOUBLE PRECISION": "Number (Double)",
+                    "NUMERIC": "Number (Decimal)", "TIMESTAMP": "Date/Time", "BOOLEAN": "Yes/No"}
+MEMO_LENGTH = 16777216
+
 # Header byte 0x14 -> the name mdb-ver prints (Access 2007, 2010, 2013, 2016, 2019).
 ACE_VERSIONS = {0: "JET3", 1: "JET4", 2: "ACE12", 3: "ACE14", 4: "ACE15", 5: "ACE16", 6: "ACE17"}
 PLATFORM_READABLE = ("ACE12", "ACE14", "ACE15", "ACE16")  # what Jackcess 2.2.0 (the platform's reader) opens
@@ -95,6 +103,75 @@ def spec_schema_rows() -> list[SchemaRow]:
         for c in t.columns:
             rows.append(SchemaRow(t.name.upper(), c.name.upper(), SPEC_UCANACCESS_TYPE[c.access_type], c.length))
     return sorted(rows)
+
+
+def schema_label(row: SchemaRow) -> str:
+    """A column's type as Access shows it, from UCanAccess's information_schema row."""
+    if row.data_type == "CHARACTER VARYING":
+        size = row.character_maximum_length
+        return "Long Text" if size == MEMO_LENGTH else f"Short Text({size})"
+    return UCANACCESS_LABEL.get(row.data_type, row.data_type)
+
+
+_NOT_SHOWN = "(names not shown: run 'iapt-idb structure' on the file to list them)"
+
+
+@dataclass(frozen=True)
+class SchemaDifference:
+    """One way a file's structure differs from the one the platform compares it with (IDSREJ001). ``table``
+    and ``column`` are spelt as the spec spells them, or empty for extra tables; names found only in the file
+    are counted, never quoted (they are the file's own text)."""
+
+    table: str
+    column: str
+    message: str
+
+
+def schema_differences(expected: list[SchemaRow], actual: list[SchemaRow], against: str) -> list[SchemaDifference]:
+    """How ``actual`` (a file's information_schema rows, as UCanAccess reports them) differs from
+    ``expected``: missing tables and columns, columns of another type or text size, and extra columns and
+    tables. The platform takes the MD5 of the sorted rows and rejects the file when it is not the official
+    IDB's, so any difference rejects it. ``against`` names what ``expected`` is, for the messages."""
+    spelt = {t.name.upper(): t for t in load_tables()}
+
+    def names(table: str, column: str = "") -> tuple[str, str]:
+        t = spelt.get(table)
+        if t is None:
+            return table, column
+        col = next((c.name for c in t.columns if c.name.upper() == column), column)
+        return t.name, col
+
+    exp = {(r.table_name.upper(), r.column_name.upper()): SchemaRow(*r) for r in expected}
+    act = {(r.table_name.upper(), r.column_name.upper()): SchemaRow(*r) for r in actual}
+    exp_tables = sorted({t for t, _ in exp})
+    act_tables = {t for t, _ in act}
+    tail = (" (IDSREJ001: the platform rejects a file whose structure is not the official IDB's; compared with "
+            f"{against})")
+    out: list[SchemaDifference] = []
+    for table in exp_tables:
+        t_name, _ = names(table)
+        if table not in act_tables:
+            out.append(SchemaDifference(t_name, "", f"the file has no table {t_name}{tail}"))
+            continue
+        for (tb, column), row in sorted(exp.items()):
+            if tb != table:
+                continue
+            _, c_name = names(table, column)
+            found = act.get((tb, column))
+            if found is None:
+                out.append(SchemaDifference(t_name, c_name, f"table {t_name} in the file has no column {c_name}{tail}"))
+            elif (found.data_type, found.character_maximum_length) != (row.data_type, row.character_maximum_length):
+                out.append(SchemaDifference(t_name, c_name, f"{t_name}.{c_name} is {schema_label(found)} in the file, "
+                                                            f"{schema_label(row)} in the expected structure{tail}"))
+        extra = sum(1 for tb, column in act if tb == table and (tb, column) not in exp)
+        if extra:
+            out.append(SchemaDifference(t_name, "", f"table {t_name} in the file has {extra} column(s) the expected "
+                                                    f"structure does not {_NOT_SHOWN}{tail}"))
+    extra_tables = len(act_tables - set(exp_tables))
+    if extra_tables:
+        out.append(SchemaDifference("", "", f"the file has {extra_tables} table(s) the expected structure does not "
+                                            f"{_NOT_SHOWN}{tail}"))
+    return out
 
 
 def fingerprint(rows: list[SchemaRow]) -> str:

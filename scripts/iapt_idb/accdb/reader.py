@@ -1,30 +1,74 @@
 """Read an IDB .accdb the way the national platform does, into DuckDB tables with the IDB names.
 
+    read_accdb(accdb, duckdb_path, schema="main", expected=None) -> AccdbRead(counts, differences)
     load_accdb_to_duckdb(accdb, duckdb_path, schema="main") -> {table: rows}
 
 The replica stack (UCanAccess 4.0.4 + Jackcess 2.2.0, connected through JayDeBeApi/JPype as the platform
 does; values fetched with one ResultSet.getString call each) runs in a spawned child
 process. Types: string -> VARCHAR, date -> DATE, time -> TIME (the 1899-12-30 date part dropped),
-datetime -> TIMESTAMP, integer -> BIGINT. A missing table or column raises AccdbStructureError
-(the platform's IDSREJ001) naming it.
+datetime -> TIMESTAMP, integer -> BIGINT.
+
+The file's structure (UCanAccess's information_schema rows, which the platform hashes and compares with
+the official IDB's) is compared with ``expected`` (default: the spec structure the export writes): every
+difference is the platform's IDSREJ001. ``read_accdb`` loads what the file has and returns the
+differences; ``load_accdb_to_duckdb`` raises AccdbStructureError for the first.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import jars
-from .errors import AccdbError
+from .errors import AccdbError, AccdbStructureError
+from .physical import SchemaDifference, SchemaRow, schema_differences, spec_schema_rows
 from .replica_session import run_replica
 
+# What the spec structure is, in the messages of its differences.
+SPEC_STRUCTURE = ("the IDB v2.1 structure 'iapt-idb export' writes; if the file was made from the official "
+                  "empty IDB, give that file with --template")
 
-def load_accdb_to_duckdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True) -> dict[str, int]:
+
+@dataclass(frozen=True)
+class AccdbRead:
+    counts: dict[str, int]  # rows read per spec table the file has
+    differences: list[SchemaDifference]  # from the expected structure, each an IDSREJ001
+
+
+def template_schema(template: Path) -> list[SchemaRow]:
+    """The structure the platform would compare a file with, taken from the official empty IDB."""
+    template = Path(template)
+    if not template.is_file():
+        raise AccdbError(f"{template}: no such template file (give the official empty IAPT v2.1 IDB)")
+    jars.jvm_classpath(jars.REPLICA)
+    try:
+        rows = run_replica("replica_schema", {"path": str(template.resolve())})["rows"]
+    except AccdbError as exc:
+        raise AccdbError(f"template {template}: {exc}") from None
+    return sorted(SchemaRow(*r) for r in rows)
+
+
+def read_accdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True,
+               expected: list[SchemaRow] | None = None, against: str = SPEC_STRUCTURE) -> AccdbRead:
     accdb = Path(accdb)
     if not accdb.is_file():
         raise AccdbError(f"{accdb}: no such file")
+    expected = spec_schema_rows() if expected is None else expected
     jars.jvm_classpath(jars.REPLICA)
-    counts = run_replica(
+    out = run_replica(
         "replica_load",
-        {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema, "progress": progress},
+        {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema, "progress": progress,
+         "expected": [list(r) for r in expected]},
     )
-    return {k: int(v) for k, v in counts.items()}
+    actual = [SchemaRow(*r) for r in out["schema"]]
+    return AccdbRead({k: int(v) for k, v in out["counts"].items()}, schema_differences(expected, actual, against))
+
+
+def load_accdb_to_duckdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True) -> dict[str, int]:
+    """The file's tables, which must have the spec structure exactly: AccdbStructureError (IDSREJ001) names
+    the first difference."""
+    read = read_accdb(accdb, duckdb_path, schema=schema, progress=progress)
+    if read.differences:
+        first = read.differences[0]
+        raise AccdbStructureError(first.message, first.table, first.column or None)
+    return read.counts

@@ -5,6 +5,7 @@ JayDeBeApi and JPype, URL ``jdbc:ucanaccess://<file>;memory=true``, then ``SELEC
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from ..spec import IdbTable, load_tables
 from . import jvm
 from .errors import AccdbError, AccdbStructureError
+from .physical import SchemaRow
 
 DRIVER = "net.ucanaccess.jdbc.UcanaccessDriver"
 SCHEMA_SQL = (
@@ -54,22 +56,19 @@ def schema_task(p: dict[str, Any]) -> dict[str, Any]:
         conn.close()
 
 
-def check_structure(rows: list[list[Any]]) -> None:
-    """Raise AccdbStructureError (IDSREJ001) for the first spec table or column the file lacks."""
-    have: dict[str, set[str]] = {}
-    for t, c, *_ in rows:
-        have.setdefault(str(t).upper(), set()).add(str(c).upper())
-    for t in load_tables():
-        cols = have.get(t.name.upper())
-        if cols is None:
-            raise AccdbStructureError(
-                f"the file has no table {t.name} (IDSREJ001: the platform rejects a file whose IDB structure "
-                "differs). Export from the official IAPT v2.1 IDB template.", t.name)
-        for c in t.columns:
-            if c.name.upper() not in cols:
-                raise AccdbStructureError(
-                    f"table {t.name} in the file has no column {c.name} (IDSREJ001: the platform rejects a file "
-                    "whose IDB structure differs). Export from the official IAPT v2.1 IDB template.", t.name, c.name)
+def column_status(table: IdbTable, expected: dict[tuple[str, str], SchemaRow],
+                  actual: dict[tuple[str, str], SchemaRow]) -> dict[str, str]:
+    """Each spec column of ``table`` -> "missing" (not in the file), "as_expected" (the expected type and
+    size) or "different" (another type or size: read leniently, as the file is rejected for it anyway)."""
+    out = {}
+    for c in table.columns:
+        key = (table.name.upper(), c.name.upper())
+        found = actual.get(key)
+        want = expected.get(key)
+        same = want is not None and found is not None and (found.data_type, found.character_maximum_length) == (
+            want.data_type, want.character_maximum_length)
+        out[c.name] = "missing" if found is None else "as_expected" if same else "different"
+    return out
 
 
 def _arrow_type(logical: str) -> Any:
@@ -82,15 +81,40 @@ def _arrow_type(logical: str) -> Any:
 _DUCK = {"string": "VARCHAR", "date": "DATE", "time": "TIME", "datetime": "TIMESTAMP", "integer": "BIGINT"}
 
 
-def _converter(logical: str, where: str) -> Any:
-    """Text from ResultSet.getString (one JNI call per value) -> the Python value of the logical type."""
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _integer(text: str) -> int:
+    """An integer as text, within BIGINT's range; a Double or Decimal column gives it with a fraction
+    ("30.0"), which must be zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            number = decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            raise ValueError("not a number") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise ValueError("not a whole number") from None
+        value = int(number)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError("out of range")
+    return value
+
+
+def _converter(logical: str, where: str, lenient: bool = False) -> Any:
+    """Text from ResultSet.getString (one JNI call per value) -> the Python value of the logical type. With
+    ``lenient`` (a column of another type than expected, which rejects the file by itself) a value that
+    cannot be read as the type is read as null instead of stopping the load."""
 
     def parse(text: str) -> Any:
         try:
             if logical == "string":
                 return text
             if logical == "integer":
-                return int(text)
+                return _integer(text)
+            if logical == "time" and "-" not in text:  # a time kept as text, without Access's 1899-12-30
+                return dt.time.fromisoformat(text)
             ts = dt.datetime.fromisoformat(text)
             if logical == "date":
                 return ts.date()
@@ -98,26 +122,33 @@ def _converter(logical: str, where: str) -> Any:
                 return ts.time()  # Access keeps time-only items on 1899-12-30: the date part is dropped
             return ts
         except ValueError:  # (its text quotes the value, which may be patient data)
+            if lenient:
+                return None
             raise AccdbError(f"{where}: a value cannot be read as {logical} (not shown: it may be patient "
                              "data); check the column's values in Access") from None
 
     return parse
 
 
-def read_table(conn: Any, table: IdbTable, duck: Any, schema: str) -> int:
-    """SELECT <spec columns> FROM <table> through UCanAccess's JDBC connection, into DuckDB in chunks."""
+def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[str, str] | None = None) -> int:
+    """SELECT <spec columns> FROM <table> through UCanAccess's JDBC connection, into DuckDB in chunks.
+    ``status`` (``column_status``) leaves the file's missing columns null and reads the columns of another
+    type leniently; without it every column is read as the spec's."""
     import pyarrow as pa
 
+    status = status or {c.name: "as_expected" for c in table.columns}
     qt = f'"{schema}"."{table.name}"'
     cols_ddl = ", ".join(f'"{c.name}" {_DUCK[c.data_type]}' for c in table.columns)
     duck.execute(f"CREATE OR REPLACE TABLE {qt} ({cols_ddl})")
     arrow_schema = pa.schema([(c.name, _arrow_type(c.data_type)) for c in table.columns])
-    convert = [_converter(c.data_type, f"{table.name}.{c.name}") for c in table.columns]
-    positions = range(1, len(table.columns) + 1)
+    present = [c for c in table.columns if status[c.name] != "missing"]
+    convert = {c.name: _converter(c.data_type, f"{table.name}.{c.name}", lenient=status[c.name] == "different")
+               for c in present}
+    positions = range(1, len(present) + 1)
     stmt = conn.jconn.createStatement()
     n = 0
     try:
-        rs = stmt.executeQuery(f"SELECT {', '.join(table.column_names)} FROM {table.name}")
+        rs = stmt.executeQuery(f"SELECT {', '.join(c.name for c in present) or 'NULL'} FROM {table.name}")
         get = rs.getString
         while True:
             rows = []
@@ -125,8 +156,13 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str) -> int:
                 rows.append([get(i) for i in positions])
             if not rows:
                 break
+            at = {c.name: i for i, c in enumerate(present)}
             columns = []
-            for i, (c, conv) in enumerate(zip(table.columns, convert)):
+            for c in table.columns:
+                if c.name not in at:
+                    columns.append(pa.nulls(len(rows), type=_arrow_type(c.data_type)))
+                    continue
+                i, conv = at[c.name], convert[c.name]
                 values = [None if r[i] is None else conv(r[i]) for r in rows]
                 columns.append(pa.array(values, type=_arrow_type(c.data_type)))
             duck.register("__accdb_chunk", pa.Table.from_arrays(columns, schema=arrow_schema))
@@ -138,21 +174,28 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str) -> int:
     return n
 
 
-def load_task(p: dict[str, Any]) -> dict[str, int]:
+def load_task(p: dict[str, Any]) -> dict[str, Any]:
+    """Every spec table the file has, into DuckDB; the file's information_schema rows, for the caller to
+    compare with the expected structure (``p["expected"]``: its rows, which say how to read each column)."""
     import duckdb
 
     verbose = bool(p.get("progress", True))
     conn = connect(p["accdb"])
     try:
-        check_structure(schema_rows(conn))
+        rows = schema_rows(conn)
+        actual = {(str(r[0]).upper(), str(r[1]).upper()): SchemaRow(*r) for r in rows}
+        expected = {(str(r[0]).upper(), str(r[1]).upper()): SchemaRow(*r) for r in p["expected"]}
         duck = duckdb.connect(p["duckdb"])
         try:
             schema = p.get("schema", "main")
             duck.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             counts: dict[str, int] = {}
+            tables = {t for t, _ in actual}
             for t in load_tables():
+                if t.name.upper() not in tables:
+                    continue
                 t0 = time.perf_counter()
-                counts[t.name] = read_table(conn, t, duck, schema)
+                counts[t.name] = read_table(conn, t, duck, schema, column_status(t, expected, actual))
                 if verbose:
                     print(f"read: {t.name:<34} {counts[t.name]:>10,} rows  {time.perf_counter() - t0:6.1f} s",
                           file=sys.stderr, flush=True)
@@ -160,7 +203,7 @@ def load_task(p: dict[str, Any]) -> dict[str, int]:
             duck.close()
     finally:
         conn.close()
-    return counts
+    return {"counts": counts, "schema": rows}
 
 
 # ---- long-lived replica for test suites: one JVM, many queries ---------------------------------------

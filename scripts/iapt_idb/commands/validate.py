@@ -16,7 +16,9 @@ rejection) and predict its verdict.
 SOURCE is the built marts in the target DB (default), a directory with one <IDB table>.csv per table
 (header = IDB column names, values as text in the data set's formats, empty = null), or an .accdb.
 A missing table or column is what the platform rejects the file for (IDSREJ001): it is reported, not
-treated as unusable input.
+treated as unusable input. An .accdb is rejected for any difference from the official IDB's structure
+(the platform compares a hash of every table, column, type and text size): it is compared with the
+structure 'iapt-idb export' writes, or with the official empty IDB given by --template.
 
 Writes DIR/validation_report.csv and .json (rule_code, severity, table, record_key, columns, message;
 records are named by their local keys, never by NHS number or birth date), DIR/summary.json, and the
@@ -55,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="ODS code of the uploading provider, compared with the header (IDS00030/IDS00033); "
                         "default: $IAPT_PROVIDER_ODS, else the dbt var provider_ods_code; with none configured "
                         "those two rules are reported as not checked")
+    p.add_argument("--template", type=Path, metavar="FILE.accdb",
+                   help="the official empty IAPT v2.1 IDB (TRUD) to compare an .accdb SOURCE's structure with, "
+                        "as the platform does; default: the structure 'iapt-idb export' writes without a template")
     p.add_argument("--no-gx", action="store_true",
                    help="skip the Great Expectations suites and data docs: the verdict and the failure "
                         "reports are the same (they come from the TOS rules), summary.json has no "
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with pg.marts_source(args.target_db, needed=args.source is None) as target_db:
         result = run_validation(
             args.source, args.period, args.report, target_db=target_db, gx=not args.no_gx,
-            provider_ods=args.provider_ods,
+            provider_ods=args.provider_ods, template=args.template,
         )
     print(format_outcome(result.summary, top=args.top))
     print(f"Reports: {result.report_dir}")

@@ -242,7 +242,7 @@ def _environment_error(exc: OSError) -> UserError | None:
 
 def run_validation(
     source: Path | None, period: str, report_dir: Path, target_db: Path | None = None, gx: bool = True,
-    provider_ods: str | None = None,
+    provider_ods: str | None = None, template: Path | None = None,
 ) -> ValidationResult:
     """Validate ``source`` (None: the built marts in target_db) for period; write the reports into report_dir.
 
@@ -250,18 +250,27 @@ def run_validation(
     read-only under a shared lock (validations run side by side, a build waits for them), a CSV directory or
     an .accdb loaded into it. The report folder is locked for the run; its old reports are withdrawn at the
     start and the new set is written beside it and moved in, summary.json last: a summary.json is always a
-    finished run's."""
+    finished run's.
+
+    An .accdb's structure is compared with ``template``'s (the official empty IDB), or else with the spec
+    structure the export writes: each difference is an IDSREJ001 finding."""
     try:
         parse_period(period)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if template is not None:
+        if source is None or Path(source).suffix.lower() not in (".accdb", ".mdb"):
+            raise UserError("--template applies to an .accdb SOURCE only (its structure is compared with the "
+                            "template's); leave it out for the marts or a CSV folder")
+        if not Path(template).is_file():
+            raise UserError(f"{template}: no such template file (give the official empty IAPT v2.1 IDB)")
     report_dir = Path(report_dir)
     _report_folder_ok(report_dir)
     local_rules.check_current()  # the catalogue seed holds the project's current local rules
     with contextlib.ExitStack() as stack:
         stack.enter_context(runlock.exit_on_signals())
         try:
-            return _run_validation(stack, source, period, report_dir, target_db, gx, provider_ods)
+            return _run_validation(stack, source, period, report_dir, target_db, gx, provider_ods, template)
         except OSError as exc:
             err = _environment_error(exc)
             if err is None:
@@ -271,7 +280,7 @@ def run_validation(
 
 def _run_validation(
     stack: contextlib.ExitStack, source: Path | None, period: str, report_dir: Path, target_db: Path | None,
-    gx: bool, provider_ods: str | None,
+    gx: bool, provider_ods: str | None, template: Path | None,
 ) -> ValidationResult:
     stack.enter_context(runlock.hold(report_dir, "validating into this report folder",
                                      hint="wait for it to finish, or use another --report folder", tidy=True))
@@ -316,7 +325,7 @@ def _run_validation(
         problems = load_csv_dir(source, db)
     else:
         _log(f"loading {source}")
-        problems = load_accdb(source, db)
+        problems = load_accdb(source, db, template=template)
     warehouse = _warehouse_for(scratch)
     pause_at("validate-loaded")
     staging = stack.enter_context(report.staging_folder(report_dir))

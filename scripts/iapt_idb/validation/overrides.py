@@ -67,7 +67,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "IDSREJ001": {
         "check": "structure",
         "params": {},
-        "implemented_by": "python: iapt_idb.validation.sources (loading a CSV directory or an .accdb)",
+        "implemented_by": "python: iapt_idb.validation.sources (a CSV directory's tables and columns; an .accdb's "
+                          "tables, columns, types and text sizes: iapt_idb.accdb.physical.schema_differences)",
     },
     "IDSREJ006": {"check": "nhs_number", "params": {"column": "NHSNumber"}},
     "IDSREJ008": {

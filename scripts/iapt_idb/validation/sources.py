@@ -3,8 +3,10 @@
 The platform rejects a file whose tables or columns do not match the specification (IDSREJ001,
 file reject). So a missing table or column is NOT an unusable input here: it is reported as an IDSREJ001
 failure naming the file and column (the verdict is "file rejected", exit 1), and an empty table/null
-column stands in for it so that every other rule still runs. Unreadable input (no such path, not a
-directory or .accdb, a CSV that cannot be parsed) raises ``UserError`` (exit 2).
+column stands in for it so that every other rule still runs. An .accdb is also rejected for an extra table
+or column, or a column of another type or text size (the platform hashes its whole structure).
+Unreadable input (no such path, not a directory or .accdb, a CSV that cannot be parsed) raises
+``UserError`` (exit 2).
 """
 
 from __future__ import annotations
@@ -305,44 +307,27 @@ def load_marts(target_db: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> No
         con.close()
 
 
-def load_accdb(accdb: Path, db_path: Path, schema: str = INPUT_SCHEMA) -> list[StructureProblem]:
-    """An IDB .accdb, read with the project's reader; a structure error becomes an IDSREJ001 problem."""
+def load_accdb(accdb: Path, db_path: Path, schema: str = INPUT_SCHEMA,
+               template: Path | None = None) -> list[StructureProblem]:
+    """An IDB .accdb, read with the project's reader (what the file has of each spec table); each way its
+    structure differs from the expected one (``template``'s, the official empty IDB, or else the spec
+    structure the export writes) is an IDSREJ001 problem."""
     if not accdb.is_file():
         raise UserError(f"{accdb}: no such .accdb file")
-    from ..accdb.errors import AccdbStructureError
-    from ..accdb.reader import load_accdb_to_duckdb
+    from ..accdb.reader import read_accdb, template_schema
 
-    problems: list[StructureProblem] = []
-    try:
-        load_accdb_to_duckdb(accdb, db_path, schema=schema, progress=False)
-    except AccdbStructureError as exc:  # the platform's IDSREJ001: reported, not a usage error
-        problems.append(StructureProblem(exc.table, exc.column or "", f"{accdb.name}: {exc}"))
+    if template is None:
+        read = read_accdb(accdb, db_path, schema=schema, progress=False)
+    else:
+        read = read_accdb(accdb, db_path, schema=schema, progress=False, expected=template_schema(template),
+                          against=f"the template {Path(template).name}")
+    problems = [StructureProblem(d.table, d.column, f"{accdb.name}: {d.message}") for d in read.differences]
     con = duckdb.connect(str(db_path))
     try:
         con.execute(f"create schema if not exists {_q(schema)}")
-        existing = {
-            r[0]: None
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [schema]
-            ).fetchall()
-        }
-        for m in table_meta():
-            if m.name not in existing:
-                if not any(p.table == m.name for p in problems):
-                    problems.append(StructureProblem(m.name, "", f"{accdb.name}: table {m.name} missing"))
+        for m in table_meta():  # a table the file lacks (a problem above) is validated as empty
+            if m.name not in read.counts:
                 _create_table(con, schema, m.name, None)
-                continue
-            cols = [
-                r[0]
-                for r in con.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                    [schema, m.name],
-                ).fetchall()
-            ]
-            for c in m.columns:
-                if c not in cols:
-                    problems.append(StructureProblem(m.name, c, f"{accdb.name}: {m.name}.{c} missing"))
-                    con.execute(f"alter table {_q(schema)}.{_q(m.name)} add column {_q(c)} varchar")
     finally:
         con.close()
     for p in problems:
