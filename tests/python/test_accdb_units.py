@@ -89,6 +89,20 @@ def test_schema_differences_are_each_a_file_rejection_and_never_quote_the_files_
     assert schema_differences(spec, list(reversed(spec)), "the spec structure") == []
 
 
+def test_the_readers_refusal_keeps_its_reason_and_quotes_no_value() -> None:
+    from iapt_idb.accdb.replica_ops import cannot_open
+
+    values = ("9991234567", "1961-02-28", "28/02/1961", "LS1 4AP", "ls14ap", "Smith")
+    msg = cannot_open("IDB.accdb", Exception(
+        "net.ucanaccess.jdbc.UcanaccessSQLException: UCAExc:::4.0.4 data exception: invalid value '9991234567'\n"
+        "(born 1961-02-28, was 28/02/1961) at LS1 4AP / ls14ap for \"Smith\""))
+    assert "data exception: invalid value" in msg and "The platform would reject the submission" in msg
+    for value in values:
+        assert value not in msg
+    assert "Unsupported newer version: 6." in cannot_open(
+        "IDB.accdb", Exception("net.ucanaccess.jdbc.UcanaccessSQLException: UCAExc:::4.0.4 Unsupported newer version: 6"))
+
+
 def test_ace_version_reads_the_header(tmp_path: Path) -> None:
     f = tmp_path / "x.accdb"
     f.write_bytes(b"\x00\x01\x00\x00Standard ACE DB\x00" + b"\x03" + b"\x00" * 100)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from ..errors import InternalError, UserError
+
+# What a Java library's message might quote of a value: quoted text, dates and times, long digit runs, and
+# anything shaped like a UK postcode.
+_VALUE_LIKE = re.compile(r"'[^']*'|\"[^\"]*\"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T][\d:.]+)?|\d{5,}"
+                         r"|\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.IGNORECASE)
+
+
+def mask_values(text: str) -> str:
+    """``text`` (a Java library's message) with everything that could be a value (patient data) masked."""
+    return _VALUE_LIKE.sub("<value>", text)
 
 
 class AccdbError(UserError):

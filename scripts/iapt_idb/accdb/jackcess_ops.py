@@ -19,7 +19,7 @@ from ..spec import load_tables
 from ..testhooks import pause_at
 from . import jvm, source
 from .child import environment_problem
-from .errors import AccdbError
+from .errors import AccdbError, mask_values
 from .physical import PhysColumn, PhysTable, ace_version, spec_structure
 
 READABLE_BY_PLATFORM = {"V2007", "V2010", "V2016"}  # Jackcess 2.2.0 (the platform's reader) opens these
@@ -118,8 +118,6 @@ def add_rows(table: Any, rows: list, first_row: int, label: str) -> None:
 
 _CONTEXT = re.compile(r"\(Db=[^)]*\)")
 _COLUMN = re.compile(r"Column=([A-Za-z0-9_]+)")
-# what a Jackcess message might quote of a value: quoted text, dates and times, long digit runs
-_VALUE_LIKE = re.compile(r"'[^']*'|\"[^\"]*\"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T][\d:.]+)?|\d{5,}")
 
 
 def safe_reason(exc: BaseException) -> str:
@@ -128,7 +126,7 @@ def safe_reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     text = text.split(": ", 1)[1] if text.startswith(("java.", "com.")) and ": " in text else text
     column = _COLUMN.search(str(exc))
-    text = _VALUE_LIKE.sub("<value>", _CONTEXT.sub("", text)).strip()[:200]
+    text = mask_values(_CONTEXT.sub("", text)).strip()[:200]
     return text + (f" (column {column.group(1)})" if column else "")
 
 

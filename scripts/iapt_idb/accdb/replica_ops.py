@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import sys
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..spec import IdbTable, load_tables
 from . import jvm
-from .errors import AccdbError, AccdbStructureError
+from .errors import AccdbError, AccdbStructureError, mask_values
 from .physical import SchemaRow
 
 DRIVER = "net.ucanaccess.jdbc.UcanaccessDriver"
@@ -33,10 +34,16 @@ def connect(path: str) -> Any:
     try:
         return jaydebeapi.connect(DRIVER, f"jdbc:ucanaccess://{path};memory=true", ["", ""])
     except Exception as exc:
-        raise AccdbError(
-            f"{path}: the national platform's reader (UCanAccess 4.0.4 with Jackcess 2.2.0) cannot open this file: "
-            f"{exc}. The platform would reject the submission."
-        ) from None
+        raise AccdbError(cannot_open(path, exc)) from None
+
+
+def cannot_open(path: str, exc: BaseException) -> str:
+    """Why the reader refused the file, in UCanAccess's words, with anything like a value masked (opening
+    copies every row into memory, so its message may quote one)."""
+    text = re.sub(r"^.*?UCAExc:::[\d.]+\s*", "", " ".join(str(exc).split()))  # its version prefix
+    reason = mask_values(text)[:300]
+    return (f"{path}: the national platform's reader (UCanAccess 4.0.4 with Jackcess 2.2.0) cannot open this file: "
+            f"{reason}. The platform would reject the submission.")
 
 
 def schema_rows(conn: Any) -> list[list[Any]]:
