@@ -64,6 +64,7 @@ def test_force_and_drop_rejected(verdicts: list, capsys: pytest.CaptureFixture[s
     assert _export(out, "--force", "--drop-rejected") == 1
     printed = capsys.readouterr()
     assert "written under --force" in printed.err
+    assert "export with --template <the official empty IDB from TRUD> to be sure" in printed.err
     manifest = json.loads((folder / "IDB.manifest.json").read_text())
     assert manifest["tables"]["IDS201CareContact"] == 3 and manifest["tables"]["IDS101Referral"] == 4
     assert manifest["rows_selected"] == "a caller-supplied SELECT per table"

@@ -121,6 +121,10 @@ def _export(args: argparse.Namespace) -> int:
     if left_out:
         print(f"export: {sum(left_out.values())} record(s) left out because a value cannot be stored in the IDB "
               f"(the platform would reject them too); listed in {manifest['excluded_file']}", file=sys.stderr)
+    if args.template is None:
+        print("export: written with the structure the spec gives (the official IDB's column types and text sizes "
+              "are not public); the platform rejects a file whose structure is not the official IDB's (IDSREJ001): "
+              "export with --template <the official empty IDB from TRUD> to be sure", file=sys.stderr)
     if verdict.file_rejected:  # written under --force: the verdict stays what it is
         print(f"export: written under --force; the platform is predicted to reject the whole file (exit "
               f"{EXIT_FILE_REJECTED})", file=sys.stderr)
