@@ -170,3 +170,13 @@ def test_a_template_is_refused_for_any_source_but_an_accdb(tmp_path: Path) -> No
                     "--template", str(template)], env)
     assert proc.returncode == 2 and "--template applies to an .accdb SOURCE only" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_template_the_platforms_reader_cannot_open_is_unusable_input(tmp_path: Path, env: dict[str, str]) -> None:
+    source = create_accdb(tmp_path / "IDB.accdb", spec_structure())
+    template = create_accdb(tmp_path / "NEWER.accdb", spec_structure(), file_format="V2019")
+    proc = run_cli(["validate", str(source), "--period", vf.PERIOD, "--report", str(tmp_path / "r"), "--no-gx",
+                    "--template", str(template)], env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"template {template}" in proc.stderr and "Unsupported newer version" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r" / "summary.json").exists()
