@@ -63,3 +63,10 @@ def source_systems_dir() -> Path:
 def source_system() -> str:
     """The source system dbt builds from: IAPT_SOURCE_SYSTEM, else the embedded Lumen CMS."""
     return os.environ.get("IAPT_SOURCE_SYSTEM") or "lumen_cms"
+
+
+def idb_template() -> Path | None:
+    """The official empty IAPT v2.1 IDB (TRUD) that `export` fills and `validate` compares an .accdb's
+    structure with when no --template is given: IAPT_IDB_TEMPLATE, else none."""
+    env = os.environ.get("IAPT_IDB_TEMPLATE", "").strip()
+    return Path(env) if env else None

@@ -122,6 +122,13 @@ def submissions_outside_the_project(tmp_path_factory: pytest.TempPathFactory) ->
     os.environ["IAPT_IDB_SUBMISSIONS"] = str(tmp_path_factory.mktemp("submission_history"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_configured_idb_template() -> None:
+    """A developer's own official IDB (IAPT_IDB_TEMPLATE) would change what the exports write and what an
+    .accdb is compared with: the tests say which template they use (children inherit this)."""
+    os.environ.pop("IAPT_IDB_TEMPLATE", None)
+
+
 @pytest.fixture(scope="session")
 def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Read by every worker (dbt attaches it read-only); a test that changes a warehouse changes its own copy."""

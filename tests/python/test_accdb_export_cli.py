@@ -64,7 +64,8 @@ def test_force_and_drop_rejected(verdicts: list, capsys: pytest.CaptureFixture[s
     assert _export(out, "--force", "--drop-rejected") == 1
     printed = capsys.readouterr()
     assert "written under --force" in printed.err
-    assert "export with --template <the official empty IDB from TRUD> to be sure" in printed.err
+    assert "export with --template <the official empty IDB from TRUD> (or set IAPT_IDB_TEMPLATE) to be sure" \
+        in printed.err
     manifest = json.loads((folder / "IDB.manifest.json").read_text())
     assert manifest["tables"]["IDS201CareContact"] == 3 and manifest["tables"]["IDS101Referral"] == 4
     assert manifest["rows_selected"] == "a caller-supplied SELECT per table"
@@ -92,3 +93,17 @@ def test_an_unwritable_history_is_refused_before_the_idb_is_written(verdicts: li
     err = capsys.readouterr().err
     assert f"the submission history folder {history} cannot be written" in err and "--no-record" in err
     assert list(folder.iterdir()) == []
+
+
+def test_a_configured_template_is_filled_without_the_flag(verdicts: list, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from accdb_fixtures import create_accdb
+    from iapt_idb.accdb.physical import spec_structure
+
+    folder = fresh_dir("cli_configured_template")
+    template = create_accdb(folder / "OFFICIAL.accdb", spec_structure())
+    monkeypatch.setenv("IAPT_IDB_TEMPLATE", str(template))
+    assert _export(folder / "IDB.accdb") == 0
+    manifest = json.loads((folder / "IDB.manifest.json").read_text())
+    assert manifest["structure"]["source"] == "template" and manifest["structure"]["template_file"] == "OFFICIAL.accdb"
+    assert "IAPT_IDB_TEMPLATE" not in capsys.readouterr().err  # no word about the spec's structure

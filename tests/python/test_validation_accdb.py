@@ -118,7 +118,9 @@ def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it
     # the values were read as the platform reads them: every other finding is the spec file's
     assert [f for f in report if f["rule_code"] != "IDSREJ001"] == accepted
 
-    code, out, against_template = _validate(other, tmp_path / "against_template", env, "--template", str(template))
+    # the official IDB configured once (IAPT_IDB_TEMPLATE) is what the file is compared with
+    configured = dict(env, IAPT_IDB_TEMPLATE=str(template))
+    code, out, against_template = _validate(other, tmp_path / "against_template", configured)
     assert code == 0, out[-3000:]
     assert against_template == accepted
 
@@ -155,15 +157,18 @@ def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_
     assert nhs not in texts
 
 
-def test_a_template_is_refused_for_any_source_but_an_accdb(tmp_path: Path) -> None:
+def test_a_template_is_refused_for_any_source_but_an_accdb_and_a_configured_one_left_aside(
+    tmp_path: Path, env: dict[str, str],
+) -> None:
     csv_dir = vf.write_csv_dir(vf.valid_idb(1), tmp_path / "csv")
     template = tmp_path / "t.accdb"
     template.write_bytes(b"")
-    env = isolated_env(tmp_path)
     proc = run_cli(["validate", str(csv_dir), "--period", vf.PERIOD, "--report", str(tmp_path / "r"), "--no-gx",
                     "--template", str(template)], env)
     assert proc.returncode == 2 and "--template applies to an .accdb SOURCE only" in proc.stderr
     assert not (tmp_path / "r").exists()
+    code, out, _ = _validate(csv_dir, tmp_path / "r", dict(env, IAPT_IDB_TEMPLATE=str(template)))
+    assert code == 0, out[-3000:]
 
 
 def test_a_template_the_platforms_reader_cannot_open_is_unusable_input(tmp_path: Path, env: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ from .replica_session import run_replica
 
 # What the spec structure is, in the messages of its differences.
 SPEC_STRUCTURE = ("the IDB v2.1 structure 'iapt-idb export' writes; if the file was made from the official "
-                  "empty IDB, give that file with --template")
+                  "empty IDB, give that file with --template or IAPT_IDB_TEMPLATE")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import runlock
 from ..errors import EXIT_ACCEPTED, EXIT_FILE_REJECTED, UserError
-from ..paths import DEFAULT_TARGET_DB
+from ..paths import DEFAULT_TARGET_DB, idb_template
 from ..periods import period_arg
 from ..provenance import require_complete_build
 
@@ -55,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                    help="reporting month YYYY-MM; must equal IDS000Header.ReportingPeriodStartDate's month")
     p.add_argument("--out", type=Path, required=True, help="the .accdb file to write (replaced if it exists)")
     p.add_argument("--template", type=Path, default=None,
-                   help="the official empty IAPT v2.1 IDB (.accdb) to copy and fill; its types and sizes rule")
+                   help="the official empty IAPT v2.1 IDB (.accdb) to copy and fill; its types and sizes rule "
+                        "(default: $IAPT_IDB_TEMPLATE, else the structure the spec gives)")
     p.add_argument("--target-db", type=Path, default=DEFAULT_TARGET_DB,
                    help=f"DuckDB file holding the marts as main.<IDB table> (default {DEFAULT_TARGET_DB})")
     p.add_argument("--force", action="store_true",
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from ..accdb.writer import check_output, export_lock
 
     check_output(args.out)  # before anything runs: exit 2 saying what to do
+    args.template = args.template or idb_template()
     with runlock.exit_on_signals(), export_lock(args.out):  # a second export to the same --out is refused
         return _export(args)
 
@@ -124,7 +126,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.template is None:
         print("export: written with the structure the spec gives (the official IDB's column types and text sizes "
               "are not public); the platform rejects a file whose structure is not the official IDB's (IDSREJ001): "
-              "export with --template <the official empty IDB from TRUD> to be sure", file=sys.stderr)
+              "export with --template <the official empty IDB from TRUD> (or set IAPT_IDB_TEMPLATE) to be sure",
+              file=sys.stderr)
     if verdict.file_rejected:  # written under --force: the verdict stays what it is
         print(f"export: written under --force; the platform is predicted to reject the whole file (exit "
               f"{EXIT_FILE_REJECTED})", file=sys.stderr)

@@ -59,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
                         "those two rules are reported as not checked")
     p.add_argument("--template", type=Path, metavar="FILE.accdb",
                    help="the official empty IAPT v2.1 IDB (TRUD) to compare an .accdb SOURCE's structure with, "
-                        "as the platform does; default: the structure 'iapt-idb export' writes without a template")
+                        "as the platform does; default: $IAPT_IDB_TEMPLATE, else the structure 'iapt-idb export' "
+                        "writes without a template")
     p.add_argument("--no-gx", action="store_true",
                    help="skip the Great Expectations suites and data docs: the verdict and the failure "
                         "reports are the same (they come from the TOS rules), summary.json has no "
@@ -70,12 +71,16 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 def run(args: argparse.Namespace) -> int:
     from .. import pg
+    from ..paths import idb_template
     from ..validation.api import run_validation
 
+    template = args.template
+    if template is None and args.source is not None and args.source.suffix.lower() in (".accdb", ".mdb"):
+        template = idb_template()  # the configured official IDB, for an .accdb only
     with pg.marts_source(args.target_db, needed=args.source is None) as target_db:
         result = run_validation(
             args.source, args.period, args.report, target_db=target_db, gx=not args.no_gx,
-            provider_ods=args.provider_ods, template=args.template,
+            provider_ods=args.provider_ods, template=template,
         )
     print(format_outcome(result.summary, top=args.top))
     print(f"Reports: {result.report_dir}")
