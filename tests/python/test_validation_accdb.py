@@ -90,13 +90,9 @@ def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it
     tmp_path: Path, env: dict[str, str],
 ) -> None:
     idb = vf.valid_idb(2)
+    # a discharge (the date item kept as text below) with an end code that draws the warning IDS10136
+    idb["IDS101Referral"][0].update(ServDischDate="2026-10-20", EndCode="99")
     marts = _typed_marts(idb, tmp_path / "marts.duckdb")
-    spec_file = tmp_path / "spec" / "IDB.accdb"
-    spec_file.parent.mkdir()
-    export_idb(marts, spec_file, vf.PERIOD, progress=False)
-    code, _, accepted = _validate(spec_file, tmp_path / "spec", env)
-    assert code == 0 and not [f for f in accepted if f["rule_code"] == "IDSREJ001"]
-
     template = tmp_path / "template" / "OFFICIAL_LOOKALIKE.accdb"
     template.parent.mkdir()
     create_accdb(template, [PhysTable(t.name, tuple(OTHER_TYPES.get((t.name, c.name), c) for c in t.columns))
@@ -115,14 +111,14 @@ def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it
     assert "Short Text(10) in the file, Date/Time in the expected structure" in messages["ServDischDate"]
     assert "Number (Integer) in the file, Number (Long Integer)" in messages["ClinContDurOfCareCont"]
     assert "--template" in messages["ServDischDate"]
-    # the values were read as the platform reads them: every other finding is the spec file's
-    assert [f for f in report if f["rule_code"] != "IDSREJ001"] == accepted
 
-    # the official IDB configured once (IAPT_IDB_TEMPLATE) is what the file is compared with
+    # the official IDB configured once (IAPT_IDB_TEMPLATE) is what the file is compared with: accepted
     configured = dict(env, IAPT_IDB_TEMPLATE=str(template))
     code, out, against_template = _validate(other, tmp_path / "against_template", configured)
     assert code == 0, out[-3000:]
-    assert against_template == accepted
+    assert {f["rule_code"] for f in against_template} == {"IDS10136"}
+    # the columns of another type were read as the platform reads them: every other finding is the same
+    assert [f for f in report if f["rule_code"] != "IDSREJ001"] == against_template
 
 
 def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_names_never_shown(
