@@ -85,6 +85,8 @@ def test_schema_differences_are_each_a_file_rejection_and_never_quote_the_files_
                                             "in the expected structure" + tail),
         ("", "", f"the file has 1 table(s) the expected structure does not {listed}" + tail),
     ]
+    assert [d.kind for d in diffs] == ["type", "missing_column", "extra_columns", "missing_table", "type",
+                                      "extra_tables"]
     assert "9990000018" not in repr(diffs) and "LS1 4AP" not in repr(diffs)
     assert schema_differences(spec, list(reversed(spec)), "the spec structure") == []
 

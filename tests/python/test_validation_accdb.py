@@ -175,3 +175,12 @@ def test_a_template_the_platforms_reader_cannot_open_is_unusable_input(tmp_path:
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert f"template {template}" in proc.stderr and "Unsupported newer version" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "r" / "summary.json").exists()
+
+    # a template without a spec column would let a file without it through: the platform's SELECT needs it
+    lacking = create_accdb(tmp_path / "LACKING.accdb", [
+        PhysTable(t.name, tuple(c for c in t.columns if c.name != "ServDischDate")) for t in spec_structure()])
+    proc = run_cli(["validate", str(source), "--period", vf.PERIOD, "--report", str(tmp_path / "r"), "--no-gx",
+                    "--template", str(lacking)], env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert (f"template {lacking}: not the official empty IAPT v2.1 IDB (1 difference(s) in its tables and columns "
+            "from the spec, first: no column IDS101Referral.ServDischDate)") in proc.stderr

@@ -125,6 +125,12 @@ class SchemaDifference:
     table: str
     column: str
     message: str
+    kind: str  # "missing_table", "missing_column", "type", "extra_columns" or "extra_tables"
+
+
+def same_type(a: SchemaRow, b: SchemaRow) -> bool:
+    """The same type and text size (what the platform's hash holds of a column besides its names)."""
+    return (a.data_type, a.character_maximum_length) == (b.data_type, b.character_maximum_length)
 
 
 def schema_differences(expected: list[SchemaRow], actual: list[SchemaRow], against: str) -> list[SchemaDifference]:
@@ -151,7 +157,7 @@ def schema_differences(expected: list[SchemaRow], actual: list[SchemaRow], again
     for table in exp_tables:
         t_name, _ = names(table)
         if table not in act_tables:
-            out.append(SchemaDifference(t_name, "", f"the file has no table {t_name}{tail}"))
+            out.append(SchemaDifference(t_name, "", f"the file has no table {t_name}{tail}", "missing_table"))
             continue
         for (tb, column), row in sorted(exp.items()):
             if tb != table:
@@ -159,18 +165,20 @@ def schema_differences(expected: list[SchemaRow], actual: list[SchemaRow], again
             _, c_name = names(table, column)
             found = act.get((tb, column))
             if found is None:
-                out.append(SchemaDifference(t_name, c_name, f"table {t_name} in the file has no column {c_name}{tail}"))
-            elif (found.data_type, found.character_maximum_length) != (row.data_type, row.character_maximum_length):
+                out.append(SchemaDifference(t_name, c_name, f"table {t_name} in the file has no column {c_name}{tail}",
+                                            "missing_column"))
+            elif not same_type(found, row):
                 out.append(SchemaDifference(t_name, c_name, f"{t_name}.{c_name} is {schema_label(found)} in the file, "
-                                                            f"{schema_label(row)} in the expected structure{tail}"))
+                                                            f"{schema_label(row)} in the expected structure{tail}",
+                                            "type"))
         extra = sum(1 for tb, column in act if tb == table and (tb, column) not in exp)
         if extra:
             out.append(SchemaDifference(t_name, "", f"table {t_name} in the file has {extra} column(s) the expected "
-                                                    f"structure does not {_NOT_SHOWN}{tail}"))
+                                                    f"structure does not {_NOT_SHOWN}{tail}", "extra_columns"))
     extra_tables = len(act_tables - set(exp_tables))
     if extra_tables:
         out.append(SchemaDifference("", "", f"the file has {extra_tables} table(s) the expected structure does not "
-                                            f"{_NOT_SHOWN}{tail}"))
+                                            f"{_NOT_SHOWN}{tail}", "extra_tables"))
     return out
 
 

@@ -45,7 +45,18 @@ def template_schema(template: Path) -> list[SchemaRow]:
         rows = run_replica("replica_schema", {"path": str(template.resolve())})["rows"]
     except AccdbError as exc:
         raise AccdbError(f"template {template}: {exc}") from None
-    return sorted(SchemaRow(*r) for r in rows)
+    rows = sorted(SchemaRow(*r) for r in rows)
+    # As `export --template` requires: the spec's tables and columns, no others (types and sizes are the
+    # template's to give). A file without a spec column fails the platform's SELECT whatever the template says.
+    other = [d for d in schema_differences(spec_schema_rows(), rows, "the spec") if d.kind != "type"]
+    if other:
+        where = {"missing_table": f"no table {other[0].table}",
+                 "missing_column": f"no column {other[0].table}.{other[0].column}",
+                 "extra_columns": f"columns in {other[0].table} the spec does not have",
+                 "extra_tables": "tables the spec does not have"}[other[0].kind]
+        raise AccdbError(f"template {template}: not the official empty IAPT v2.1 IDB ({len(other)} difference(s) "
+                         f"in its tables and columns from the spec, first: {where}); give the IDB from TRUD")
+    return rows
 
 
 def read_accdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True,

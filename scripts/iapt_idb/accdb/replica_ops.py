@@ -15,7 +15,7 @@ from typing import Any
 from ..spec import IdbTable, load_tables
 from . import jvm
 from .errors import AccdbError, AccdbStructureError, mask_values
-from .physical import SchemaRow
+from .physical import SchemaRow, same_type
 
 DRIVER = "net.ucanaccess.jdbc.UcanaccessDriver"
 SCHEMA_SQL = (
@@ -72,9 +72,8 @@ def column_status(table: IdbTable, expected: dict[tuple[str, str], SchemaRow],
         key = (table.name.upper(), c.name.upper())
         found = actual.get(key)
         want = expected.get(key)
-        same = want is not None and found is not None and (found.data_type, found.character_maximum_length) == (
-            want.data_type, want.character_maximum_length)
-        out[c.name] = "missing" if found is None else "as_expected" if same else "different"
+        out[c.name] = ("missing" if found is None
+                       else "as_expected" if want is not None and same_type(found, want) else "different")
     return out
 
 
@@ -152,6 +151,7 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[
     convert = {c.name: _converter(c.data_type, f"{table.name}.{c.name}", lenient=status[c.name] == "different")
                for c in present}
     positions = range(1, len(present) + 1)
+    at = {c.name: i for i, c in enumerate(present)}
     stmt = conn.jconn.createStatement()
     n = 0
     try:
@@ -163,7 +163,6 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[
                 rows.append([get(i) for i in positions])
             if not rows:
                 break
-            at = {c.name: i for i, c in enumerate(present)}
             columns = []
             for c in table.columns:
                 if c.name not in at:

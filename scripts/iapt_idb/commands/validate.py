@@ -71,16 +71,12 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> argpar
 
 def run(args: argparse.Namespace) -> int:
     from .. import pg
-    from ..paths import idb_template
     from ..validation.api import run_validation
 
-    template = args.template
-    if template is None and args.source is not None and args.source.suffix.lower() in (".accdb", ".mdb"):
-        template = idb_template()  # the configured official IDB, for an .accdb only
     with pg.marts_source(args.target_db, needed=args.source is None) as target_db:
         result = run_validation(
             args.source, args.period, args.report, target_db=target_db, gx=not args.no_gx,
-            provider_ods=args.provider_ods, template=template,
+            provider_ods=args.provider_ods, template=args.template,
         )
     print(format_outcome(result.summary, top=args.top))
     print(f"Reports: {result.report_dir}")

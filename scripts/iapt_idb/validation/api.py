@@ -200,6 +200,7 @@ def _warehouse_for(scratch: Path) -> Path:
 
 # A prefix only these folders use: the sweep removes every folder it matches that no live run has locked.
 SCRATCH_PREFIX = "iapt-validate."
+ACCDB_SUFFIXES = (".accdb", ".mdb")  # a SOURCE read as an IDB file
 SCRATCH_DB_NAME = "validate.duckdb"
 def _scratch_folder(stack: contextlib.ExitStack) -> Path:
     """The folder of the scratch DB, which holds a copy of the input (patient data): a private folder in
@@ -252,16 +253,20 @@ def run_validation(
     start and the new set is written beside it and moved in, summary.json last: a summary.json is always a
     finished run's.
 
-    An .accdb's structure is compared with ``template``'s (the official empty IDB), or else with the spec
-    structure the export writes: each difference is an IDSREJ001 finding."""
+    An .accdb's structure is compared with ``template``'s (the official empty IDB; default
+    $IAPT_IDB_TEMPLATE), or else with the spec structure the export writes: each difference is an IDSREJ001
+    finding."""
     try:
         parse_period(period)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    accdb = source is not None and Path(source).suffix.lower() in ACCDB_SUFFIXES
+    if template is not None and not accdb:
+        raise UserError("--template applies to an .accdb SOURCE only (its structure is compared with the "
+                        "template's); leave it out for the marts or a CSV folder")
+    if template is None and accdb:
+        template = paths.idb_template()  # the official IDB configured once, if any
     if template is not None:
-        if source is None or Path(source).suffix.lower() not in (".accdb", ".mdb"):
-            raise UserError("--template applies to an .accdb SOURCE only (its structure is compared with the "
-                            "template's); leave it out for the marts or a CSV folder")
         if not Path(template).is_file():
             raise UserError(f"{template}: no such template file (give the official empty IAPT v2.1 IDB)")
     report_dir = Path(report_dir)
@@ -300,7 +305,7 @@ def _run_validation(
         source = Path(source)
         if not source.exists():
             raise UserError(f"{source}: no such file or directory")
-        if not (source.is_dir() or source.suffix.lower() in (".accdb", ".mdb")):
+        if not (source.is_dir() or source.suffix.lower() in ACCDB_SUFFIXES):
             raise UserError(f"{source}: SOURCE must be a directory of IDB CSV files or an .accdb file")
         source_text = source.name
     # The marts are validated by GX beside the TOS rules, each on its own in-memory DuckDB over them: GX's
