@@ -74,6 +74,14 @@ def _results(db: Path) -> dict[str, Any]:
             "union all select schema_name, view_name from duckdb_views() "
             "where schema_name = 'main_validation' and not internal order by 1, 2").fetchall()
         out: dict[str, Any] = {"tables": tables}
+        # the descriptions dbt persists as comments, for people who open the file
+        out["comments"] = con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() where schema_name = 'main_validation' "
+            f"and table_name <> '{engine.SEED_STAMPS[1]}' union all select schema_name, view_name, comment from duckdb_views() "
+            "where schema_name = 'main_validation' and not internal order by 1, 2").fetchall()
+        out["column comments"] = con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            "where schema_name = 'main_validation' and comment is not null order by 1, 2, 3").fetchall()
         for schema, table in tables:
             rel = f'"{schema}"."{table}"'
             cur = con.execute(f"select * from {rel} order by all")
@@ -87,6 +95,7 @@ def _assert_same(dbt_db: Path, engine_db: Path) -> None:
     a, b = _results(dbt_db), _results(engine_db)
     assert a['"main_validation"."tos_failures"'][1] and a['"main_validation"."tos_row_status"'][1]
     assert '"main_validation"."tos_rows_removed"' in a
+    assert any(c for _, _, c in a["comments"]) and a["column comments"]
     for name in a:
         assert a[name] == b[name], f"{name} differs between dbt and the engine"
 
