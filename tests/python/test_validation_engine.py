@@ -64,7 +64,7 @@ def _copy_marts(built_marts: BuiltMarts, folder: Path) -> Path:
 
 def _results(db: Path) -> dict[str, Any]:
     """Every validation table and view (and the dbt tests' stored failures) in full, ordered, with column names
-    and types."""
+    and types, and the relations' and columns' descriptions (comments)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = con.execute(
@@ -77,7 +77,8 @@ def _results(db: Path) -> dict[str, Any]:
         # the descriptions dbt persists as comments, for people who open the file
         out["comments"] = con.execute(
             "select schema_name, table_name, comment from duckdb_tables() where schema_name = 'main_validation' "
-            f"and table_name <> '{engine.SEED_STAMPS[1]}' union all select schema_name, view_name, comment from duckdb_views() "
+            f"and table_name <> '{engine.SEED_STAMPS[1]}' "
+            "union all select schema_name, view_name, comment from duckdb_views() "
             "where schema_name = 'main_validation' and not internal order by 1, 2").fetchall()
         out["column comments"] = con.execute(
             "select schema_name, table_name, column_name, comment from duckdb_columns() "
