@@ -65,8 +65,11 @@ def source_system() -> str:
     return os.environ.get("IAPT_SOURCE_SYSTEM") or "lumen_cms"
 
 
+IDB_TEMPLATE_ENV = "IAPT_IDB_TEMPLATE"
+
+
 def idb_template() -> Path | None:
     """The official empty IAPT v2.1 IDB (TRUD) that `export` fills and `validate` compares an .accdb's
     structure with when no --template is given: IAPT_IDB_TEMPLATE, else none."""
-    env = os.environ.get("IAPT_IDB_TEMPLATE", "").strip()
+    env = os.environ.get(IDB_TEMPLATE_ENV, "").strip()
     return Path(env) if env else None

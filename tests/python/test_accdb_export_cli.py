@@ -107,3 +107,20 @@ def test_a_configured_template_is_filled_without_the_flag(verdicts: list, monkey
     manifest = json.loads((folder / "IDB.manifest.json").read_text())
     assert manifest["structure"]["source"] == "template" and manifest["structure"]["template_file"] == "OFFICIAL.accdb"
     assert "IAPT_IDB_TEMPLATE" not in capsys.readouterr().err  # no word about the spec's structure
+
+
+def test_a_configured_template_that_is_not_there_is_unusable_input_naming_the_variable(
+    verdicts: list, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = fresh_dir("cli_missing_template")
+    missing = folder / "moved" / "OFFICIAL.accdb"
+    monkeypatch.setenv("IAPT_IDB_TEMPLATE", str(missing))
+    assert _export(folder / "IDB.accdb") == 2
+    assert (f"template {missing} (set by IAPT_IDB_TEMPLATE): no such file; give the official empty IAPT v2.1 IDB "
+            "(.accdb) from TRUD") in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
+    # given with --template, the message does not blame the variable
+    monkeypatch.delenv("IAPT_IDB_TEMPLATE")
+    assert _export(folder / "IDB.accdb", "--template", str(missing)) == 2
+    assert f"template {missing}: no such file" in capsys.readouterr().err
+    assert list(folder.iterdir()) == []

@@ -166,6 +166,15 @@ def test_a_template_is_refused_for_any_source_but_an_accdb_and_a_configured_one_
     code, out, _ = _validate(csv_dir, tmp_path / "r", dict(env, IAPT_IDB_TEMPLATE=str(template)))
     assert code == 0, out[-3000:]
 
+    # for an .accdb, a template that is not there is unusable input, named before the report folder is touched
+    source = create_accdb(tmp_path / "IDB.accdb", spec_structure())
+    missing = tmp_path / "moved" / "OFFICIAL.accdb"
+    proc = run_cli(["validate", str(source), "--period", vf.PERIOD, "--report", str(tmp_path / "r"), "--no-gx"],
+                   dict(env, IAPT_IDB_TEMPLATE=str(missing)))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"template {missing} (set by IAPT_IDB_TEMPLATE): no such file" in proc.stderr
+    assert (tmp_path / "r" / "summary.json").exists()  # the earlier run's reports are left as they were
+
 
 def test_a_template_the_platforms_reader_cannot_open_is_unusable_input(tmp_path: Path, env: dict[str, str]) -> None:
     source = create_accdb(tmp_path / "IDB.accdb", spec_structure())

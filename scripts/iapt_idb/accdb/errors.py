@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..errors import InternalError, UserError
+from ..paths import IDB_TEMPLATE_ENV, idb_template
 
 # What a Java library's message might quote of a value: quoted text, dates and times, long digit runs, and
 # anything shaped like a UK postcode.
@@ -19,6 +21,17 @@ def mask_values(text: str) -> str:
 
 class AccdbError(UserError):
     """A problem with the IDB file, its inputs or the Java tool chain, explained for the user."""
+
+
+def require_template(template: Path | str) -> Path:
+    """The official empty IDB given with --template or IAPT_IDB_TEMPLATE, which must be a file (AccdbError,
+    exit 2, saying where the path came from)."""
+    template = Path(template)
+    if not template.is_file():
+        where = f" (set by {IDB_TEMPLATE_ENV})" if idb_template() == template else ""
+        raise AccdbError(f"template {template}{where}: no such file; give the official empty IAPT v2.1 IDB "
+                         "(.accdb) from TRUD")
+    return template
 
 
 class AccdbStructureError(AccdbError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import jars
-from .errors import AccdbError, AccdbStructureError
+from .errors import AccdbError, AccdbStructureError, require_template
 from .physical import SchemaDifference, SchemaRow, schema_differences, spec_schema_rows
 from .replica_session import run_replica
 
@@ -37,9 +37,7 @@ class AccdbRead:
 
 def template_schema(template: Path) -> list[SchemaRow]:
     """The structure the platform would compare a file with, taken from the official empty IDB."""
-    template = Path(template)
-    if not template.is_file():
-        raise AccdbError(f"{template}: no such template file (give the official empty IAPT v2.1 IDB)")
+    template = require_template(template)
     jars.jvm_classpath(jars.REPLICA)
     try:
         rows = run_replica("replica_schema", {"path": str(template.resolve())})["rows"]

@@ -34,7 +34,7 @@ from ..periods import parse_period
 from ..spec import load_tables
 from . import jars, source
 from .child import environment_problem, run_child
-from .errors import AccdbError
+from .errors import AccdbError, require_template
 from .physical import ace_version
 
 SPEC_STRUCTURE_NOTE = "structure from spec, not the official template"
@@ -227,9 +227,7 @@ def export_idb(
     parse_period(period)
     check_output(out)
     if template is not None:
-        template = Path(template)
-        if not template.is_file():
-            raise AccdbError(f"template {template} not found; pass the official empty IAPT v2.1 IDB (.accdb)")
+        template = require_template(template)
         if template.resolve() == out.resolve():
             raise AccdbError("the template and the output must be different files")
     jars.jvm_classpath(jars.WRITER)  # fail early, in the parent, when a jar is missing or tampered with

@@ -267,8 +267,9 @@ def run_validation(
     if template is None and accdb:
         template = paths.idb_template()  # the official IDB configured once, if any
     if template is not None:
-        if not Path(template).is_file():
-            raise UserError(f"{template}: no such template file (give the official empty IAPT v2.1 IDB)")
+        from ..accdb.errors import require_template
+
+        require_template(template)  # before the report folder is touched
     report_dir = Path(report_dir)
     _report_folder_ok(report_dir)
     local_rules.check_current()  # the catalogue seed holds the project's current local rules
