@@ -15,7 +15,10 @@ import pytest
 import validation_fixtures as vf
 from accdb_fixtures import create_accdb
 from conftest import isolated_env, run_cli
+from iapt_idb.accdb import replica_session
+from iapt_idb.accdb.child import run_child
 from iapt_idb.accdb.physical import PhysColumn, PhysTable, spec_structure
+from iapt_idb.accdb.reader import read_accdb
 from iapt_idb.accdb.writer import export_idb
 from iapt_idb.validation.tables import table_meta
 
@@ -87,7 +90,7 @@ OTHER_TYPES = {("IDS000Header", "PrimSystemInUse"): PhysColumn("PrimSystemInUse"
 
 
 def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it_is_the_templates(
-    tmp_path: Path, env: dict[str, str],
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     idb = vf.valid_idb(2)
     # a discharge (the date item kept as text below) with an end code that draws the warning IDS10136
@@ -119,6 +122,19 @@ def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it
     assert {f["rule_code"] for f in against_template} == {"IDS10136"}
     # the columns of another type were read as the platform reads them: every other finding is the same
     assert [f for f in report if f["rule_code"] != "IDSREJ001"] == against_template
+
+    # the template and the file are read by one replica child: one JVM start, not one each
+    tasks: list[str] = []
+
+    def counted(task: str, payload: dict, *args: object, **kwargs: object) -> object:
+        tasks.append(task)
+        return run_child(task, payload, *args, **kwargs)
+
+    monkeypatch.setattr(replica_session, "_active", None)
+    monkeypatch.setattr(replica_session, "run_child", counted)
+    read = read_accdb(other, tmp_path / "read.duckdb", progress=False, template=template)
+    assert tasks == ["replica_load"]
+    assert read.differences == [] and read.counts["IDS101Referral"] == len(idb["IDS101Referral"])
 
 
 def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_names_never_shown(

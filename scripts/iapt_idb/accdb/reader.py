@@ -1,6 +1,6 @@
 """Read an IDB .accdb the way the national platform does, into DuckDB tables with the IDB names.
 
-    read_accdb(accdb, duckdb_path, schema="main", expected=None) -> AccdbRead(counts, differences)
+    read_accdb(accdb, duckdb_path, schema="main", template=None) -> AccdbRead(counts, differences)
     load_accdb_to_duckdb(accdb, duckdb_path, schema="main") -> {table: rows}
 
 The replica stack (UCanAccess 4.0.4 + Jackcess 2.2.0, connected through JayDeBeApi/JPype as the platform
@@ -9,8 +9,8 @@ process. Types: string -> VARCHAR, date -> DATE, time -> TIME (the 1899-12-30 da
 datetime -> TIMESTAMP, integer -> BIGINT.
 
 The file's structure (UCanAccess's information_schema rows, which the platform hashes and compares with
-the official IDB's) is compared with ``expected`` (default: the spec structure the export writes): every
-difference is the platform's IDSREJ001. ``read_accdb`` loads what the file has and returns the
+the official IDB's) is compared with the template's (the official empty IDB, read in the same child first),
+or else with the spec structure the export writes: every difference is the platform's IDSREJ001. ``read_accdb`` loads what the file has and returns the
 differences; ``load_accdb_to_duckdb`` raises AccdbStructureError for the first.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import jars
 from .errors import AccdbError, AccdbStructureError, require_template
@@ -35,18 +36,13 @@ class AccdbRead:
     differences: list[SchemaDifference]  # from the expected structure, each an IDSREJ001
 
 
-def template_schema(template: Path) -> list[SchemaRow]:
-    """The structure the platform would compare a file with, taken from the official empty IDB."""
-    template = require_template(template)
-    jars.jvm_classpath(jars.REPLICA)
-    try:
-        rows = run_replica("replica_schema", {"path": str(template.resolve())})["rows"]
-    except AccdbError as exc:
-        raise AccdbError(f"template {template}: {exc}") from None
-    rows = sorted(SchemaRow(*r) for r in rows)
+def template_rows(template: Path | str, rows: list[list[Any]]) -> list[SchemaRow]:
+    """The structure the platform would compare a file with, from the official empty IDB's information_schema
+    rows (read by the replica): AccdbError unless it has the spec's tables and columns and no others."""
+    checked = sorted(SchemaRow(*r) for r in rows)
     # As `export --template` requires: the spec's tables and columns, no others (types and sizes are the
     # template's to give). A file without a spec column fails the platform's SELECT whatever the template says.
-    other = [d for d in schema_differences(spec_schema_rows(), rows, "the spec") if d.kind != "type"]
+    other = [d for d in schema_differences(spec_schema_rows(), checked, "the spec") if d.kind != "type"]
     if other:
         where = {"missing_table": f"no table {other[0].table}",
                  "missing_column": f"no column {other[0].table}.{other[0].column}",
@@ -54,21 +50,29 @@ def template_schema(template: Path) -> list[SchemaRow]:
                  "extra_tables": "tables the spec does not have"}[other[0].kind]
         raise AccdbError(f"template {template}: not the official empty IAPT v2.1 IDB ({len(other)} difference(s) "
                          f"in its tables and columns from the spec, first: {where}); give the IDB from TRUD")
-    return rows
+    return checked
 
 
 def read_accdb(accdb: Path, duckdb_path: Path, schema: str = "main", progress: bool = True,
-               expected: list[SchemaRow] | None = None, against: str = SPEC_STRUCTURE) -> AccdbRead:
+               template: Path | None = None) -> AccdbRead:
+    """Every spec table ``accdb`` has, into ``duckdb_path``'s ``schema``, and the differences of its structure
+    from the expected one: ``template``'s (the official empty IDB, read first by the same replica child) or
+    else the spec structure the export writes."""
     accdb = Path(accdb)
+    payload: dict[str, Any] = {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema,
+                               "progress": progress}
+    if template is not None:
+        payload["template"] = str(require_template(template).resolve())
+        payload["template_label"] = str(template)  # as given, for messages
+        against = f"the template {Path(template).name}"
+    else:
+        payload["expected"] = [list(r) for r in spec_schema_rows()]
+        against = SPEC_STRUCTURE
     if not accdb.is_file():
         raise AccdbError(f"{accdb}: no such file")
-    expected = spec_schema_rows() if expected is None else expected
     jars.jvm_classpath(jars.REPLICA)
-    out = run_replica(
-        "replica_load",
-        {"accdb": str(accdb.resolve()), "duckdb": str(Path(duckdb_path)), "schema": schema, "progress": progress,
-         "expected": [list(r) for r in expected]},
-    )
+    out = run_replica("replica_load", payload)
+    expected = [SchemaRow(*r) for r in out["expected"]]
     actual = [SchemaRow(*r) for r in out["schema"]]
     return AccdbRead({k: int(v) for k, v in out["counts"].items()}, schema_differences(expected, actual, against))
 

@@ -180,17 +180,36 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[
     return n
 
 
+def template_task(p: dict[str, Any]) -> list[list[Any]]:
+    """The official empty IDB's structure (``p["template"]``), checked as the template of a file's
+    structure (reader.template_rows), as lists of information_schema values."""
+    from .reader import template_rows
+
+    label = p.get("template_label") or p["template"]
+    try:
+        conn = connect(p["template"])
+    except AccdbError as exc:
+        raise AccdbError(f"template {label}: {exc}") from None
+    try:
+        rows = schema_rows(conn)
+    finally:
+        conn.close()
+    return [list(r) for r in template_rows(label, rows)]
+
+
 def load_task(p: dict[str, Any]) -> dict[str, Any]:
-    """Every spec table the file has, into DuckDB; the file's information_schema rows, for the caller to
-    compare with the expected structure (``p["expected"]``: its rows, which say how to read each column)."""
+    """Every spec table the file has, into DuckDB; the file's information_schema rows and the expected
+    ones, for the caller to compare. The expected rows (which say how to read each column) are
+    ``p["expected"]``, or the template's (``p["template"]``, read first in this JVM: one start for both)."""
     import duckdb
 
     verbose = bool(p.get("progress", True))
+    expected_rows = template_task(p) if p.get("template") else p["expected"]
     conn = connect(p["accdb"])
     try:
         rows = schema_rows(conn)
         actual = {(str(r[0]).upper(), str(r[1]).upper()): SchemaRow(*r) for r in rows}
-        expected = {(str(r[0]).upper(), str(r[1]).upper()): SchemaRow(*r) for r in p["expected"]}
+        expected = {(str(r[0]).upper(), str(r[1]).upper()): SchemaRow(*r) for r in expected_rows}
         duck = duckdb.connect(p["duckdb"])
         try:
             schema = p.get("schema", "main")
@@ -209,7 +228,7 @@ def load_task(p: dict[str, Any]) -> dict[str, Any]:
             duck.close()
     finally:
         conn.close()
-    return {"counts": counts, "schema": rows}
+    return {"counts": counts, "schema": rows, "expected": expected_rows}
 
 
 # ---- long-lived replica for test suites: one JVM, many queries ---------------------------------------

@@ -314,13 +314,9 @@ def load_accdb(accdb: Path, db_path: Path, schema: str = INPUT_SCHEMA,
     structure the export writes) is an IDSREJ001 problem."""
     if not accdb.is_file():
         raise UserError(f"{accdb}: no such .accdb file")
-    from ..accdb.reader import read_accdb, template_schema
+    from ..accdb.reader import read_accdb
 
-    if template is None:
-        read = read_accdb(accdb, db_path, schema=schema, progress=False)
-    else:
-        read = read_accdb(accdb, db_path, schema=schema, progress=False, expected=template_schema(template),
-                          against=f"the template {Path(template).name}")
+    read = read_accdb(accdb, db_path, schema=schema, progress=False, template=template)
     problems = [StructureProblem(d.table, d.column, f"{accdb.name}: {d.message}") for d in read.differences]
     con = duckdb.connect(str(db_path))
     try:
