@@ -10,8 +10,9 @@ datetime -> TIMESTAMP, integer -> BIGINT.
 
 The file's structure (UCanAccess's information_schema rows, which the platform hashes and compares with
 the official IDB's) is compared with the template's (the official empty IDB, read in the same child first),
-or else with the spec structure the export writes: every difference is the platform's IDSREJ001. ``read_accdb`` loads what the file has and returns the
-differences; ``load_accdb_to_duckdb`` raises AccdbStructureError for the first.
+or else with the spec structure the export writes: every difference is the platform's IDSREJ001.
+``read_accdb`` loads what the file has and returns the differences; ``load_accdb_to_duckdb`` raises
+AccdbStructureError for the first.
 """
 
 from __future__ import annotations
