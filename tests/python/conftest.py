@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from iapt_idb import runlock
-from iapt_idb.paths import ROOT
+from iapt_idb.paths import IDB_TEMPLATE_ENV, ROOT
 from iapt_idb.validation.plans import PLAN_DIR_ENV
 
 PERIOD = "2026-10"
@@ -126,7 +126,7 @@ def submissions_outside_the_project(tmp_path_factory: pytest.TempPathFactory) ->
 def no_configured_idb_template() -> None:
     """A developer's own official IDB (IAPT_IDB_TEMPLATE) would change what the exports write and what an
     .accdb is compared with: the tests say which template they use (children inherit this)."""
-    os.environ.pop("IAPT_IDB_TEMPLATE", None)
+    os.environ.pop(IDB_TEMPLATE_ENV, None)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..paths import IDB_TEMPLATE_ENV
 from . import jars
 from .errors import AccdbError, AccdbStructureError, require_template
 from .physical import SchemaDifference, SchemaRow, schema_differences, spec_schema_rows
@@ -28,7 +29,7 @@ from .replica_session import run_replica
 
 # What the spec structure is, in the messages of its differences.
 SPEC_STRUCTURE = ("the IDB v2.1 structure 'iapt-idb export' writes; if the file was made from the official "
-                  "empty IDB, give that file with --template or IAPT_IDB_TEMPLATE")
+                  f"empty IDB, give that file with --template or {IDB_TEMPLATE_ENV}")
 
 
 @dataclass(frozen=True)
