@@ -9,14 +9,37 @@
 {%- endmacro %}
 
 {% macro duckdb__tos_regex_match(expr, pattern) -%}
-    {#- A pattern anchored at both ends (^...$, no top-level |) runs as RE2's full match of its body, which
+    {#- A fixed-length pattern of plain characters and classes (tos_glob_of_pattern: the date and time
+        shapes) runs as GLOB, about twice as fast as RE2 on the dates, every one of which is tested. Another
+        pattern anchored at both ends (^...$, no top-level |) runs as RE2's full match of its body, which
         DuckDB evaluates once per distinct value of a dictionary-compressed column: up to ~15x faster on the
-        code columns at national scale, with the same result. -#}
-    {%- if tos_is_anchored_pattern(pattern) -%}
+        code columns at national scale. Both give regexp_matches' result. -#}
+    {%- set glob = tos_glob_of_pattern(pattern) -%}
+    {%- if glob -%}
+        ({{ expr }} glob {{ tos_lit(glob) }})
+    {%- elif tos_is_anchored_pattern(pattern) -%}
         regexp_full_match({{ expr }}, {{ tos_lit('(?:' ~ pattern[1:-1] ~ ')') }})
     {%- else -%}
         regexp_matches({{ expr }}, {{ tos_lit(pattern) }})
     {%- endif -%}
+{%- endmacro %}
+
+{% macro tos_glob_of_pattern(pattern) -%}
+    {#- The GLOB pattern matching exactly the strings that the regex matches, when the regex is ^body$ and
+        body a non-empty sequence of plain characters (ASCII letters and digits, space, - : / ,) and
+        character classes of ASCII letters, digits and ranges of them ([0-9], [A-Z0-9]), each taken once or
+        an exact number of times ({n}): '^[0-9]{4}-[0-9]{2}$' gives '[0-9][0-9][0-9][0-9]-[0-9][0-9]'.
+        Such a match spans the whole value, one ASCII character per item, as GLOB's does. '' for any other
+        pattern. -#}
+    {%- set item = '(\\[(?:[A-Za-z0-9](?:-[A-Za-z0-9])?)+\\]|[A-Za-z0-9 :/,-])(?:\\{([0-9]+)\\})?' -%}
+    {%- set body = pattern[1:-1] if pattern | length > 2 and pattern.startswith('^') and pattern.endswith('$') else '' -%}
+    {%- set ns = namespace(glob='') -%}
+    {%- if body and modules.re.fullmatch('(?:' ~ item ~ ')+', body) -%}
+        {%- for one, times in modules.re.findall(item, body) -%}
+            {%- set ns.glob = ns.glob ~ one * (times | int if times else 1) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(ns.glob) -}}
 {%- endmacro %}
 
 {% macro tos_is_anchored_pattern(pattern) -%}

@@ -1,13 +1,15 @@
 """The project's macro files rendered by plain Jinja, without a dbt run (which parses the whole project).
 
-For macros that use nothing of dbt's context but ``return``, which is given here as dbt gives it: a call that
-ends the macro with its value, by raising. ``macro_module`` defines every macro of a file (none is called);
-``returned`` calls one and hands back what it returned.
+For macros that use nothing of dbt's context but ``return`` and ``modules.re``, given here as dbt gives them
+(``return``: a call that ends the macro with its value, by raising). ``macro_module`` defines every macro of a
+file (none is called); ``returned`` calls one and hands back what it returned.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, NoReturn
 
 import jinja2
@@ -29,6 +31,7 @@ def macro_module(relative_path: str) -> Any:
     """The macros of ``macros/<relative_path>`` as attributes of a Jinja module."""
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     env.globals["return"] = _return
+    env.globals["modules"] = SimpleNamespace(re=re)
     source = (paths.ROOT / "macros" / relative_path).read_text(encoding="utf-8")
     return env.from_string(source).module
 
