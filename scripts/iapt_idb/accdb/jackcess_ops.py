@@ -20,7 +20,7 @@ from ..testhooks import pause_at
 from . import jvm, source
 from .child import environment_problem
 from .errors import AccdbError, mask_values
-from .physical import PhysColumn, PhysTable, ace_version, spec_structure
+from .physical import PhysColumn, PhysTable, ace_version, spec_structure, structure_differences
 
 READABLE_BY_PLATFORM = {"V2007", "V2010", "V2016"}  # Jackcess 2.2.0 (the platform's reader) opens these
 _J: dict[str, Any] = {}
@@ -375,18 +375,7 @@ def _template_structure(template: str, verbose: bool) -> tuple[list[PhysTable], 
             "empty IAPT v2.1 IDB from TRUD."
         )
     tables = [PhysTable.from_json(t) for t in info["tables"]]
-    by_name = {t.name.lower(): t for t in tables}
-    problems = []
-    for st in load_tables():
-        tt = by_name.pop(st.name.lower(), None)
-        if tt is None:
-            problems.append(f"missing table {st.name}")
-            continue
-        tcols = {c.name.lower() for c in tt.columns}
-        scols = {c.lower() for c in st.column_names}
-        problems += [f"{st.name}: missing column {c.name}" for c in st.columns if c.name.lower() not in tcols]
-        problems += [f"{st.name}: extra column {c.name}" for c in tt.columns if c.name.lower() not in scols]
-    problems += [f"extra table {t.name}" for t in by_name.values()]
+    problems = structure_differences(tables, types=False)
     if problems:
         raise AccdbError(
             f"template {template} does not have the IAPT v2.1 IDB tables and columns of "

@@ -187,8 +187,11 @@ def fingerprint(rows: list[SchemaRow]) -> str:
     return hashlib.md5(str(sorted(rows)).encode()).hexdigest()
 
 
-def structure_differences(actual: list[PhysTable], expected: list[PhysTable] | None = None) -> list[str]:
-    """Human-readable differences of a file's structure from the spec. Names compare case-insensitively."""
+def structure_differences(actual: list[PhysTable], expected: list[PhysTable] | None = None,
+                          types: bool = True) -> list[str]:
+    """Human-readable differences of a file's structure from the spec. Names compare case-insensitively.
+    ``types=False``: only missing and extra tables and columns (a template's spelling, types and sizes are
+    its own to give)."""
     expected = expected if expected is not None else spec_structure()
     diffs: list[str] = []
     act = {t.name.lower(): t for t in actual}
@@ -198,7 +201,7 @@ def structure_differences(actual: list[PhysTable], expected: list[PhysTable] | N
         if at is None:
             diffs.append(f"missing table {et.name}")
             continue
-        if at.name != et.name:
+        if types and at.name != et.name:
             diffs.append(f"table {at.name}: spelt {at.name!r}, the spec spells it {et.name!r}")
         acols = {c.name.lower(): c for c in at.columns}
         ecols = {c.name.lower(): c for c in et.columns}
@@ -206,6 +209,8 @@ def structure_differences(actual: list[PhysTable], expected: list[PhysTable] | N
             ac = acols.get(ck)
             if ac is None:
                 diffs.append(f"{et.name}: missing column {ec.name}")
+            elif not types:
+                continue
             elif ac.access_type != ec.access_type:
                 diffs.append(f"{et.name}.{ec.name}: type {ac.label()}, the spec structure has {ec.label()}")
             elif ac.access_type == "TEXT" and ac.length != ec.length:
