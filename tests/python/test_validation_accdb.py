@@ -6,6 +6,7 @@ difference."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -135,6 +136,60 @@ def test_an_accdb_of_another_structure_is_rejected_for_each_difference_unless_it
     read = read_accdb(other, tmp_path / "read.duckdb", progress=False, template=template)
     assert tasks == ["replica_load"]
     assert read.differences == [] and read.counts["IDS101Referral"] == len(idb["IDS101Referral"])
+
+
+# A structure an official IDB might have: a date and a time item kept as text, an integer item as a Double.
+KEPT_AS_TEXT = {("IDS101Referral", "ServDischDate"): PhysColumn("ServDischDate", "TEXT", 10),
+                ("IDS201CareContact", "CareContTime"): PhysColumn("CareContTime", "TEXT", 8),
+                ("IDS201CareContact", "ClinContDurOfCareCont"): PhysColumn("ClinContDurOfCareCont", "DOUBLE")}
+
+
+def _cell(col: PhysColumn, value: object) -> object:
+    """A fixture value as Jackcess stores it in ``col``: a Date/Time as epoch milliseconds (times on Access's
+    1899-12-30), a number as a number, anything else as given."""
+    if value is None or col.access_type not in ("SHORT_DATE_TIME", "LONG", "DOUBLE"):
+        return value
+    if col.access_type == "SHORT_DATE_TIME":
+        text = str(value) if "-" in str(value) else f"1899-12-30 {value}"
+        return (dt.datetime.fromisoformat(text) - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
+    return int(value) if col.access_type == "LONG" else float(value)
+
+
+def test_values_of_the_wrong_form_in_items_kept_as_text_are_findings_not_an_unreadable_file(
+    tmp_path: Path, env: dict[str, str],
+) -> None:
+    structure = [PhysTable(t.name, tuple(KEPT_AS_TEXT.get((t.name, c.name), c) for c in t.columns))
+                 for t in spec_structure()]
+    template = create_accdb(tmp_path / "OFFICIAL_LOOKALIKE.accdb", structure)
+    idb = vf.valid_idb(2)
+    idb["IDS101Referral"][0].update(ServDischDate="2026-13-45", EndCode="10")
+    idb["IDS201CareContact"][0].update(CareContTime="25:99:00", ClinContDurOfCareCont="30.5")
+    idb["IDS201CareContact"][1].update(ClinContDurOfCareCont="45.0")  # a whole number: the integer 45
+
+    def rows() -> dict[str, list[list[object]]]:
+        return {t.name: [[_cell(c, r.get(c.name)) for c in t.columns] for r in idb[t.name]] for t in structure}
+
+    accdb = create_accdb(tmp_path / "IDB.accdb", structure, rows=rows())
+
+    code, out, report = _validate(accdb, tmp_path / "r", env, "--template", str(template))
+    assert code == 0, out[-3000:]  # the other family is kept
+    own = sorted((f["rule_code"], f["table"], f["columns"], f["severity"]) for f in report
+                 if f["severity"] == "record_reject")
+    assert own == [("IDS10127", "IDS101Referral", "ServDischDate", "record_reject"),
+                   ("IDS20109", "IDS201CareContact", "CareContTime", "record_reject"),
+                   ("IDS20114", "IDS201CareContact", "ClinContDurOfCareCont", "record_reject")]
+    assert all(f["record_key"].startswith(("ServiceRequestId=SRB0000", "CareContactId=CCB0000")) for f in report
+               if f["severity"] == "record_reject")
+    assert not any("IDSREJ001" in f["rule_code"] for f in report)
+
+    # a time with a one-digit hour: the rules would take it for 09:05:00, the platform may not; unusable input
+    idb["IDS201CareContact"][0].update(CareContTime="9:05")
+    loose = create_accdb(tmp_path / "LOOSE.accdb", structure, rows=rows())
+    proc = run_cli(["validate", str(loose), "--period", vf.PERIOD, "--report", str(tmp_path / "loose"), "--no-gx",
+                    "--template", str(template)], env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "IDS201CareContact.CareContTime: a value cannot be read as time" in proc.stderr
+    assert "9:05" not in proc.stderr
 
 
 def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_names_never_shown(

@@ -77,6 +77,27 @@ def column_status(table: IdbTable, expected: dict[tuple[str, str], SchemaRow],
     return out
 
 
+# UCanAccess 4.0.4 information_schema DATA_TYPE of a column that holds each value as it was written (Short or
+# Long Text), and of Access's Double and Decimal numbers.
+_TEXT_TYPE = "CHARACTER VARYING"
+_FRACTION_TYPES = {"DOUBLE PRECISION", "NUMERIC"}
+
+
+def read_as_text(table: IdbTable, actual: dict[tuple[str, str], SchemaRow]) -> set[str]:
+    """The spec's date, time and integer items of ``table`` that the file keeps as text, and its integer items
+    kept as Double or Decimal numbers. They are read as text (a whole number as its digits), as the platform's
+    rules see them, so that a value of the wrong form ("2026-13-45", "25:99", 30.5) is the finding of the item's
+    format rule, not a file that cannot be read."""
+    out = set()
+    for c in table.columns:
+        found = actual.get((table.name.upper(), c.name.upper()))
+        if found is None or c.data_type == "string":
+            continue
+        if found.data_type == _TEXT_TYPE or (c.data_type == "integer" and found.data_type in _FRACTION_TYPES):
+            out.add(c.name)
+    return out
+
+
 def _arrow_type(logical: str) -> Any:
     import pyarrow as pa
 
@@ -108,6 +129,31 @@ def _integer(text: str) -> int:
     return value
 
 
+# A time of day with a one-digit hour ("9:05", "9:05:30"). The rules read it as Access would store it in a
+# Date/Time column (09:05:00); how the platform reads such text in a Short Text column is not known.
+_ONE_DIGIT_HOUR = re.compile(r"[0-9]:[0-5][0-9](:[0-5][0-9])?")
+
+
+def _as_text(logical: str, where: str) -> Any:
+    """A value of a column ``read_as_text``: the text as written, or for an integer item a whole number's digits
+    ("30" for a Double's "30.0", as ``_integer`` reads it) and any other number as UCanAccess gives it. A time
+    with a one-digit hour stops the read, as it did when such a column was read as a time: the rules would
+    take it for a valid time, which the platform may not."""
+
+    def parse(text: str) -> str:
+        if logical == "time" and _ONE_DIGIT_HOUR.fullmatch(text):
+            raise AccdbError(f"{where}: a value cannot be read as time (not shown: it may be patient data); "
+                             "check the column's values in Access")
+        if logical != "integer":
+            return text
+        try:
+            return str(_integer(text))
+        except ValueError:
+            return text
+
+    return parse
+
+
 def _converter(logical: str, where: str, lenient: bool = False) -> Any:
     """Text from ResultSet.getString (one JNI call per value) -> the Python value of the logical type. With
     ``lenient`` (a column of another type than expected, which rejects the file by itself) a value that
@@ -136,19 +182,24 @@ def _converter(logical: str, where: str, lenient: bool = False) -> Any:
     return parse
 
 
-def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[str, str] | None = None) -> int:
+def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[str, str] | None = None,
+               as_text: set[str] | None = None) -> int:
     """SELECT <spec columns> FROM <table> through UCanAccess's JDBC connection, into DuckDB in chunks.
     ``status`` (``column_status``) leaves the file's missing columns null and reads the columns of another
-    type leniently; without it every column is read as the spec's."""
+    type leniently; without it every column is read as the spec's. The columns ``as_text``
+    (``read_as_text``) are read as text."""
     import pyarrow as pa
 
     status = status or {c.name: "as_expected" for c in table.columns}
+    as_text = as_text or set()
+    read_type = {c.name: "string" if c.name in as_text else c.data_type for c in table.columns}
     qt = f'"{schema}"."{table.name}"'
-    cols_ddl = ", ".join(f'"{c.name}" {_DUCK[c.data_type]}' for c in table.columns)
+    cols_ddl = ", ".join(f'"{c.name}" {_DUCK[read_type[c.name]]}' for c in table.columns)
     duck.execute(f"CREATE OR REPLACE TABLE {qt} ({cols_ddl})")
-    arrow_schema = pa.schema([(c.name, _arrow_type(c.data_type)) for c in table.columns])
+    arrow_schema = pa.schema([(c.name, _arrow_type(read_type[c.name])) for c in table.columns])
     present = [c for c in table.columns if status[c.name] != "missing"]
-    convert = {c.name: _converter(c.data_type, f"{table.name}.{c.name}", lenient=status[c.name] == "different")
+    convert = {c.name: _as_text(c.data_type, f"{table.name}.{c.name}") if c.name in as_text
+               else _converter(c.data_type, f"{table.name}.{c.name}", lenient=status[c.name] == "different")
                for c in present}
     positions = range(1, len(present) + 1)
     at = {c.name: i for i, c in enumerate(present)}
@@ -166,11 +217,11 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[
             columns = []
             for c in table.columns:
                 if c.name not in at:
-                    columns.append(pa.nulls(len(rows), type=_arrow_type(c.data_type)))
+                    columns.append(pa.nulls(len(rows), type=_arrow_type(read_type[c.name])))
                     continue
                 i, conv = at[c.name], convert[c.name]
                 values = [None if r[i] is None else conv(r[i]) for r in rows]
-                columns.append(pa.array(values, type=_arrow_type(c.data_type)))
+                columns.append(pa.array(values, type=_arrow_type(read_type[c.name])))
             duck.register("__accdb_chunk", pa.Table.from_arrays(columns, schema=arrow_schema))
             duck.execute(f"INSERT INTO {qt} SELECT * FROM __accdb_chunk")
             duck.unregister("__accdb_chunk")
@@ -220,7 +271,8 @@ def load_task(p: dict[str, Any]) -> dict[str, Any]:
                 if t.name.upper() not in tables:
                     continue
                 t0 = time.perf_counter()
-                counts[t.name] = read_table(conn, t, duck, schema, column_status(t, expected, actual))
+                counts[t.name] = read_table(conn, t, duck, schema, column_status(t, expected, actual),
+                                            read_as_text(t, actual))
                 if verbose:
                     print(f"read: {t.name:<34} {counts[t.name]:>10,} rows  {time.perf_counter() - t0:6.1f} s",
                           file=sys.stderr, flush=True)
