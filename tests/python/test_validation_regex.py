@@ -12,7 +12,6 @@ import duckdb
 import pytest
 
 from iapt_idb import paths
-
 from iapt_idb.validation.catalogue import load_rules
 from plain_jinja_macros import macro_module, returned
 
@@ -55,7 +54,7 @@ GLOB_CASES = {
     "^a$": "a",
     "^[0-9]{6,18}$": "",  # a range of counts: RE2
     "^[0-9]?$": "",
-    "^.{4}$": "",  # any character: RE2 (GLOB's ? would differ on nothing, but the macro keeps to classes)
+    "^.{4}$": "",  # any character but a line end: RE2 (GLOB's ? is any character)
     "^[^0-9]$": "",  # a negated class
     "^\\d{2}$": "",  # an escape
     "^(a|b)$": "",
