@@ -191,6 +191,11 @@ def test_values_of_the_wrong_form_in_items_kept_as_text_are_findings_not_an_unre
     assert "IDS201CareContact.CareContTime: a value cannot be read as time" in proc.stderr
     assert "9:05" not in proc.stderr
 
+    # the same file against the spec structure: its columns kept as text reject it (IDSREJ001) whatever they hold
+    code, out, against_spec = _validate(loose, tmp_path / "against_spec", env)
+    assert code == 1, out[-3000:]
+    assert {(f["table"], f["columns"]) for f in against_spec if f["rule_code"] == "IDSREJ001"} == set(KEPT_AS_TEXT)
+
 
 def test_missing_and_extra_tables_and_columns_are_each_named_once_and_the_files_names_never_shown(
     tmp_path: Path, env: dict[str, str],

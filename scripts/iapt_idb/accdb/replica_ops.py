@@ -134,14 +134,15 @@ def _integer(text: str) -> int:
 _ONE_DIGIT_HOUR = re.compile(r"[0-9]:[0-5][0-9](:[0-5][0-9])?")
 
 
-def _as_text(logical: str, where: str) -> Any:
+def _as_text(logical: str, where: str, lenient: bool = False) -> Any:
     """A value of a column ``read_as_text``: the text as written, or for an integer item a whole number's digits
     ("30" for a Double's "30.0", as ``_integer`` reads it) and any other number as UCanAccess gives it. A time
     with a one-digit hour stops the read, as it did when such a column was read as a time: the rules would
-    take it for a valid time, which the platform may not."""
+    take it for a valid time, which the platform may not. With ``lenient`` (a column of another type than
+    expected, which rejects the file by itself, so nothing in it can pass) it is kept as written."""
 
     def parse(text: str) -> str:
-        if logical == "time" and _ONE_DIGIT_HOUR.fullmatch(text):
+        if logical == "time" and not lenient and _ONE_DIGIT_HOUR.fullmatch(text):
             raise AccdbError(f"{where}: a value cannot be read as time (not shown: it may be patient data); "
                              "check the column's values in Access")
         if logical != "integer":
@@ -198,8 +199,8 @@ def read_table(conn: Any, table: IdbTable, duck: Any, schema: str, status: dict[
     duck.execute(f"CREATE OR REPLACE TABLE {qt} ({cols_ddl})")
     arrow_schema = pa.schema([(c.name, _arrow_type(read_type[c.name])) for c in table.columns])
     present = [c for c in table.columns if status[c.name] != "missing"]
-    convert = {c.name: _as_text(c.data_type, f"{table.name}.{c.name}") if c.name in as_text
-               else _converter(c.data_type, f"{table.name}.{c.name}", lenient=status[c.name] == "different")
+    convert = {c.name: (_as_text if c.name in as_text else _converter)(c.data_type, f"{table.name}.{c.name}",
+                                                                      lenient=status[c.name] == "different")
                for c in present}
     positions = range(1, len(present) + 1)
     at = {c.name: i for i, c in enumerate(present)}
