@@ -15,7 +15,7 @@ from typing import Any
 from ..spec import IdbTable, load_tables
 from . import jvm
 from .errors import AccdbError, AccdbStructureError, mask_values
-from .physical import SchemaRow, same_type
+from .physical import SPEC_UCANACCESS_TYPE, SchemaRow, same_type
 
 DRIVER = "net.ucanaccess.jdbc.UcanaccessDriver"
 SCHEMA_SQL = (
@@ -79,7 +79,7 @@ def column_status(table: IdbTable, expected: dict[tuple[str, str], SchemaRow],
 
 # UCanAccess 4.0.4 information_schema DATA_TYPE of a column that holds each value as it was written (Short or
 # Long Text), and of Access's Double and Decimal numbers.
-_TEXT_TYPE = "CHARACTER VARYING"
+_TEXT_TYPE = SPEC_UCANACCESS_TYPE["TEXT"]
 _FRACTION_TYPES = {"DOUBLE PRECISION", "NUMERIC"}
 
 
